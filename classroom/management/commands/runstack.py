@@ -1,0 +1,85 @@
+"""``manage.py runstack [--demo]``: the whole stack on this machine, optionally with a live demo class."""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from classroom.demo_media import astronaut_image, carphone_video
+from classroom.stack import Stack, StackError, port_open
+
+DEMO_NAMES = "Casey Carphone,Alex Astronaut"
+
+
+class Command(BaseCommand):
+    help = "Run Redis (if none is reachable), daphne and both Celery workers; with --demo, feed a live demo class."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--demo", action="store_true", help="demo teacher, course and live session fed by the replay client")
+        parser.add_argument("--fps", type=float, default=2.0, help="demo replay frames per second")
+        parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        redis = urlparse(settings.REDIS_URL)
+        own_redis = redis.port or 6379
+        if port_open(redis.hostname or "127.0.0.1", own_redis):
+            own_redis = None  # an operator's Redis is already there: use it
+        stack = Stack(host=options["host"], port=options["port"], redis_port=own_redis)
+        if port_open(options["host"], options["port"]):
+            raise CommandError(f"port {options['port']} is already in use; pass --port")
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            self.stdout.write("starting Redis, daphne, ingest worker, inference worker …")
+            stack.start()
+            if options["demo"]:
+                self._demo(stack, options["fps"])
+            self.stdout.write(self.style.SUCCESS(f"stack is up at {stack.base_url}  (logs: {stack.log_dir}); Ctrl-C stops it"))
+            deadline = time.monotonic() + options["duration"] if options["duration"] else None
+            while not stopping and (deadline is None or time.monotonic() < deadline):
+                dead = stack.failed()
+                if dead is not None:
+                    raise CommandError(f"{dead} stopped unexpectedly; see {stack.log_dir / (dead + '.log')}")
+                time.sleep(1)
+        except StackError as error:
+            raise CommandError(str(error)) from error
+        finally:
+            stack.stop()
+            self.stdout.write("stack stopped")
+
+    def _demo(self, stack: Stack, fps: float) -> None:
+        out = io.StringIO()
+        call_command("demo_setup", stdout=out)
+        demo = json.loads(out.getvalue().strip().splitlines()[-1])
+        inputs = [str(carphone_video()), str(astronaut_image())]
+        manage = str(Path(settings.BASE_DIR) / "manage.py")
+        replay = [sys.executable, manage, "replay", *inputs, "--session", str(demo["session"]), "--token", demo["token"]]
+        replay += ["--url", stack.base_url, "--fps", str(fps), "--names", DEMO_NAMES, "--loop"]
+        log = (stack.log_dir / "replay.log").open("ab")
+        stack.processes["replay"] = subprocess.Popen(replay, stdout=log, stderr=subprocess.STDOUT, env=stack.environment(), start_new_session=True)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nLive demo class: {stack.base_url}{demo['dashboard_url']}\n"
+                f"  log in as {demo['teacher']} / {demo['password']}   (admin: {stack.base_url}/admin/)\n"
+                f"  session {demo['session']} ingest token: {demo['token']}\n"
+            )
+        )

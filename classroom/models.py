@@ -1,0 +1,134 @@
+"""The classroom domain: courses, students, class sessions, participants and their time series."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+EXPRESSIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+EXPRESSION_CHOICES = [(name, name) for name in EXPRESSIONS]
+
+
+class Course(models.Model):
+    """A course taught by one teacher."""
+
+    name = models.CharField(max_length=200)
+    teacher = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="courses")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Student(models.Model):
+    """A student on a course roster. Opted-out students are skipped: nothing about them is stored."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="students")
+    name = models.CharField(max_length=200)
+    opted_out = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["course", "name"], name="unique_student_name_per_course")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClassSession(models.Model):
+    """One live class. Frames are accepted only while live, with the session's ingest token."""
+
+    class Status(models.TextChoices):
+        LIVE = "live"
+        ENDED = "ended"
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
+    title = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.LIVE)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # sha256 of the bearer token; the token itself is shown once and never stored.
+    ingest_token_hash = models.CharField(max_length=64, unique=True)
+    ingest_token_hint = models.CharField(max_length=8, help_text="first characters, to tell tokens apart")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.course} — {self.title or self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == self.Status.LIVE
+
+
+class Participant(models.Model):
+    """A tracked face in a session: a meeting tile name or an anonymous track, maybe a student."""
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="participants")
+    key = models.CharField(max_length=200, help_text="tile name from the client, or track-N")
+    display_name = models.CharField(max_length=200)
+    student = models.ForeignKey(Student, on_delete=models.SET_NULL, null=True, blank=True, related_name="participations")
+    last_box = models.JSONField(null=True, blank=True, help_text="[x, y, w, h] in frame pixels")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [models.UniqueConstraint(fields=["session", "key"], name="unique_participant_key_per_session")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Observation(models.Model):
+    """One participant in one processed frame: apparent expression, engagement, box, head pose."""
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="observations")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="observations")
+    captured_at = models.DateTimeField()
+    probabilities = models.JSONField(null=True, blank=True, help_text="7 floats in EXPRESSIONS order; null under the attention policy")
+    expression = models.CharField(max_length=8, choices=EXPRESSION_CHOICES, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    engagement = models.FloatField(help_text="engagement indicator 0..1")
+    engagement_band = models.CharField(max_length=12)
+    box = models.JSONField(help_text="[x, y, w, h] in frame pixels")
+    yaw = models.FloatField(default=0.0)
+    pitch = models.FloatField(default=0.0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["session", "captured_at"], name="obs_session_time"),
+            models.Index(fields=["participant", "captured_at"], name="obs_participant_time"),
+        ]
+
+
+class FrameLog(models.Model):
+    """What happened to one uploaded frame. Never pixels: counts, timings and reasons only."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        PROCESSED = "processed"
+        DROPPED = "dropped"
+        EXPIRED = "expired"
+        ERROR = "error"
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="frame_logs")
+    frame_id = models.CharField(max_length=64)
+    captured_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    tiles = models.PositiveIntegerField(default=0)
+    faces_found = models.PositiveIntegerField(default=0)
+    latency_ms = models.FloatField(null=True, blank=True, help_text="received to stored")
+    detail = models.JSONField(default=dict, blank=True, help_text="error message or skipped faces and why")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "frame_id"], name="unique_frame_id_per_session")]
+        indexes = [models.Index(fields=["session", "received_at"], name="framelog_session_time")]

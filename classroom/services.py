@@ -1,0 +1,90 @@
+"""Writes to the classroom domain: every state change goes through one function here."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from classroom.events import publish_on_commit
+from classroom.models import ClassSession, Course, Participant, Student
+
+TOKEN_BYTES = 24
+
+
+def token_hash(token: str) -> str:
+    """sha256 hex of an ingest token, as stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def course_create(*, name: str, teacher: AbstractBaseUser) -> Course:
+    """Create a course taught by ``teacher``."""
+    return Course.objects.create(name=name.strip(), teacher=teacher)
+
+
+def student_create(*, course: Course, name: str, opted_out: bool = False) -> Student:
+    """Add a student to a course roster."""
+    return Student.objects.create(course=course, name=name.strip(), opted_out=opted_out)
+
+
+@transaction.atomic
+def session_start(*, course: Course, title: str = "") -> tuple[ClassSession, str]:
+    """Start a live session; returns it with its ingest token (shown once, stored only hashed)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    session = ClassSession.objects.create(
+        course=course, title=title.strip(), started_at=timezone.now(), ingest_token_hash=token_hash(token), ingest_token_hint=token[:6]
+    )
+    return session, token
+
+
+@transaction.atomic
+def session_rotate_token(*, session: ClassSession) -> str:
+    """Replace the session's ingest token (the old one stops working at once); returns the new one."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    session.ingest_token_hash = token_hash(token)
+    session.ingest_token_hint = token[:6]
+    session.save(update_fields=["ingest_token_hash", "ingest_token_hint"])
+    return token
+
+
+@transaction.atomic
+def session_end(*, session: ClassSession) -> ClassSession:
+    """End a live session: uploads are refused from now on and dashboards are told."""
+    locked = ClassSession.objects.select_for_update().get(pk=session.pk)
+    if locked.status == ClassSession.Status.ENDED:
+        return locked
+    locked.status = ClassSession.Status.ENDED
+    locked.ended_at = timezone.now()
+    locked.save(update_fields=["status", "ended_at"])
+    publish_on_commit(session_id=locked.pk, event={"type": "session_status", "status": locked.status, "ended_at": locked.ended_at.isoformat()})
+    return locked
+
+
+@transaction.atomic
+def participant_update(*, participant: Participant, display_name: str | None = None, student: Student | None = None) -> Participant:
+    """Rename a participant and/or link it to a roster student; the mapping holds for the session."""
+    fields = []
+    if display_name is not None:
+        cleaned = display_name.strip()
+        if not cleaned:
+            raise ValueError("display name must not be empty")
+        participant.display_name = cleaned
+        fields.append("display_name")
+    if student is not None:
+        if student.course_id != participant.session.course_id:
+            raise ValueError("student is not on this session's course")
+        participant.student = student
+        fields.append("student")
+        if display_name is None:
+            participant.display_name = student.name
+            fields.append("display_name")
+    if fields:
+        participant.save(update_fields=fields)
+        publish_on_commit(
+            session_id=participant.session_id,
+            event={"type": "participant", "participant": participant.pk, "name": participant.display_name},
+        )
+    return participant

@@ -1,0 +1,151 @@
+"""Settings, all overridable from the environment (see README "Configuration")."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).lower() in {"1", "true", "yes", "on"}
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = _env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "classroom",
+    "ingest",
+    "inference",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "classroom.urls"
+ASGI_APPLICATION = "classroom.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while a worker writes; busy timeout rides out short write locks.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard-home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "asgi")},
+    }
+}
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "ingest"
+CELERY_TASK_ROUTES = {"ingest.tasks.*": {"queue": "ingest"}, "inference.tasks.*": {"queue": "inference"}}
+CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", "")}
+
+# Ingest API limits (see README "Configuration").
+INGEST_MAX_FRAME_BYTES = int(os.environ.get("INGEST_MAX_FRAME_BYTES", 4 * 1024 * 1024))
+INGEST_MAX_PIXELS = int(os.environ.get("INGEST_MAX_PIXELS", 3840 * 2160))
+INGEST_RATE_PER_SECOND = _env_float("INGEST_RATE_PER_SECOND", 5.0)
+INGEST_RATE_BURST = int(os.environ.get("INGEST_RATE_BURST", 10))
+INGEST_MAX_BACKLOG = int(os.environ.get("INGEST_MAX_BACKLOG", 8))
+INGEST_FRAME_TTL_SECONDS = int(os.environ.get("INGEST_FRAME_TTL_SECONDS", 60))
+INGEST_MAX_TILES = int(os.environ.get("INGEST_MAX_TILES", 64))
+INGEST_KEY_PREFIX = os.environ.get("INGEST_KEY_PREFIX", "ingest")
+DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_FRAME_BYTES + 256 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Uploads stay in memory: a frame is never written to a temporary file (DESIGN.md privacy rules).
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+
+# Engagement indicator (DESIGN.md): expression weight x attention weight, banded.
+ENGAGEMENT_EXPRESSION_WEIGHTS = {
+    "neutral": 0.9, "happy": 0.6, "surprise": 0.6, "sad": 0.3, "fear": 0.3, "angry": 0.25, "disgust": 0.2,
+}
+ENGAGEMENT_BANDS = {"engaged": _env_float("ENGAGEMENT_ENGAGED_ABOVE", 0.65), "partly": _env_float("ENGAGEMENT_PARTLY_ABOVE", 0.25)}
+ENGAGEMENT_MAX_YAW_DEGREES = _env_float("ENGAGEMENT_MAX_YAW_DEGREES", 60.0)
+ENGAGEMENT_MAX_PITCH_DEGREES = _env_float("ENGAGEMENT_MAX_PITCH_DEGREES", 45.0)
+
+# Privacy policy: full | aggregate | attention (DESIGN.md "Privacy and policy").
+PRIVACY_POLICY = os.environ.get("PRIVACY_POLICY", "full")
+DASHBOARD_HISTORY_SECONDS = int(os.environ.get("DASHBOARD_HISTORY_SECONDS", 600))
+
+# Model served by inference/ (a .keras or .tflite file; default: the committed production model).
+FER_MODEL_PATH = os.environ.get("FER_MODEL_PATH", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}

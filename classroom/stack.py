@@ -1,0 +1,142 @@
+"""Run the whole one-machine stack as child processes: Redis, daphne, the two Celery workers.
+
+Used by ``manage.py runstack`` (the README's main command), the integration tests and the
+benchmarks, so all three exercise the same real processes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from django.conf import settings
+
+READY_TIMEOUT_SECONDS = 120.0
+
+
+class StackError(RuntimeError):
+    """A part of the stack failed to start; the message names it and where its log is."""
+
+
+def free_port() -> int:
+    """An unused local TCP port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections there."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Stack:
+    """Child processes of one stack; a context manager that stops them all on exit."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_port: int | None = None  # None: use REDIS_URL as configured; a number: run our own Redis there
+    log_dir: Path = field(default_factory=lambda: Path(settings.DATA_DIR) / "logs")
+    env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **self.env}
+        if self.redis_port is not None:
+            env["REDIS_URL"] = f"redis://127.0.0.1:{self.redis_port}/0"
+            env.pop("CELERY_BROKER_URL", None)
+        return env
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{name}.log").open("ab")
+        # A new process group, so stopping the stack also stops each part's own children.
+        self.processes[name] = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env=self.environment(), cwd=settings.BASE_DIR, start_new_session=True
+        )
+
+    def _wait(self, name: str, ready: object, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            process = self.processes[name]
+            if process.poll() is not None:
+                raise StackError(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}")
+            if callable(ready) and ready():
+                return
+            time.sleep(0.25)
+        raise StackError(f"{name} was not ready after {timeout:.0f}s; see {self.log_dir / (name + '.log')}")
+
+    def start(self) -> Stack:
+        """Start every part and wait until each one answers."""
+        python = sys.executable
+        if self.redis_port is not None:
+            redis_server = shutil.which("redis-server")
+            if redis_server is None:
+                raise StackError("redis-server is not installed; run scripts/setup.sh")
+            self._spawn("redis", [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            self._wait("redis", lambda: port_open("127.0.0.1", self.redis_port or 0), 20)
+        manage = str(Path(settings.BASE_DIR) / "manage.py")
+        subprocess.run([python, manage, "migrate", "--noinput", "-v", "0"], check=True, env=self.environment(), cwd=settings.BASE_DIR)
+        self._spawn("daphne", [python, "-m", "daphne", "-b", self.host, "-p", str(self.port), "classroom.asgi:application"])
+        for queue in ("ingest", "inference"):
+            self._spawn(
+                f"worker-{queue}",
+                [python, "-m", "celery", "-A", "classroom", "worker", "-Q", queue, "-c", "1", "-n", f"{queue}-{self.port}@%h", "-l", "INFO"],
+            )
+        self._wait("daphne", self._healthy)
+        for queue in ("ingest", "inference"):
+            self._wait(f"worker-{queue}", lambda q=queue: self._log_says(f"worker-{q}", b" ready."))  # type: ignore[misc]
+        return self
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def _log_says(self, name: str, marker: bytes) -> bool:
+        path = self.log_dir / f"{name}.log"
+        return path.exists() and marker in path.read_bytes()
+
+    def stop(self) -> None:
+        """Stop every part (SIGTERM, then SIGKILL after a grace period)."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+    def failed(self) -> str | None:
+        """The name of a part that died, if any."""
+        return next((name for name, process in self.processes.items() if process.poll() is not None), None)
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Teacher dashboard, admin reports, Channels consumers and the browser extension."""

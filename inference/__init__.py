@@ -1,0 +1,1 @@
+"""The FER CNN at run time: model loading, batched prediction, the inference task."""

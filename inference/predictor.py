@@ -1,0 +1,115 @@
+"""The FER CNN at run time: load the production model once per process, predict in one batch.
+
+Input contract (shared with ``training/``): grayscale faces, 48×48, pixel values 0..255; the
+model rescales itself. Output: probabilities in :data:`classroom.models.EXPRESSIONS` order.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+PRODUCTION_CARD = MODELS_DIR / "production.json"
+FACE_SIZE = 48
+
+
+class ModelError(RuntimeError):
+    """The model file is missing or unusable."""
+
+
+class Predictor(Protocol):
+    """Anything that turns a batch of faces into expression probabilities."""
+
+    path: Path
+
+    def predict(self, faces: np.ndarray) -> np.ndarray: ...
+
+
+def _check_faces(faces: np.ndarray) -> np.ndarray:
+    faces = np.asarray(faces)
+    if faces.ndim == 4 and faces.shape[-1] == 1:
+        faces = faces[..., 0]
+    if faces.ndim != 3 or faces.shape[1:] != (FACE_SIZE, FACE_SIZE):
+        raise ValueError(f"faces must be (n, {FACE_SIZE}, {FACE_SIZE}), got {faces.shape}")
+    return faces.astype(np.float32)[..., None]
+
+
+class KerasPredictor:
+    """A ``.keras`` model, called directly (``predict_on_batch`` avoids per-call dataset set-up)."""
+
+    def __init__(self, path: Path) -> None:
+        import keras
+
+        self.path = path
+        self.model = keras.models.load_model(path, compile=False)
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        batch = _check_faces(faces)
+        if len(batch) == 0:
+            return np.zeros((0, 7), dtype=np.float32)
+        return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
+
+
+class LiteRTPredictor:
+    """A LiteRT (``.tflite``) model; resizes its input for each batch size it sees."""
+
+    def __init__(self, path: Path) -> None:
+        import tensorflow as tf
+
+        self.path = path
+        self.interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=int(os.environ.get("FER_THREADS", "2")))
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.batch = -1
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        batch = _check_faces(faces)
+        if len(batch) == 0:
+            return np.zeros((0, 7), dtype=np.float32)
+        if len(batch) != self.batch:
+            self.interpreter.resize_tensor_input(self.input["index"], list(batch.shape))
+            self.interpreter.allocate_tensors()
+            self.batch = len(batch)
+        if self.input["dtype"] == np.int8:
+            scale, zero = self.input["quantization"]
+            batch = np.clip(np.round(batch / scale + zero), -128, 127).astype(np.int8)
+        self.interpreter.set_tensor(self.input["index"], batch)
+        self.interpreter.invoke()
+        out = self.interpreter.get_tensor(self.output["index"])
+        if self.output["dtype"] == np.int8:
+            scale, zero = self.output["quantization"]
+            out = (out.astype(np.float32) - zero) * scale
+        return np.asarray(out, dtype=np.float32)
+
+
+def production_model_path() -> Path:
+    """``FER_MODEL_PATH`` if set, else the file named by the committed ``production.json`` card."""
+    override = os.environ.get("FER_MODEL_PATH")
+    if override:
+        return Path(override)
+    if not PRODUCTION_CARD.exists():
+        raise ModelError(f"{PRODUCTION_CARD} is missing: no production model is committed")
+    return MODELS_DIR / json.loads(PRODUCTION_CARD.read_text())["file"]
+
+
+def load_predictor(path: Path) -> Predictor:
+    """A predictor for a ``.keras`` or ``.tflite`` file."""
+    if not path.exists():
+        raise ModelError(f"model file {path} does not exist")
+    if path.suffix == ".tflite":
+        return LiteRTPredictor(path)
+    if path.suffix == ".keras":
+        return KerasPredictor(path)
+    raise ModelError(f"{path}: unsupported model format (use .keras or .tflite)")
+
+
+@functools.cache
+def get_predictor() -> Predictor:
+    """The production predictor, loaded once per process and kept warm."""
+    return load_predictor(production_model_path())

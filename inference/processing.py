@@ -1,0 +1,108 @@
+"""The inference stage of one frame: one batched CNN call, observations stored, dashboards told."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from classroom.engagement import engagement_band, engagement_score
+from classroom.events import publish_on_commit
+from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
+from classroom.selectors import session_frame_counts
+from inference.predictor import FACE_SIZE, get_predictor
+
+
+def _crops(faces: list[dict[str, Any]]) -> np.ndarray:
+    raw = [np.frombuffer(base64.b64decode(face["crop"]), dtype=np.uint8) for face in faces]
+    return np.stack(raw).reshape(len(faces), FACE_SIZE, FACE_SIZE) if raw else np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
+
+
+def class_summary(observations: list[Observation]) -> dict[str, Any]:
+    """Whole-class figures for one frame: mean expression mix, mean engagement, faces present."""
+    if not observations:
+        return {"expression_mix": None, "engagement": None, "present": 0}
+    with_probs = [o.probabilities for o in observations if o.probabilities is not None]
+    mix = dict(zip(EXPRESSIONS, np.mean(with_probs, axis=0).round(4).tolist(), strict=True)) if with_probs else None
+    return {"expression_mix": mix, "engagement": round(float(np.mean([o.engagement for o in observations])), 4), "present": len(observations)}
+
+
+def observation_event(observation: Observation, name: str) -> dict[str, Any]:
+    """One observation as the dashboard receives it."""
+    probs = observation.probabilities
+    return {
+        "participant": observation.participant_id,
+        "name": name,
+        "captured_at": observation.captured_at.isoformat(),
+        "expression": observation.expression or None,
+        "confidence": observation.confidence,
+        "probabilities": dict(zip(EXPRESSIONS, probs, strict=True)) if probs is not None else None,
+        "engagement": observation.engagement,
+        "band": observation.engagement_band,
+        "box": observation.box,
+        "yaw": observation.yaw,
+        "pitch": observation.pitch,
+    }
+
+
+def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[str, Any]) -> None:
+    """Predict expressions for a frame's faces in one batch, store observations, publish after commit.
+
+    Idempotent: a frame already processed is left alone.
+    """
+    log = FrameLog.objects.filter(pk=frame_log_id).first()
+    if log is None or log.status != FrameLog.Status.QUEUED:
+        return
+    with_crops = [face for face in faces if face.get("crop")]
+    probs = get_predictor().predict(_crops(with_crops)) if with_crops else np.zeros((0, len(EXPRESSIONS)), np.float32)
+    by_participant = {face["participant"]: p for face, p in zip(with_crops, probs, strict=True)}
+    names = dict(Participant.objects.filter(pk__in=[face["participant"] for face in faces]).values_list("pk", "display_name"))
+    observations = []
+    for face in faces:
+        p = by_participant.get(face["participant"])
+        probabilities = [round(float(v), 5) for v in p] if p is not None else None
+        score = engagement_score(probabilities=probabilities, yaw=face["yaw"], pitch=face["pitch"])
+        top = int(np.argmax(p)) if p is not None else None
+        observations.append(
+            Observation(
+                session_id=log.session_id,
+                participant_id=face["participant"],
+                captured_at=log.captured_at,
+                probabilities=probabilities,
+                expression=EXPRESSIONS[top] if top is not None else "",
+                confidence=round(float(p[top]), 4) if p is not None and top is not None else None,
+                engagement=round(score, 4),
+                engagement_band=engagement_band(score),
+                box=face["box"],
+                yaw=round(face["yaw"], 2),
+                pitch=round(face["pitch"], 2),
+            )
+        )
+    with transaction.atomic():
+        Observation.objects.bulk_create(observations)
+        log.status = FrameLog.Status.PROCESSED
+        log.processed_at = timezone.now()
+        log.faces_found = len(faces)
+        log.latency_ms = round((log.processed_at - log.received_at).total_seconds() * 1000, 1)
+        log.detail = detail
+        log.save(update_fields=["status", "processed_at", "faces_found", "latency_ms", "detail"])
+        seen = set(names)
+        absent = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=seen).values("pk", "display_name")
+        publish_on_commit(
+            session_id=log.session_id,
+            event={
+                "type": "observations",
+                "session": log.session_id,
+                "captured_at": log.captured_at.isoformat(),
+                "frame_id": log.frame_id,
+                "latency_ms": log.latency_ms,
+                "observations": [observation_event(o, names.get(o.participant_id, "")) for o in observations],
+                "class": class_summary(observations),
+                "absent": [{"participant": row["pk"], "name": row["display_name"]} for row in absent],
+                "skipped": len(detail.get("skipped", [])),
+            },
+        )
+        publish_on_commit(session_id=log.session_id, event={"type": "frames", **session_frame_counts(session_id=log.session_id)})

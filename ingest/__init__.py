@@ -1,0 +1,1 @@
+"""Getting frames in: ingest API, validation, frame buffer, face detection, participant assignment."""

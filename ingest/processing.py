@@ -1,0 +1,100 @@
+"""The ingest stage of one frame: take its bytes, find faces, assign participants, hand crops on."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from classroom.events import publish_on_commit
+from classroom.models import ClassSession, FrameLog, Participant, Student
+from classroom.selectors import session_frame_counts
+from inference.tasks import infer_frame
+from ingest import buffer
+from ingest.validation import IngestError, decode_image
+from ingest.vision.detections import Detections
+from ingest.vision.pipeline import get_pipeline
+from ingest.vision.tiles import Tile
+from ingest.vision.tracker import TrackerState, assign
+
+logger = logging.getLogger(__name__)
+STALE_AFTER_SECONDS = 5.0  # with newer frames waiting, an older frame this late is dropped: freshness wins
+
+
+def frame_finish(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
+    """Close a frame that will produce no observations (dropped, expired, error) and say so live."""
+    with transaction.atomic():
+        log.status = status
+        log.processed_at = timezone.now()
+        log.detail = detail
+        log.save(update_fields=["status", "processed_at", "detail"])
+        publish_on_commit(session_id=log.session_id, event={"type": "frames", **session_frame_counts(session_id=log.session_id)})
+
+
+def _participants_for(session: ClassSession, detections: Detections, when: Any) -> tuple[list[Participant | None], int]:
+    """Participant per detection (created on first sight); ``None`` for opted-out students."""
+    roster = {s.name.casefold(): s for s in Student.objects.filter(course_id=session.course_id)}
+    result: list[Participant | None] = []
+    opted_out = 0
+    for index, key in enumerate(detections.participant):
+        name = detections.tile[index] or key or f"face-{index + 1}"
+        student = roster.get(name.casefold())
+        if student is not None and student.opted_out:
+            result.append(None)
+            opted_out += 1
+            continue
+        participant, _ = Participant.objects.get_or_create(
+            session=session, key=key or name, defaults={"display_name": student.name if student else name, "student": student}
+        )
+        participant.last_box = [round(float(v), 1) for v in detections.boxes[index]]
+        participant.last_seen_at = when
+        participant.save(update_fields=["last_box", "last_seen_at"])
+        result.append(participant)
+    return result, opted_out
+
+
+def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
+    """Run detection on a queued frame and enqueue its faces for inference. Idempotent."""
+    log = FrameLog.objects.select_related("session").filter(pk=frame_log_id).first()
+    if log is None or log.status != FrameLog.Status.QUEUED:
+        return
+    session_id = log.session_id
+    data = buffer.frame_take(frame_log_id=frame_log_id)
+    try:
+        if data is None:
+            frame_finish(log=log, status=FrameLog.Status.EXPIRED, detail={"reason": "frame expired in the buffer before processing"})
+            return
+        age = (timezone.now() - log.received_at).total_seconds()
+        if age > STALE_AFTER_SECONDS and buffer.newer_pending(session_id=session_id, frame_log_id=frame_log_id) > 0:
+            frame_finish(log=log, status=FrameLog.Status.DROPPED, detail={"reason": f"stale: {age:.1f}s old with newer frames waiting"})
+            return
+        image = decode_image(data)
+        del data  # the pixels live only in this function's frame from here on
+        detections = get_pipeline().process(image, tiles=[Tile(**tile) for tile in tiles] or None)
+        state = TrackerState.from_json(buffer.tracker_load(session_id=session_id))
+        detections, state = assign(detections, state, now=log.captured_at.timestamp())
+        buffer.tracker_save(session_id=session_id, state=state.to_json())
+        participants, opted_out = _participants_for(log.session, detections, log.captured_at)
+        with_crops = settings.PRIVACY_POLICY != "attention"
+        faces = [
+            {
+                "participant": participant.pk,
+                "box": [round(float(v), 1) for v in detections.boxes[i]],
+                "yaw": float(detections.yaw[i]),
+                "pitch": float(detections.pitch[i]),
+                "crop": base64.b64encode(detections.crops[i].tobytes()).decode() if with_crops and detections.crops is not None else None,
+            }
+            for i, participant in enumerate(participants)
+            if participant is not None
+        ]
+        skipped = [{"box": [round(float(v), 1) for v in r.box], "reason": r.reason} for r in detections.rejected]
+        empty_tiles = sorted({tile["name"] for tile in tiles} - {name for name in detections.tile if name})
+        infer_frame.delay(frame_log_id, faces, {"skipped": skipped, "opted_out": opted_out, "empty_tiles": empty_tiles})
+    except IngestError as error:
+        frame_finish(log=log, status=FrameLog.Status.ERROR, detail={"reason": error.message})
+    finally:
+        buffer.frame_done(session_id=session_id, frame_log_id=frame_log_id)

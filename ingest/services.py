@@ -1,0 +1,52 @@
+"""Writes of the ingest side: accepting a frame and finishing one."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from classroom.celery import app as celery_app
+from classroom.models import ClassSession, FrameLog
+from ingest import buffer
+from ingest.validation import FrameUpload, IngestError
+
+INGEST_TASK = "ingest.tasks.ingest_frame"
+
+
+def frame_accept(*, session: ClassSession, upload: FrameUpload) -> tuple[FrameLog, bool]:
+    """Log the frame, keep its bytes in Redis and enqueue it; a repeated ``frame_id`` is a no-op.
+
+    Returns the frame log and whether it was newly accepted.
+    """
+    frame_id = upload.frame_id or uuid.uuid4().hex
+    existing = FrameLog.objects.filter(session=session, frame_id=frame_id).first()
+    if existing is not None:
+        return existing, False
+    if buffer.backlog_size(session_id=session.pk) >= settings.INGEST_MAX_BACKLOG:
+        raise IngestError(503, "backlog_full", "too many frames are waiting for this session; retry later", retry_after=1)
+    try:
+        with transaction.atomic():
+            log = FrameLog.objects.create(
+                session=session,
+                frame_id=frame_id,
+                captured_at=upload.captured_at,
+                received_at=timezone.now(),
+                width=upload.width,
+                height=upload.height,
+                tiles=len(upload.tiles),
+            )
+            buffer.frame_put(session_id=session.pk, frame_log_id=log.pk, data=upload.data)
+            tiles = [tile.as_dict() for tile in upload.tiles]
+            transaction.on_commit(lambda: _enqueue(log.pk, tiles))
+    except IntegrityError:
+        # Two uploads of one frame_id raced; the other one won.
+        return FrameLog.objects.get(session=session, frame_id=frame_id), False
+    return log, True
+
+
+def _enqueue(frame_log_id: int, tiles: list[dict[str, object]]) -> None:
+    # By name: the web process never imports the detector or the model.
+    celery_app.send_task(INGEST_TASK, args=[frame_log_id, tiles])

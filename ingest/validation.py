@@ -1,0 +1,130 @@
+"""Validation of one frame upload: every failure becomes an :class:`IngestError` with a precise message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import cv2
+import numpy as np
+from django.conf import settings
+from django.utils import timezone
+
+from ingest.vision.tiles import Tile, TileError, parse_tiles
+
+FRAME_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+IMAGE_SIGNATURES: tuple[tuple[str, bytes, int], ...] = (("image/jpeg", b"\xff\xd8\xff", 0), ("image/png", b"\x89PNG\r\n\x1a\n", 0))
+
+
+class IngestError(Exception):
+    """A refused upload: HTTP status, a stable machine code and a human message."""
+
+    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class FrameUpload:
+    """A validated upload: the original bytes, its size, capture time, id and tiles."""
+
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+    captured_at: datetime
+    frame_id: str | None
+    tiles: list[Tile]
+
+
+def sniff_media_type(data: bytes) -> str | None:
+    """JPEG, PNG or WebP by magic bytes (the client's Content-Type is not trusted)."""
+    for media_type, signature, offset in IMAGE_SIGNATURES:
+        if data[offset : offset + len(signature)] == signature:
+            return media_type
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def parse_captured_at(raw: str | None) -> datetime:
+    """ISO 8601 with a time zone, or Unix epoch milliseconds; not in the future."""
+    if raw is None or not raw.strip():
+        raise IngestError(400, "invalid_field", "captured_at is required (ISO 8601 with time zone, or Unix epoch milliseconds)")
+    raw = raw.strip()
+    try:
+        if re.fullmatch(r"\d{10,16}(\.\d+)?", raw):
+            value = datetime.fromtimestamp(float(raw) / 1000, tz=UTC)
+        else:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        raise IngestError(400, "invalid_field", "captured_at must be ISO 8601 with time zone, or Unix epoch milliseconds") from None
+    if value.tzinfo is None:
+        raise IngestError(400, "invalid_field", "captured_at must include a time zone")
+    if value > timezone.now() + MAX_CLOCK_SKEW:
+        raise IngestError(400, "invalid_field", "captured_at is in the future")
+    return value
+
+
+def parse_frame_id(raw: str | None) -> str | None:
+    """Optional idempotency key: 1–64 characters of letters, digits and ``. _ : -``."""
+    if raw is None or raw == "":
+        return None
+    if not FRAME_ID_PATTERN.fullmatch(raw):
+        raise IngestError(400, "invalid_field", "frame_id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'")
+    return raw
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Decode to BGR; anything OpenCV cannot decode is a 400, never a worker crash."""
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise IngestError(400, "undecodable_image", "image could not be decoded")
+    return image
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the header alone, so oversized images are refused before decoding."""
+    from io import BytesIO
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(BytesIO(data)) as header:
+            width, height = header.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise IngestError(400, "undecodable_image", "image could not be decoded") from None
+    if width * height > settings.INGEST_MAX_PIXELS:
+        raise IngestError(
+            413, "image_too_large", f"image is {width}x{height}; at most {settings.INGEST_MAX_PIXELS} pixels are accepted"
+        )
+    return width, height
+
+
+def validate_upload(*, data: bytes | None, captured_at: str | None, frame_id: str | None, tiles: str | None) -> FrameUpload:
+    """Check one upload's fields in a fixed order (size, type, fields, decodability, tiles)."""
+    if data is None:
+        raise IngestError(400, "invalid_field", "image is required (multipart file field 'image')")
+    if len(data) > settings.INGEST_MAX_FRAME_BYTES:
+        raise IngestError(413, "frame_too_large", f"image is {len(data)} bytes; the limit is {settings.INGEST_MAX_FRAME_BYTES} bytes")
+    if not data:
+        raise IngestError(400, "invalid_field", "image is empty")
+    media_type = sniff_media_type(data)
+    if media_type is None:
+        raise IngestError(415, "unsupported_media_type", "image must be JPEG, PNG or WebP")
+    when = parse_captured_at(captured_at)
+    key = parse_frame_id(frame_id)
+    width, height = image_size(data)
+    decoded = decode_image(data)
+    parsed_tiles: list[Tile] = []
+    if tiles not in (None, ""):
+        try:
+            parsed_tiles = parse_tiles(tiles, width=decoded.shape[1], height=decoded.shape[0], max_tiles=settings.INGEST_MAX_TILES)
+        except TileError as error:
+            raise IngestError(400, "invalid_tiles", str(error)) from None
+    return FrameUpload(data=data, media_type=media_type, width=width, height=height, captured_at=when, frame_id=key, tiles=parsed_tiles)

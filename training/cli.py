@@ -1,0 +1,193 @@
+"""Command line: ``python -m training train|list|cost|evaluate|export|benchmark|digits``.
+
+``evaluate --json`` is a contract other tools rely on: it prints exactly one JSON object on stdout
+(``accuracy``, ``macro_f1``, ``per_class``, ``confusion_matrix``, ``class_names``, ``samples``,
+``model``, ...); everything else a command says goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from training.data import DEFAULT_DATA_ROOT
+
+FER_ROOT = DEFAULT_DATA_ROOT / "fer2013"
+MNIST_ROOT = DEFAULT_DATA_ROOT / "mnist"
+REPORTS_ROOT = Path("runs") / "reports"
+MODELS_DIR = Path("inference") / "models"
+BENCHMARK_OUT = Path("benchmarks") / "results" / "fer_model.json"
+COST_STEPS = 20
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.architectures import get_architecture
+    from training.train import TrainConfig, train
+
+    arch = get_architecture(args.arch)
+    out = args.out or Path("runs") / arch.name
+    config = TrainConfig(
+        train_data=args.train, val_data=args.val, out_dir=out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, command=args.command_line
+    )
+    summary = train(arch, config)
+    print(json.dumps(summary["public_test"] | {"architecture": arch.name}))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from training.architectures import ARCHITECTURES
+    from training.cost import read_costs
+
+    costs = read_costs()["architectures"]
+    print(f"{'architecture':<22} {'parameters':>11} {'s/epoch':>8} {'recipe':>14}  cpu         description")
+    for name, arch in ARCHITECTURES.items():
+        cost = costs.get(name)
+        if cost is None:
+            parameters, per_epoch, recipe, feasible = f"{arch.build((48, 48, 1), 7).count_params():,}", "?", "not measured", "?"
+        else:
+            parameters, per_epoch = f"{cost['parameters']:,}", f"{cost['epoch_seconds']:.0f}"
+            recipe = f"{arch.epochs} ep {cost['recipe_hours']:.1f} h"
+            feasible = "feasible" if cost["cpu_feasible"] else "INFEASIBLE"
+        print(f"{name:<22} {parameters:>11} {per_epoch:>8} {recipe:>14}  {feasible:<10}  {arch.description}")
+    return 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from training.architectures import ARCHITECTURES, get_architecture
+    from training.cost import measure_epoch_seconds, record_costs
+
+    names = args.arch or list(ARCHITECTURES)
+    measured = {}
+    for name in names:
+        measured[name] = measure_epoch_seconds(get_architecture(name), steps=args.steps, batch_size=args.batch_size)
+        print(json.dumps({"architecture": name} | measured[name]), flush=True)
+    if args.record:
+        record_costs(measured, conditions=args.conditions)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from training.data import load
+    from training.evaluate import evaluate, resolve_model
+    from training.report import write_report
+
+    model_path = resolve_model(args.model)
+    dataset = load(args.data)
+    result, probs = evaluate(model_path, dataset, tta=args.tta)
+    report_dir = args.report or REPORTS_ROOT / model_path.stem
+    log = args.log or (model_path.parent / "log.csv")
+    result["report"] = [str(p) for p in write_report(report_dir, result, dataset.labels, probs, log if log.exists() else None)]
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['model']}: accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f} on {result['samples']} faces")
+        print(f"report: {report_dir}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from training.export import export
+
+    card = export(args.model, args.out, args.name, train_data=args.train, val_data=args.val, representative=args.representative)
+    print(json.dumps({"production": card["production"], "files": {f["file"]: f["public_test"]["accuracy"] for f in card["files"]}}))
+    return 0
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from training.benchmark import benchmark, default_models, format_table
+
+    models = args.models or default_models(MODELS_DIR)
+    result = benchmark(models, batch_size=args.batch_size, seconds=args.seconds, threads=args.threads)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(format_table(result))
+    print(f"written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _digits(args: argparse.Namespace) -> int:
+    from training.digits import train_digits
+
+    result = train_digits(args.arch, epochs=args.epochs, data_root=args.data, out_dir=args.out, limit=args.limit)
+    print(json.dumps(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a named architecture (resumes if interrupted)")
+    train.add_argument("--arch", default="vggnet_s")
+    train.add_argument("--train", type=Path, default=FER_ROOT / "train", help="training folder or CSV")
+    train.add_argument("--val", type=Path, default=FER_ROOT / "test", help="PublicTest folder or CSV (selection only)")
+    train.add_argument("--out", type=Path, default=None, help="run folder (default runs/<arch>)")
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--seed", type=int, default=1337)
+    train.set_defaults(handler=_train)
+
+    listing = commands.add_parser("list", help="the architectures with parameters and measured CPU cost per epoch")
+    listing.set_defaults(handler=_list)
+
+    cost = commands.add_parser("cost", help="measure seconds per FER2013 epoch with a short timed run")
+    cost.add_argument("--arch", action="append", help="architecture to measure (repeatable; default all)")
+    cost.add_argument("--steps", type=int, default=COST_STEPS, help="training steps to time")
+    cost.add_argument("--batch-size", type=int, default=None, help="default: the architecture's own")
+    cost.add_argument("--record", action="store_true", help="record the figures in training/epoch_costs.json")
+    cost.add_argument("--conditions", default="machine otherwise idle", help="what else ran meanwhile (recorded with the figures)")
+    cost.set_defaults(handler=_cost)
+
+    evaluate = commands.add_parser("evaluate", help="metrics and a report folder for a model on a labelled data set")
+    evaluate.add_argument("--model", type=Path, default=None, help=".keras or .tflite (default: the production model inference/ serves)")
+    evaluate.add_argument("--data", type=Path, required=True, help="labelled folder or Kaggle CSV")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    evaluate.add_argument("--report", type=Path, default=None, help=f"report folder (default {REPORTS_ROOT}/<model stem>)")
+    evaluate.add_argument("--log", type=Path, default=None, help="per-epoch log.csv for learning curves (default: next to the model)")
+    evaluate.add_argument("--tta", action="store_true", help="average with the horizontally flipped faces")
+    evaluate.set_defaults(handler=_evaluate)
+
+    export = commands.add_parser("export", help="write .keras, float16 and int8 LiteRT files, model cards and production.json")
+    export.add_argument("--model", type=Path, required=True, help="trained .keras (e.g. runs/vggnet_s/best.keras)")
+    export.add_argument("--out", type=Path, default=MODELS_DIR)
+    export.add_argument("--name", required=True, help="file stem of the exported files and cards")
+    export.add_argument("--train", type=Path, default=FER_ROOT / "train", help="Training folder or CSV (int8 calibration faces)")
+    export.add_argument("--val", type=Path, default=FER_ROOT / "test", help="PublicTest folder or CSV (accuracy of each file)")
+    export.add_argument("--representative", type=int, default=500, help="training faces used to calibrate int8")
+    export.set_defaults(handler=_export)
+
+    bench = commands.add_parser("benchmark", help="faces/s and latency per batch of exported models on this machine")
+    bench.add_argument("--models", type=Path, nargs="+", default=None, help=f"model files (default: the .keras/.tflite in {MODELS_DIR})")
+    bench.add_argument("--out", type=Path, default=BENCHMARK_OUT)
+    bench.add_argument("--batch-size", type=int, default=64, help="the batched size measured besides batch 1")
+    bench.add_argument("--seconds", type=float, default=5.0, help="time spent timing each batch size of each model")
+    bench.add_argument("--threads", type=int, default=None, help="FER_THREADS for LiteRT (default: the predictor's own)")
+    bench.set_defaults(handler=_benchmark)
+
+    digits = commands.add_parser("digits", help="train and test seed 000's MNIST digit CNN (seed) or a stronger one (strong)")
+    digits.add_argument("--arch", choices=("seed", "strong"), default="seed")
+    digits.add_argument("--epochs", type=int, default=None, help="default: the architecture's own")
+    digits.add_argument("--data", type=Path, default=MNIST_ROOT, help="folder with the gzipped IDX files")
+    digits.add_argument("--out", type=Path, default=Path("runs") / "digits")
+    digits.add_argument("--limit", type=int, default=None, help="train on the first N images only (smoke runs)")
+    digits.set_defaults(handler=_digits)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["python", "-m", "training", *argv])
+    handler = args.handler
+    result: int = handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
