@@ -16,7 +16,7 @@ from ingest.asgi import BodySizeLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeLimit(django_asgi_app),
+        "http": BodySizeLimit(django_asgi_app),  # type: ignore[arg-type]  # Django types receive/send more narrowly
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

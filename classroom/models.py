@@ -105,6 +105,9 @@ class Observation(models.Model):
             models.Index(fields=["participant", "captured_at"], name="obs_participant_time"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.participant_id} @ {self.captured_at:%H:%M:%S}: {self.expression or '-'} {self.engagement:.2f}"
+
 
 class FrameLog(models.Model):
     """What happened to one uploaded frame. Never pixels: counts, timings and reasons only."""
@@ -132,3 +135,6 @@ class FrameLog(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "frame_id"], name="unique_frame_id_per_session")]
         indexes = [models.Index(fields=["session", "received_at"], name="framelog_session_time")]
+
+    def __str__(self) -> str:
+        return f"frame {self.frame_id} ({self.status})"

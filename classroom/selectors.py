@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Avg, Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncSecond
 
@@ -14,18 +14,18 @@ from classroom.models import EXPRESSIONS, ClassSession, Course, FrameLog, Observ
 from classroom.services import token_hash
 
 
-def user_is_admin(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_is_admin(*, user: User | AnonymousUser) -> bool:
     """Admins (staff) see every course."""
     return bool(user.is_authenticated and getattr(user, "is_staff", False))
 
 
-def course_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Course]:
+def course_list_for_user(*, user: User) -> QuerySet[Course]:
     """Courses ``user`` may see: their own, or all for an admin."""
     courses = Course.objects.select_related("teacher")
     return courses if user_is_admin(user=user) else courses.filter(teacher=user)
 
 
-def session_visible_to(*, session: ClassSession, user: AbstractBaseUser | AnonymousUser) -> bool:
+def session_visible_to(*, session: ClassSession, user: User | AnonymousUser) -> bool:
     """Only the course's teacher or an admin may watch a session."""
     if not user.is_authenticated:
         return False
@@ -40,7 +40,7 @@ def session_by_token(*, token: str) -> ClassSession | None:
 # dashboard reads ------------------------------------------------------------------------------------
 
 
-def session_get_for_user(*, session_id: int, user: AbstractBaseUser | AnonymousUser) -> ClassSession | None:
+def session_get_for_user(*, session_id: int, user: User | AnonymousUser) -> ClassSession | None:
     """The session ``session_id`` if ``user`` may watch it (its course's teacher or an admin), else ``None``."""
     session = ClassSession.objects.select_related("course", "course__teacher").filter(pk=session_id).first()
     if session is None or not session_visible_to(session=session, user=user):

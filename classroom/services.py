@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def course_create(*, name: str, teacher: AbstractBaseUser) -> Course:
+def course_create(*, name: str, teacher: User) -> Course:
     """Create a course taught by ``teacher``."""
     return Course.objects.create(name=name.strip(), teacher=teacher)
 
@@ -59,7 +59,9 @@ def session_end(*, session: ClassSession) -> ClassSession:
     locked.status = ClassSession.Status.ENDED
     locked.ended_at = timezone.now()
     locked.save(update_fields=["status", "ended_at"])
-    publish_on_commit(session_id=locked.pk, event={"type": "session_status", "status": locked.status, "ended_at": locked.ended_at.isoformat()})
+    publish_on_commit(
+        session_id=locked.pk, event={"type": "session_status", "status": locked.status, "ended_at": locked.ended_at.isoformat()}
+    )
     return locked
 
 

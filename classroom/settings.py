@@ -110,7 +110,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
-CELERY_TASK_ROUTES = {"ingest.tasks.*": {"queue": "ingest"}, "inference.tasks.*": {"queue": "inference"}}
+CELERY_TASK_ROUTES = {
+    "ingest.tasks.*": {"queue": "ingest"},
+    "inference.tasks.*": {"queue": "inference"},
+    "classroom.tasks.*": {"queue": "ingest"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "purge-old-observations": {"task": "classroom.tasks.purge_old_observations", "schedule": 3600.0},
+    "expire-stuck-frames": {"task": "classroom.tasks.expire_stuck_frames", "schedule": 60.0},
+}
 CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", "")}
 
@@ -130,7 +138,13 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 
 # Engagement indicator (DESIGN.md): expression weight x attention weight, banded.
 ENGAGEMENT_EXPRESSION_WEIGHTS = {
-    "neutral": 0.9, "happy": 0.6, "surprise": 0.6, "sad": 0.3, "fear": 0.3, "angry": 0.25, "disgust": 0.2,
+    "neutral": 0.9,
+    "happy": 0.6,
+    "surprise": 0.6,
+    "sad": 0.3,
+    "fear": 0.3,
+    "angry": 0.25,
+    "disgust": 0.2,
 }
 ENGAGEMENT_BANDS = {"engaged": _env_float("ENGAGEMENT_ENGAGED_ABOVE", 0.65), "partly": _env_float("ENGAGEMENT_PARTLY_ABOVE", 0.25)}
 ENGAGEMENT_MAX_YAW_DEGREES = _env_float("ENGAGEMENT_MAX_YAW_DEGREES", 60.0)
@@ -138,6 +152,7 @@ ENGAGEMENT_MAX_PITCH_DEGREES = _env_float("ENGAGEMENT_MAX_PITCH_DEGREES", 45.0)
 
 # Privacy policy: full | aggregate | attention (DESIGN.md "Privacy and policy").
 PRIVACY_POLICY = os.environ.get("PRIVACY_POLICY", "full")
+RETENTION_OBSERVATION_DAYS = int(os.environ.get("RETENTION_OBSERVATION_DAYS", 30))
 DASHBOARD_HISTORY_SECONDS = int(os.environ.get("DASHBOARD_HISTORY_SECONDS", 600))
 
 # Model served by inference/ (a .keras or .tflite file; default: the committed production model).

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+import requests
 from django.conf import settings
 
 READY_TIMEOUT_SECONDS = 120.0
@@ -59,6 +60,7 @@ class Stack:
         return f"http://{self.host}:{self.port}"
 
     def environment(self) -> dict[str, str]:
+        """The environment every part runs with (ours, the stack's overrides, its Redis)."""
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **self.env}
         if self.redis_port is not None:
             env["REDIS_URL"] = f"redis://127.0.0.1:{self.redis_port}/0"
@@ -99,11 +101,26 @@ class Stack:
         for queue in ("ingest", "inference"):
             self._spawn(
                 f"worker-{queue}",
-                [python, "-m", "celery", "-A", "classroom", "worker", "-Q", queue, "-c", "1", "-n", f"{queue}-{self.port}@%h", "-l", "INFO"],
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "classroom",
+                    "worker",
+                    "-Q",
+                    queue,
+                    "-c",
+                    "1",
+                    "-n",
+                    f"{queue}-{self.port}@%h",
+                    "-l",
+                    "INFO",
+                ],
             )
         self._wait("daphne", self._healthy)
         for queue in ("ingest", "inference"):
-            self._wait(f"worker-{queue}", lambda q=queue: self._log_says(f"worker-{q}", b" ready."))  # type: ignore[misc]
+            self._wait(f"worker-{queue}", lambda q=queue: self._log_says(f"worker-{q}", b" ready."))
         return self
 
     def _healthy(self) -> bool:
@@ -130,6 +147,35 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.processes.clear()
+
+    def manage(self, *args: str) -> str:
+        """Run a management command against this stack's database and Redis; its stdout."""
+        result = subprocess.run(
+            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args],
+            env=self.environment(),
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise StackError(f"manage.py {' '.join(args)} failed: {result.stderr.strip()[-2000:]}")
+        return result.stdout
+
+    def login(self, username: str, password: str) -> requests.Session:
+        """An HTTP session logged in through the real login form (CSRF included)."""
+        http = requests.Session()
+        http.get(f"{self.base_url}/accounts/login/", timeout=10).raise_for_status()
+        response = http.post(
+            f"{self.base_url}/accounts/login/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": http.cookies["csrftoken"]},
+            headers={"Referer": f"{self.base_url}/accounts/login/"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        if "sessionid" not in http.cookies:
+            raise StackError(f"login as {username} failed")
+        return http
 
     def failed(self) -> str | None:
         """The name of a part that died, if any."""

@@ -27,7 +27,11 @@ def class_summary(observations: list[Observation]) -> dict[str, Any]:
         return {"expression_mix": None, "engagement": None, "present": 0}
     with_probs = [o.probabilities for o in observations if o.probabilities is not None]
     mix = dict(zip(EXPRESSIONS, np.mean(with_probs, axis=0).round(4).tolist(), strict=True)) if with_probs else None
-    return {"expression_mix": mix, "engagement": round(float(np.mean([o.engagement for o in observations])), 4), "present": len(observations)}
+    return {
+        "expression_mix": mix,
+        "engagement": round(float(np.mean([o.engagement for o in observations])), 4),
+        "present": len(observations),
+    }
 
 
 def observation_event(observation: Observation, name: str) -> dict[str, Any]:

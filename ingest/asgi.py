@@ -40,6 +40,8 @@ class BodySizeLimit:
                 return
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             if not length.isdigit() or int(length) > limit:
-                await _refuse(send, 413, "frame_too_large", f"request is {length.decode(errors='replace')} bytes; the limit is {limit} bytes")
+                await _refuse(
+                    send, 413, "frame_too_large", f"request is {length.decode(errors='replace')} bytes; the limit is {limit} bytes"
+                )
                 return
         await self.app(scope, receive, send)

@@ -51,7 +51,7 @@ class RateDecision:
 def rate_check(*, session_id: int) -> RateDecision:
     """Take one token from the session's bucket (``INGEST_RATE_PER_SECOND``, ``INGEST_RATE_BURST``)."""
     now_ms = int(time.time() * 1000)
-    allowed, wait_ms = client().eval(  # type: ignore[misc]
+    allowed, wait_ms = client().eval(
         _TOKEN_BUCKET, 1, _key("rate", session_id), settings.INGEST_RATE_PER_SECOND, settings.INGEST_RATE_BURST, now_ms
     )
     return RateDecision(allowed=bool(allowed), retry_after=max(1, math.ceil(int(wait_ms) / 1000)))
@@ -76,7 +76,7 @@ def frame_put(*, session_id: int, frame_log_id: int, data: bytes) -> None:
 def frame_take(*, frame_log_id: int) -> bytes | None:
     """Read and delete the frame bytes (``None`` once expired or already taken)."""
     data = client().getdel(_key("frame", frame_log_id))
-    return bytes(data) if data is not None else None  # type: ignore[arg-type]
+    return bytes(data) if data is not None else None
 
 
 def frame_done(*, session_id: int, frame_log_id: int) -> None:

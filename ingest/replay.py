@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,7 +74,9 @@ class ReplayStats:
         return {"sent": self.sent, "statuses": {str(k): v for k, v in sorted(self.statuses.items())}, "errors": self.errors[-5:]}
 
 
-def frames(paths: list[Path], *, names: list[str] | None, loop: bool, fps: float | None) -> tuple[Iterator[tuple[np.ndarray, list[dict[str, object]]]], float]:
+def frames(
+    paths: list[Path], *, names: list[str] | None, loop: bool, fps: float | None
+) -> tuple[Iterator[tuple[np.ndarray, list[dict[str, object]]]], float]:
     """Iterate (frame, tiles) at the pace of ``fps`` (default: the slowest video's own rate)."""
     sources = [Source(path, loop=loop) for path in paths]
     video_fps = [s.fps for s in sources if s.fps]
@@ -96,7 +98,7 @@ def frames(paths: list[Path], *, names: list[str] | None, loop: bool, fps: float
                 yield images[0], []
                 continue
             frame, tiles = compose_gallery(images, names=labels)
-            yield frame, [tile.as_dict() for tile in tiles]
+            yield frame, [asdict(tile) for tile in tiles]
 
     return generate(), rate
 
@@ -112,7 +114,11 @@ def post_frame(
     if tiles:
         data["tiles"] = json.dumps(tiles)
     return http.post(
-        url, headers={"Authorization": f"Bearer {token}"}, data=data, files={"image": ("frame.jpg", jpeg.tobytes(), "image/jpeg")}, timeout=10
+        url,
+        headers={"Authorization": f"Bearer {token}"},
+        data=data,
+        files={"image": ("frame.jpg", jpeg.tobytes(), "image/jpeg")},
+        timeout=10,
     )
 
 

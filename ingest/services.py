@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -39,7 +40,7 @@ def frame_accept(*, session: ClassSession, upload: FrameUpload) -> tuple[FrameLo
                 tiles=len(upload.tiles),
             )
             buffer.frame_put(session_id=session.pk, frame_log_id=log.pk, data=upload.data)
-            tiles = [tile.as_dict() for tile in upload.tiles]
+            tiles = [asdict(tile) for tile in upload.tiles]
             transaction.on_commit(lambda: _enqueue(log.pk, tiles))
     except IntegrityError:
         # Two uploads of one frame_id raced; the other one won.

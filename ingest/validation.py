@@ -100,9 +100,7 @@ def image_size(data: bytes) -> tuple[int, int]:
     except (UnidentifiedImageError, OSError, ValueError):
         raise IngestError(400, "undecodable_image", "image could not be decoded") from None
     if width * height > settings.INGEST_MAX_PIXELS:
-        raise IngestError(
-            413, "image_too_large", f"image is {width}x{height}; at most {settings.INGEST_MAX_PIXELS} pixels are accepted"
-        )
+        raise IngestError(413, "image_too_large", f"image is {width}x{height}; at most {settings.INGEST_MAX_PIXELS} pixels are accepted")
     return width, height
 
 

@@ -48,11 +48,13 @@ def frames(request: HttpRequest, session_id: int) -> JsonResponse:
         session = _authorise(request, session_id)
         declared = int(request.headers.get("Content-Length") or 0)
         if declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            raise IngestError(413, "frame_too_large", f"request is {declared} bytes; the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+            raise IngestError(
+                413, "frame_too_large", f"request is {declared} bytes; the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes"
+            )
         rate = buffer.rate_check(session_id=session_id)
         if not rate.allowed:
             raise IngestError(429, "rate_limited", "too many frames for this session; slow down", retry_after=rate.retry_after)
-        if not request.content_type.startswith("multipart/form-data"):
+        if not (request.content_type or "").startswith("multipart/form-data"):
             raise IngestError(415, "unsupported_media_type", "request must be multipart/form-data with an 'image' file field")
         image = request.FILES.get("image")
         upload = validate_upload(

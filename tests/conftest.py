@@ -34,7 +34,9 @@ def redis_url() -> Iterator[str]:
     if binary is None:
         pytest.fail("redis-server is not installed; run scripts/setup.sh")
     port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 10
     while not port_open("127.0.0.1", port):
         if time.monotonic() > deadline:

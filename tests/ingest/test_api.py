@@ -59,7 +59,7 @@ def test_unauthorised_is_401(client: Client, live: tuple[int, str], header: str 
 
 
 def test_token_of_another_session_is_403(client: Client, live: tuple[int, str]) -> None:
-    other, other_token = live_session(owner=teacher("other"), course_name="Maths")
+    _, other_token = live_session(owner=teacher("other"), course_name="Maths")
     assert_error(post(client, live[0], f"Bearer {other_token}"), 403, "wrong_session", "ingest token belongs to another session")
 
 
@@ -125,7 +125,9 @@ def test_non_multipart_body_is_415(client: Client, live: tuple[int, str]) -> Non
         (JPEG, {"frame_id": "x" * 65}, "invalid_field", "frame_id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'"),
     ],
 )
-def test_malformed_fields_are_400(client: Client, live: tuple[int, str], image: bytes | None, fields: dict[str, str], code: str, message: str) -> None:
+def test_malformed_fields_are_400(
+    client: Client, live: tuple[int, str], image: bytes | None, fields: dict[str, str], code: str, message: str
+) -> None:
     assert_error(post(client, *live, image=image, **fields), 400, code, message)
 
 

@@ -34,9 +34,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         redis = urlparse(settings.REDIS_URL)
-        own_redis = redis.port or 6379
-        if port_open(redis.hostname or "127.0.0.1", own_redis):
-            own_redis = None  # an operator's Redis is already there: use it
+        redis_port = redis.port or 6379
+        # An operator's Redis already answering is used as is; otherwise we run our own on that port.
+        own_redis = None if port_open(redis.hostname or "127.0.0.1", redis_port) else redis_port
         stack = Stack(host=options["host"], port=options["port"], redis_port=own_redis)
         if port_open(options["host"], options["port"]):
             raise CommandError(f"port {options['port']} is already in use; pass --port")
@@ -75,7 +75,9 @@ class Command(BaseCommand):
         replay = [sys.executable, manage, "replay", *inputs, "--session", str(demo["session"]), "--token", demo["token"]]
         replay += ["--url", stack.base_url, "--fps", str(fps), "--names", DEMO_NAMES, "--loop"]
         log = (stack.log_dir / "replay.log").open("ab")
-        stack.processes["replay"] = subprocess.Popen(replay, stdout=log, stderr=subprocess.STDOUT, env=stack.environment(), start_new_session=True)
+        stack.processes["replay"] = subprocess.Popen(
+            replay, stdout=log, stderr=subprocess.STDOUT, env=stack.environment(), start_new_session=True
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nLive demo class: {stack.base_url}{demo['dashboard_url']}\n"

@@ -1,0 +1,27 @@
+"""Retention: per-sample series are purged after a configurable period; stuck frames are closed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from classroom.models import FrameLog, Observation
+
+
+def observations_purge(*, older_than_days: int | None = None) -> dict[str, int]:
+    """Delete observations and frame logs older than the retention period; returns what was deleted."""
+    days = settings.RETENTION_OBSERVATION_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    observations, _ = Observation.objects.filter(captured_at__lt=cutoff).delete()
+    frames, _ = FrameLog.objects.filter(received_at__lt=cutoff).delete()
+    return {"observations": observations, "frame_logs": frames}
+
+
+def frames_expire_stuck() -> int:
+    """Mark frames still queued long after their bytes expired as expired, so they count as lost."""
+    cutoff = timezone.now() - timedelta(seconds=settings.INGEST_FRAME_TTL_SECONDS * 2)
+    return FrameLog.objects.filter(status=FrameLog.Status.QUEUED, received_at__lt=cutoff).update(
+        status=FrameLog.Status.EXPIRED, processed_at=timezone.now(), detail={"reason": "never processed before the buffer expired"}
+    )

@@ -1,0 +1,81 @@
+"""The real stack for integration tests: own Redis, daphne and both Celery workers, SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from classroom.stack import Stack, free_port
+
+OUTPUT_DIR = Path(settings.BASE_DIR) / "test-output"
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What ``demo_setup`` created in the stack's database."""
+
+    session: int
+    token: str
+    teacher: str
+    password: str
+    dashboard_url: str
+
+
+def _postgres_database(url: str) -> Iterator[str]:
+    """A fresh database beside the one ``url`` names, dropped afterwards."""
+    import psycopg
+
+    name = f"engagement_it_{uuid.uuid4().hex[:8]}"
+    admin_url = re.sub(r"/[^/]*$", "/postgres", url)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield re.sub(r"/[^/]*$", f"/{name}", url)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole stack, started once for the integration tests."""
+    data_dir = tmp_path_factory.mktemp("stack")
+    env = {
+        "DATA_DIR": str(data_dir),
+        "INGEST_RATE_PER_SECOND": "20",
+        "INGEST_RATE_BURST": "40",
+        "DJANGO_SETTINGS_MODULE": "classroom.settings",
+    }
+    database_url = os.environ.get("DATABASE_URL", "")
+    databases = _postgres_database(database_url) if database_url.startswith("postgres") else iter([""])
+    url = next(databases)
+    if url:
+        env["DATABASE_URL"] = url
+    running = Stack(port=free_port(), redis_port=free_port(), log_dir=data_dir / "logs", env=env)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        for name in ("daphne", "worker-ingest", "worker-inference"):
+            log = running.log_dir / f"{name}.log"
+            if log.exists():
+                OUTPUT_DIR.mkdir(exist_ok=True)
+                (OUTPUT_DIR / f"{name}.log").write_bytes(log.read_bytes()[-200_000:])
+        next(databases, None)
+
+
+@pytest.fixture
+def demo(stack: Stack) -> Demo:
+    """A fresh live session in the stack (demo teacher and course)."""
+    data: dict[str, Any] = json.loads(stack.manage("demo_setup").strip().splitlines()[-1])
+    return Demo(**{key: data[key] for key in ("session", "token", "teacher", "password", "dashboard_url")})
