@@ -153,6 +153,7 @@ ENGAGEMENT_MAX_PITCH_DEGREES = _env_float("ENGAGEMENT_MAX_PITCH_DEGREES", 45.0)
 # Privacy policy: full | aggregate | attention (DESIGN.md "Privacy and policy").
 PRIVACY_POLICY = os.environ.get("PRIVACY_POLICY", "full")
 RETENTION_OBSERVATION_DAYS = int(os.environ.get("RETENTION_OBSERVATION_DAYS", 30))
+SMOOTHING_SECONDS = _env_float("SMOOTHING_SECONDS", 3.0)  # dashboard smoothing time constant
 DASHBOARD_HISTORY_SECONDS = int(os.environ.get("DASHBOARD_HISTORY_SECONDS", 600))
 
 # Model served by inference/ (a .keras or .tflite file; default: the committed production model).

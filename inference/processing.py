@@ -14,6 +14,7 @@ from classroom.events import publish_on_commit
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
 from classroom.selectors import session_frame_counts
 from inference.predictor import FACE_SIZE, get_predictor
+from inference.smoothing import Smoothed, smooth_frame
 
 
 def _crops(faces: list[dict[str, Any]]) -> np.ndarray:
@@ -34,9 +35,10 @@ def class_summary(observations: list[Observation]) -> dict[str, Any]:
     }
 
 
-def observation_event(observation: Observation, name: str) -> dict[str, Any]:
-    """One observation as the dashboard receives it."""
+def observation_event(observation: Observation, name: str, smoothed: Smoothed) -> dict[str, Any]:
+    """One observation as the dashboard receives it: raw values, and the smoothed ones to display."""
     probs = observation.probabilities
+    smooth_probs = smoothed.probabilities
     return {
         "participant": observation.participant_id,
         "name": name,
@@ -49,6 +51,12 @@ def observation_event(observation: Observation, name: str) -> dict[str, Any]:
         "box": observation.box,
         "yaw": observation.yaw,
         "pitch": observation.pitch,
+        "smoothed": {
+            "engagement": round(smoothed.engagement, 4),
+            "band": engagement_band(smoothed.engagement),
+            "expression": EXPRESSIONS[int(np.argmax(smooth_probs))] if smooth_probs is not None else None,
+            "probabilities": dict(zip(EXPRESSIONS, np.round(smooth_probs, 4).tolist(), strict=True)) if smooth_probs is not None else None,
+        },
     }
 
 
@@ -85,6 +93,7 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
                 pitch=round(face["pitch"], 2),
             )
         )
+    smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in observations])
     with transaction.atomic():
         Observation.objects.bulk_create(observations)
         log.status = FrameLog.Status.PROCESSED
@@ -103,7 +112,7 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
                 "captured_at": log.captured_at.isoformat(),
                 "frame_id": log.frame_id,
                 "latency_ms": log.latency_ms,
-                "observations": [observation_event(o, names.get(o.participant_id, "")) for o in observations],
+                "observations": [observation_event(o, names.get(o.participant_id, ""), smoothed[o.participant_id]) for o in observations],
                 "class": class_summary(observations),
                 "absent": [{"participant": row["pk"], "name": row["display_name"]} for row in absent],
                 "skipped": len(detail.get("skipped", [])),

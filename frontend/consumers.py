@@ -1,0 +1,54 @@
+"""The live dashboard socket: history on connect, then the session's events, redacted by the privacy policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.generic.websocket import JsonWebsocketConsumer
+from django.conf import settings
+
+from classroom.events import session_group
+from classroom.selectors import session_get_for_user, session_history
+from frontend.policy import current_policy, redact
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class SessionDashboardConsumer(JsonWebsocketConsumer):
+    """One teacher's (or admin's) view of one session. Clients only listen; what they send is ignored."""
+
+    group: str | None = None
+    policy: str = ""
+
+    def connect(self) -> None:
+        """Accept, check who is asking, then send the recent history and join the session's group.
+
+        The socket is accepted before refusing so the browser sees the reason: 4401 anonymous, 4403 not the
+        course's teacher nor an admin (an unknown session is 4403 too, so ids cannot be probed).
+        """
+        self.accept()
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        session = session_get_for_user(session_id=self.scope["url_route"]["kwargs"]["session_id"], user=user)
+        if session is None:
+            self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.policy = current_policy()
+        # Join before reading history: an event racing the read arrives after it, and the page skips frames it already has.
+        self.group = session_group(session.pk)
+        async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
+        history = session_history(session=session, since_seconds=settings.DASHBOARD_HISTORY_SECONDS)
+        self.send_json(redact(payload={"type": "history", "policy": self.policy, **history}, policy=self.policy))
+
+    def disconnect(self, code: int) -> None:
+        """Leave the session's group."""
+        if self.group is not None:
+            async_to_sync(self.channel_layer.group_discard)(self.group, self.channel_name)
+
+    def session_event(self, message: dict[str, Any]) -> None:
+        """Forward one ``session.event`` from the group, redacted."""
+        self.send_json(redact(payload=message["event"], policy=self.policy))

@@ -1,0 +1,24 @@
+"""Teacher pages, sign-in, and the static files the pages load."""
+
+import re
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.urls import path, re_path
+
+from frontend import views
+
+urlpatterns = [
+    path("", views.home, name="dashboard-home"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("courses/new/", views.course_create_view, name="course-create"),
+    path("courses/<int:course_id>/", views.course_detail, name="course-detail"),
+    path("courses/<int:course_id>/sessions/start/", views.session_start_view, name="session-start"),
+    path("sessions/<int:session_id>/", views.session_live, name="session-live"),
+    path("sessions/<int:session_id>/end/", views.session_end_view, name="session-end"),
+    path("sessions/<int:session_id>/rotate-token/", views.session_rotate_token_view, name="session-rotate-token"),
+    path("sessions/<int:session_id>/participants/<int:participant_id>/rename/", views.participant_rename, name="participant-rename"),
+    path(views.PLOTLY_JS_PATH, views.plotly_js, name="plotly-js"),
+    re_path(rf"^{re.escape(settings.STATIC_URL.lstrip('/'))}(?P<path>.+)$", views.static_file, name="static-file"),
+]

@@ -1,0 +1,63 @@
+"""Temporal smoothing so the dashboard does not flicker; raw values are still what is stored.
+
+A time-aware exponential moving average per participant (time constant ``SMOOTHING_SECONDS``):
+frames arriving at any rate weigh in by the time they cover, and after a gap longer than
+``RESET_AFTER_SECONDS`` the average starts over instead of dragging stale values along.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+
+from ingest import buffer
+
+RESET_AFTER_SECONDS = 30.0
+STATE_TTL_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Smoothed:
+    """The running average of one participant at time ``t`` (epoch seconds)."""
+
+    t: float
+    engagement: float
+    probabilities: list[float] | None
+
+
+def smooth(previous: Smoothed | None, *, t: float, engagement: float, probabilities: Sequence[float] | None, tau: float) -> Smoothed:
+    """Fold one raw observation into the running average."""
+    probs = [float(p) for p in probabilities] if probabilities is not None else None
+    if previous is None or t - previous.t > RESET_AFTER_SECONDS or t < previous.t or tau <= 0:
+        return Smoothed(t=t, engagement=engagement, probabilities=probs)
+    alpha = 1.0 - math.exp(-(t - previous.t) / tau) if t > previous.t else 0.5
+    mixed_engagement = previous.engagement + alpha * (engagement - previous.engagement)
+    if probs is None or previous.probabilities is None:
+        mixed_probs = probs
+    else:
+        mixed_probs = [p0 + alpha * (p1 - p0) for p0, p1 in zip(previous.probabilities, probs, strict=True)]
+    return Smoothed(t=t, engagement=mixed_engagement, probabilities=mixed_probs)
+
+
+def _key(participant_id: int) -> str:
+    return f"{settings.INGEST_KEY_PREFIX}:smooth:{participant_id}"
+
+
+def smooth_frame(observations: Sequence[tuple[int, float, float, Sequence[float] | None]]) -> dict[int, Smoothed]:
+    """Smooth one frame's observations ``(participant, t, engagement, probabilities)``; state lives in Redis."""
+    if not observations:
+        return {}
+    client = buffer.client()
+    stored = client.mget([_key(pid) for pid, *_ in observations])
+    result: dict[int, Smoothed] = {}
+    pipe = client.pipeline()
+    for (pid, t, engagement, probs), raw in zip(observations, stored, strict=True):
+        previous = Smoothed(**json.loads(raw)) if raw else None
+        result[pid] = smooth(previous, t=t, engagement=engagement, probabilities=probs, tau=settings.SMOOTHING_SECONDS)
+        pipe.set(_key(pid), json.dumps(asdict(result[pid])), ex=STATE_TTL_SECONDS)
+    pipe.execute()
+    return result

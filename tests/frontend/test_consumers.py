@@ -1,0 +1,386 @@
+"""The dashboard socket: who may connect, history first, events forwarded, the privacy policy applied."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from classroom.asgi import application
+from classroom.events import EVENT_HANDLER, session_group
+from classroom.models import EXPRESSIONS, ClassSession, FrameLog, Observation, Participant
+from classroom.selectors import session_history
+from classroom.services import participant_update, session_end
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT = 5
+HAPPY = [0.0, 0.0, 0.0, 0.8, 0.0, 0.0, 0.2]
+NEUTRAL = [0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.9]
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    """Run an async scenario from a sync test (the DB stays on this thread for database_sync_to_async)."""
+    async_to_sync(scenario)()
+
+
+def headers(user: User | None = None, *, origin: bytes | None = b"http://localhost") -> list[tuple[bytes, bytes]]:
+    """Handshake headers: an Origin, and a session cookie of ``user`` (built here, outside the event loop)."""
+    result = [] if origin is None else [(b"origin", origin)]
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+        result.append((b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+    return result
+
+
+def communicator(session_id: int, handshake: list[tuple[bytes, bytes]]) -> WebsocketCommunicator:
+    """A socket through the real ASGI stack (origin check, session-cookie auth, routing)."""
+    return WebsocketCommunicator(application, f"/ws/sessions/{session_id}/", headers=handshake)
+
+
+async def connected_history(socket: WebsocketCommunicator) -> dict[str, Any]:
+    """Connect and return the first message, which must be the history."""
+    accepted, _ = await socket.connect(timeout=TIMEOUT)
+    assert accepted
+    message = await socket.receive_json_from(timeout=TIMEOUT)
+    assert message["type"] == "history"
+    return message
+
+
+async def close_code(socket: WebsocketCommunicator) -> int | None:
+    """Connect a socket the server is expected to refuse; the close code it gives."""
+    accepted, code = await socket.connect(timeout=TIMEOUT)
+    if not accepted:
+        return code
+    message = await socket.receive_output(timeout=TIMEOUT)
+    assert message["type"] == "websocket.close"
+    return message.get("code")
+
+
+async def group_send(session_id: int, event: dict[str, Any]) -> None:
+    await get_channel_layer().group_send(session_group(session_id), {"type": EVENT_HANDLER, "event": event})
+
+
+@pytest.fixture
+def alice() -> User:
+    return factories.teacher("alice")
+
+
+@pytest.fixture
+def session(alice: User) -> ClassSession:
+    return factories.live_session(owner=alice)[0]
+
+
+def observe(
+    session: ClassSession, participant: Participant, when: datetime, probabilities: list[float], engagement: float, band: str
+) -> None:
+    top = max(range(len(EXPRESSIONS)), key=lambda i: probabilities[i])
+    Observation.objects.create(
+        session=session,
+        participant=participant,
+        captured_at=when,
+        probabilities=probabilities,
+        expression=EXPRESSIONS[top],
+        confidence=probabilities[top],
+        engagement=engagement,
+        engagement_band=band,
+        box=[0, 0, 40, 40],
+    )
+
+
+def observations_event(session: ClassSession, people: list[Participant], when: datetime) -> dict[str, Any]:
+    """An ``observations`` event as the inference worker sends it."""
+    return {
+        "type": "observations",
+        "session": session.pk,
+        "captured_at": when.isoformat(),
+        "frame_id": "f-1",
+        "latency_ms": 120.0,
+        "observations": [
+            {
+                "participant": p.pk,
+                "name": p.display_name,
+                "expression": "happy",
+                "confidence": 0.8,
+                "probabilities": dict(zip(EXPRESSIONS, HAPPY, strict=True)),
+                "engagement": 0.6,
+                "band": "partly",
+                "box": [0, 0, 40, 40],
+                "yaw": 5.0,
+                "pitch": 2.0,
+                "smoothed": {
+                    "engagement": 0.6,
+                    "band": "partly",
+                    "expression": "happy",
+                    "probabilities": dict(zip(EXPRESSIONS, HAPPY, strict=True)),
+                },
+            }
+            for p in people
+        ],
+        "class": {"expression_mix": dict(zip(EXPRESSIONS, HAPPY, strict=True)), "engagement": 0.6, "present": len(people)},
+        "absent": [],
+    }
+
+
+def participants(session: ClassSession, count: int) -> list[Participant]:
+    return [Participant.objects.create(session=session, key=f"track-{i}", display_name=f"Student {i}") for i in range(count)]
+
+
+# ---- who may connect ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "code"),
+    [("anonymous", 4401), ("other teacher", 4403), ("inactive course teacher", 4401)],
+)
+def test_refused_users(session: ClassSession, alice: User, who: str, code: int) -> None:
+    user = {"anonymous": None, "other teacher": factories.teacher("bob"), "inactive course teacher": alice}[who]
+    if who == "inactive course teacher":
+        alice.is_active = False
+        alice.save()
+
+    handshake = headers(user)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        assert await close_code(socket) == code
+
+    run(scenario)
+
+
+def test_unknown_session_is_refused_like_a_forbidden_one(alice: User) -> None:
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        assert await close_code(communicator(999, handshake)) == 4403
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("origin", [b"http://evil.example", b"http://localhost.evil.example", None])
+def test_foreign_or_missing_origin_is_refused(session: ClassSession, alice: User, origin: bytes | None) -> None:
+    handshake = headers(alice, origin=origin)
+
+    async def scenario() -> None:
+        accepted, _ = await communicator(session.pk, handshake).connect(timeout=TIMEOUT)
+        assert not accepted
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("who", ["course teacher", "admin"])
+def test_teacher_and_admin_get_history_first(session: ClassSession, alice: User, who: str) -> None:
+    user = alice if who == "course teacher" else factories.teacher("root", staff=True)
+
+    handshake = headers(user)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        history = await connected_history(socket)
+        assert history["session"] == session.pk
+        assert history["status"] == "live"
+        assert history["policy"] == "full"
+        assert history["series"] == []
+        assert history["participants"] == []
+        assert history["frames"] == {"received": 0, "processed": 0, "dropped": 0}
+        assert history["class"] == {"expression_mix": None, "engagement": None, "present": 0}
+        await socket.disconnect()
+
+    run(scenario)
+
+
+# ---- history -----------------------------------------------------------------------------------
+
+
+def test_history_rebuilds_the_dashboard(session: ClassSession, alice: User, settings: pytest.FixtureRequest) -> None:
+    settings.DASHBOARD_HISTORY_SECONDS = 60  # type: ignore[attr-defined]
+    t0 = timezone.now().replace(microsecond=0) - timedelta(seconds=30)
+    ada, bert, gone = participants(session, 3)
+    observe(session, gone, t0 - timedelta(seconds=300), NEUTRAL, 0.9, "engaged")  # outside the window
+    observe(session, ada, t0, HAPPY, 0.5, "partly")
+    observe(session, bert, t0 + timedelta(milliseconds=400), NEUTRAL, 0.9, "engaged")
+    observe(session, ada, t0 + timedelta(seconds=2), NEUTRAL, 0.8, "engaged")
+    statuses = [FrameLog.Status.PROCESSED] * 3 + [FrameLog.Status.DROPPED, FrameLog.Status.EXPIRED, FrameLog.Status.QUEUED]
+    for i, status in enumerate(statuses):
+        FrameLog.objects.create(session=session, frame_id=f"f{i}", captured_at=t0, received_at=t0, status=status)
+
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        history = await connected_history(communicator(session.pk, handshake))
+        assert history["since_seconds"] == 60
+        assert history["latest_captured_at"] == (t0 + timedelta(seconds=2)).isoformat()
+        series = history["series"]
+        assert [(point["t"], point["present"]) for point in series] == [(t0.isoformat(), 2), ((t0 + timedelta(seconds=2)).isoformat(), 1)]
+        assert [point["engagement"] for point in series] == pytest.approx([0.7, 0.8])
+        assert history["class"]["present"] == 1
+        assert history["class"]["engagement"] == pytest.approx(0.8)
+        assert history["class"]["expression_mix"] == pytest.approx(dict(zip(EXPRESSIONS, NEUTRAL, strict=True)))
+        by_name = {p["name"]: p for p in history["participants"]}
+        assert by_name["Student 0"]["present"] is True
+        assert (by_name["Student 0"]["expression"], by_name["Student 0"]["band"]) == ("neutral", "engaged")
+        assert by_name["Student 1"]["present"] is False
+        assert by_name["Student 1"]["band"] == "absent"
+        assert by_name["Student 2"]["band"] == "absent"
+        assert history["frames"] == {"received": 6, "processed": 3, "dropped": 2}
+
+    run(scenario)
+
+
+def test_history_of_an_ended_session_keeps_its_last_minutes(session: ClassSession) -> None:
+    long_ago = timezone.now() - timedelta(days=2)
+    (ada,) = participants(session, 1)
+    observe(session, ada, long_ago, HAPPY, 0.5, "partly")
+    ended = session_end(session=session)
+    history = session_history(session=ended, since_seconds=60)
+    assert history["status"] == "ended"
+    assert history["ended_at"] == ended.ended_at.isoformat()
+    assert len(history["series"]) == 1
+
+
+# ---- events ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "frames", "received": 10, "processed": 8, "dropped": 1},
+        {"type": "participant", "participant": 1, "name": "Ada"},
+        {"type": "session_status", "status": "ended", "ended_at": "2025-01-01T10:00:00+00:00"},
+    ],
+)
+def test_group_events_are_forwarded(session: ClassSession, alice: User, event: dict[str, Any]) -> None:
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        await connected_history(socket)
+        await group_send(session.pk, event)
+        assert await socket.receive_json_from(timeout=TIMEOUT) == event
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_observations_are_forwarded_whole_under_the_full_policy(session: ClassSession, alice: User) -> None:
+    event = observations_event(session, participants(session, 2), timezone.now())
+
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        await connected_history(socket)
+        await group_send(session.pk, event)
+        assert await socket.receive_json_from(timeout=TIMEOUT) == event
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_services_reach_the_dashboard_after_commit(session: ClassSession, alice: User) -> None:
+    (ada,) = participants(session, 1)
+
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        await connected_history(socket)
+        await database_sync_to_async(participant_update)(participant=ada, display_name="Ada")
+        assert await socket.receive_json_from(timeout=TIMEOUT) == {"type": "participant", "participant": ada.pk, "name": "Ada"}
+        await database_sync_to_async(session_end)(session=session)
+        message = await socket.receive_json_from(timeout=TIMEOUT)
+        assert (message["type"], message["status"]) == ("session_status", "ended")
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_other_sessions_events_do_not_leak(session: ClassSession, alice: User) -> None:
+    other = factories.live_session(owner=alice, course_name="Other")[0]
+
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        await connected_history(socket)
+        await group_send(other.pk, {"type": "frames", "received": 1, "processed": 1, "dropped": 0})
+        assert await socket.receive_nothing(timeout=0.3)
+        await socket.disconnect()
+
+    run(scenario)
+
+
+# ---- privacy policy ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("policy", "present", "per_student_expression", "per_student_engagement", "class_engagement", "class_mix"),
+    [
+        ("full", 3, True, True, True, True),
+        ("aggregate", 4, False, False, False, False),
+        ("aggregate", 5, False, False, True, True),
+        ("attention", 5, False, True, True, False),
+    ],
+)
+def test_privacy_policy_redacts_history_and_events(
+    session: ClassSession,
+    alice: User,
+    settings: pytest.FixtureRequest,
+    policy: str,
+    present: int,
+    per_student_expression: bool,
+    per_student_engagement: bool,
+    class_engagement: bool,
+    class_mix: bool,
+) -> None:
+    settings.PRIVACY_POLICY = policy  # type: ignore[attr-defined]
+    people = participants(session, present)
+    now = timezone.now()
+    for person in people:
+        observe(session, person, now - timedelta(seconds=5), HAPPY, 0.6, "partly")
+
+    def check(people_payload: list[dict[str, Any]], figures: dict[str, Any]) -> None:
+        assert len(people_payload) == present
+        for person in people_payload:
+            assert (person["expression"] is not None) is per_student_expression
+            assert (person["probabilities"] is not None) is per_student_expression
+            assert (person["confidence"] is not None) is per_student_expression
+            assert (person["engagement"] is not None) is per_student_engagement
+            assert person["band"] == ("partly" if per_student_engagement else "present")
+            if "smoothed" in person:  # events carry smoothed values too; the same rules apply to them
+                smoothed = person["smoothed"]
+                assert (smoothed is not None) is per_student_engagement
+                if smoothed is not None:
+                    assert (smoothed["expression"] is not None) is per_student_expression
+                    assert (smoothed["probabilities"] is not None) is per_student_expression
+        assert (figures["engagement"] is not None) is class_engagement
+        assert (figures["expression_mix"] is not None) is class_mix
+        assert figures["present"] == present
+
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        history = await connected_history(socket)
+        assert history["policy"] == policy
+        check(history["participants"], history["class"])
+        assert all((point["engagement"] is not None) is class_engagement for point in history["series"])
+        await group_send(session.pk, observations_event(session, people, now))
+        event = await socket.receive_json_from(timeout=TIMEOUT)
+        check(event["observations"], event["class"])
+        await socket.disconnect()
+
+    run(scenario)
