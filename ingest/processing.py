@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from classroom.events import publish_on_commit
@@ -40,15 +40,17 @@ def _participants_for(session: ClassSession, detections: Detections, when: Any) 
     roster = {s.name.casefold(): s for s in Student.objects.filter(course_id=session.course_id)}
     result: list[Participant | None] = []
     opted_out = 0
-    for index, key in enumerate(detections.participant):
-        name = detections.tile[index] or key or f"face-{index + 1}"
+    for index, assigned in enumerate(detections.participant):
+        key = assigned or f"face-{index + 1}"
+        # Client tile names are the meeting's names; anonymous tracks get a readable label to rename.
+        name = key if detections.client_tiles else key.replace("track-", "Participant ")
         student = roster.get(name.casefold())
         if student is not None and student.opted_out:
             result.append(None)
             opted_out += 1
             continue
         participant, _ = Participant.objects.get_or_create(
-            session=session, key=key or name, defaults={"display_name": student.name if student else name, "student": student}
+            session=session, key=key, defaults={"display_name": student.name if student else name, "student": student}
         )
         participant.last_box = [round(float(v), 1) for v in detections.boxes[index]]
         participant.last_seen_at = when
@@ -79,13 +81,16 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         detections, state = assign(detections, state, now=log.captured_at.timestamp())
         buffer.tracker_save(session_id=session_id, state=state.to_json())
         participants, opted_out = _participants_for(log.session, detections, log.captured_at)
-        with_crops = settings.PRIVACY_POLICY != "attention"
+        with_crops = settings.PRIVACY_POLICY != "attention"  # attention policy: no expression inference, so no crops
+        no_pose = [0.0] * len(detections)
+        yaw = detections.yaw if detections.yaw is not None else no_pose
+        pitch = detections.pitch if detections.pitch is not None else no_pose
         faces = [
             {
                 "participant": participant.pk,
                 "box": [round(float(v), 1) for v in detections.boxes[i]],
-                "yaw": float(detections.yaw[i]),
-                "pitch": float(detections.pitch[i]),
+                "yaw": float(yaw[i]),
+                "pitch": float(pitch[i]),
                 "crop": base64.b64encode(detections.crops[i].tobytes()).decode() if with_crops and detections.crops is not None else None,
             }
             for i, participant in enumerate(participants)
@@ -96,5 +101,11 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         infer_frame.delay(frame_log_id, faces, {"skipped": skipped, "opted_out": opted_out, "empty_tiles": empty_tiles})
     except IngestError as error:
         frame_finish(log=log, status=FrameLog.Status.ERROR, detail={"reason": error.message})
+    except OperationalError:
+        raise  # a database hiccup: the task retries with backoff (the bytes are gone, so it ends as expired)
+    except Exception:
+        # Whatever else breaks on one frame is logged and counted, and the worker carries on.
+        logger.exception("frame %s failed", frame_log_id)
+        frame_finish(log=log, status=FrameLog.Status.ERROR, detail={"reason": "internal error while processing the frame"})
     finally:
         buffer.frame_done(session_id=session_id, frame_log_id=frame_log_id)

@@ -1,0 +1,106 @@
+"""``manage.py analyze``: faces, expressions and engagement for images or videos, without the database.
+
+With ``--json`` each processed frame is printed as one JSON object on its own line (a stable
+contract for scripts and tests)::
+
+    {"source": path, "frame": i, "faces": [{"box": [x, y, w, h], "score": s, "expression": e,
+     "probs": {name: p, ...}, "engagement": v, "participant": key, "tile": name, "yaw": y,
+     "pitch": p}, ...], "skipped": [{"box": [x, y, w, h], "reason": r}, ...]}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from classroom.engagement import engagement_score
+from classroom.models import EXPRESSIONS
+from inference.predictor import ModelError, Predictor, get_predictor
+from ingest.vision.detections import Detections
+from ingest.vision.gallery import VideoFrame, iter_video_frames
+from ingest.vision.pipeline import TilesMode, get_pipeline
+from ingest.vision.tracker import TrackerState, assign
+
+
+def _number(value: float, digits: int) -> float | None:
+    """A JSON-safe rounded float (NaN and infinity become null)."""
+    return round(float(value), digits) if math.isfinite(value) else None
+
+
+def _frames(path: Path, *, every: int) -> Iterator[VideoFrame]:
+    """The image as frame 0, or every ``every``-th frame of the video."""
+    if not path.is_file():
+        raise CommandError(f"{path}: no such file")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is not None:
+        yield VideoFrame(0, 0.0, image)
+        return
+    try:
+        yield from iter_video_frames(path, every=every)
+    except ValueError:
+        raise CommandError(f"{path}: not a readable image or video") from None
+
+
+def frame_record(source: str, frame: int, detections: Detections, probabilities: np.ndarray) -> dict[str, Any]:
+    """The JSON object of one frame (see the module docstring)."""
+    faces = []
+    for i in range(len(detections)):
+        probs = [float(p) for p in probabilities[i]]
+        yaw = float(detections.yaw[i]) if detections.yaw is not None else math.nan
+        pitch = float(detections.pitch[i]) if detections.pitch is not None else math.nan
+        faces.append(
+            {
+                "box": [round(float(v)) for v in detections.boxes[i]],
+                "score": _number(detections.scores[i], 4),
+                "expression": EXPRESSIONS[int(np.argmax(probabilities[i]))],
+                "probs": {name: round(p, 4) for name, p in zip(EXPRESSIONS, probs, strict=True)},
+                "engagement": _number(engagement_score(probabilities=probs, yaw=yaw, pitch=pitch), 4),
+                "participant": detections.participant[i],
+                "tile": detections.tile[i],
+                "yaw": _number(yaw, 1),
+                "pitch": _number(pitch, 1),
+            }
+        )
+    skipped = [{"box": [round(v) for v in rejection.box], "reason": rejection.reason} for rejection in detections.rejected]
+    return {"source": source, "frame": frame, "faces": faces, "skipped": skipped}
+
+
+class Command(BaseCommand):
+    help = "Detect faces and read apparent expressions in images or videos (no database); --json prints one object per frame."
+    requires_system_checks: list[str] = []  # runs without a database or a configured deployment
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("paths", nargs="+", type=Path, help="image or video files")
+        parser.add_argument("--json", action="store_true", help="print one JSON object per processed frame")
+        parser.add_argument("--every", type=int, default=1, help="process every N-th video frame (default 1)")
+        parser.add_argument("--tiles", choices=["auto", "none"], default="auto", help="find the gallery grid (auto) or use the whole frame")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["every"] < 1:
+            raise CommandError("--every must be at least 1")
+        tiles_mode: TilesMode = options["tiles"]
+        try:
+            predictor: Predictor = get_predictor()
+        except ModelError as error:
+            raise CommandError(f"no expression model: {error} (set FER_MODEL_PATH to a .keras or .tflite file)") from None
+        pipeline = get_pipeline()
+        for path in options["paths"]:
+            state = TrackerState()  # participants are tracked within one input
+            for frame in _frames(path, every=options["every"]):
+                detections = pipeline.process(frame.image, tiles_mode=tiles_mode)
+                detections, state = assign(detections, state, now=frame.seconds)
+                crops = detections.crops if detections.crops is not None else np.zeros((0, 48, 48), np.uint8)
+                record = frame_record(str(path), frame.number, detections, predictor.predict(crops))
+                self.stdout.write(json.dumps(record) if options["json"] else self._summary(record))
+
+    @staticmethod
+    def _summary(record: dict[str, Any]) -> str:
+        faces = "".join(f"; {face['participant']} {face['expression']} (engagement {face['engagement']})" for face in record["faces"])
+        return f"{record['source']} frame {record['frame']}: {len(record['faces'])} faces, {len(record['skipped'])} skipped{faces}"

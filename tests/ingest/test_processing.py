@@ -1,0 +1,137 @@
+"""Both worker stages on real frames: detection, participants, one batched CNN call, events after commit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import cv2
+import pytest
+
+from classroom import events
+from classroom.celery import app as celery_app
+from classroom.models import EXPRESSIONS, ClassSession, FrameLog, Observation, Participant, Student
+from ingest import buffer
+from ingest.processing import frame_ingest
+from ingest.services import frame_accept
+from ingest.validation import validate_upload
+from ingest.vision.gallery import compose_gallery
+from tests.factories import astronaut_bgr, encode, live_session
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FACE = cv2.resize(astronaut_bgr(), (320, 320))
+
+
+@pytest.fixture(autouse=True)
+def eager() -> Iterator[None]:
+    """The inference task runs inline, as the worker would run it next."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Events as they leave for the channel layer (only ever after commit)."""
+    captured: list[dict[str, Any]] = []
+    monkeypatch.setattr(events, "_send", lambda session_id, event: captured.append(event))
+    return captured
+
+
+def accept(session: ClassSession, image: bytes, tiles: list[dict[str, Any]] | None = None) -> FrameLog:
+    upload = validate_upload(
+        data=image, captured_at=datetime.now(UTC).isoformat(), frame_id=None, tiles=json.dumps(tiles) if tiles else None
+    )
+    log, created = frame_accept(session=session, upload=upload)
+    assert created
+    return log
+
+
+def test_a_real_face_becomes_an_observation_and_an_event(sent: list[dict[str, Any]]) -> None:
+    session, _ = live_session()
+    log = accept(session, encode(FACE))
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    log.refresh_from_db()
+    assert (log.status, log.faces_found) == ("processed", 1)
+    assert log.latency_ms is not None and log.latency_ms > 0
+    observation = Observation.objects.get()
+    assert observation.participant.display_name == "Participant 1"
+    assert observation.expression in EXPRESSIONS and len(observation.probabilities) == 7
+    assert sum(observation.probabilities) == pytest.approx(1.0, abs=1e-3)
+    assert 0.0 <= observation.engagement <= 1.0
+    assert buffer.client().get(f"ingest:frame:{log.pk}") is None, "frame bytes must not outlive processing"
+    assert buffer.backlog_size(session_id=session.pk) == 0
+    kinds = [event["type"] for event in sent]
+    assert kinds == ["observations", "frames"]
+    assert sent[0]["observations"][0]["participant"] == observation.participant_id
+    assert sent[0]["observations"][0]["smoothed"]["band"] in {"engaged", "partly", "not_engaged"}
+    assert sent[1] == {"type": "frames", "received": 1, "processed": 1, "dropped": 0}
+
+
+def test_processing_twice_stores_once(sent: list[dict[str, Any]]) -> None:
+    session, _ = live_session()
+    log = accept(session, encode(FACE))
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    assert Observation.objects.count() == 1
+
+
+def test_client_tiles_name_participants_and_opted_out_students_leave_no_trace(sent: list[dict[str, Any]]) -> None:
+    session, _ = live_session()
+    Student.objects.create(course=session.course, name="Olly", opted_out=True)
+    ada = Student.objects.create(course=session.course, name="Ada")
+    frame, tiles = compose_gallery([FACE, FACE], names=["Ada", "Olly"])
+    tile_dicts = [asdict(tile) for tile in tiles]
+    log = accept(session, encode(frame), tile_dicts)
+    frame_ingest(frame_log_id=log.pk, tiles=tile_dicts)
+    log.refresh_from_db()
+    assert log.status == "processed"
+    assert list(Participant.objects.values_list("key", "display_name", "student")) == [("Ada", "Ada", ada.pk)]
+    assert Observation.objects.count() == 1
+    assert log.detail["opted_out"] == 1
+    assert "Olly" not in str(sent)
+
+
+def test_an_empty_tile_is_reported(sent: list[dict[str, Any]]) -> None:
+    session, _ = live_session()
+    blank = FACE * 0
+    frame, tiles = compose_gallery([FACE, blank], names=["Ada", "Cam off"])
+    tile_dicts = [asdict(tile) for tile in tiles]
+    log = accept(session, encode(frame), tile_dicts)
+    frame_ingest(frame_log_id=log.pk, tiles=tile_dicts)
+    log.refresh_from_db()
+    assert log.detail["empty_tiles"] == ["Cam off"]
+
+
+def test_expired_frame_is_counted_not_lost(sent: list[dict[str, Any]]) -> None:
+    session, _ = live_session()
+    log = accept(session, encode(FACE))
+    buffer.client().delete(f"ingest:frame:{log.pk}")
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    log.refresh_from_db()
+    assert (log.status, log.detail) == ("expired", {"reason": "frame expired in the buffer before processing"})
+    assert sent == [{"type": "frames", "received": 1, "processed": 0, "dropped": 1}]
+
+
+def test_bad_bytes_do_not_crash_the_worker(sent: list[dict[str, Any]]) -> None:
+    session, _ = live_session()
+    log = accept(session, encode(FACE))
+    buffer.client().set(f"ingest:frame:{log.pk}", b"\xff\xd8\xff not really a jpeg")
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    log.refresh_from_db()
+    assert (log.status, log.detail) == ("error", {"reason": "image could not be decoded"})
+    assert Observation.objects.count() == 0
+
+
+def test_attention_policy_runs_no_expression_inference(sent: list[dict[str, Any]], settings: Any) -> None:
+    settings.PRIVACY_POLICY = "attention"
+    session, _ = live_session()
+    log = accept(session, encode(FACE))
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    observation = Observation.objects.get()
+    assert (observation.probabilities, observation.expression, observation.confidence) == (None, "", None)
+    assert 0.0 <= observation.engagement <= 1.0
