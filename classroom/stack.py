@@ -21,6 +21,8 @@ from types import TracebackType
 import requests
 from django.conf import settings
 
+from classroom.tasks import WARM_MARKER
+
 READY_TIMEOUT_SECONDS = 120.0
 
 
@@ -67,12 +69,17 @@ class Stack:
             env.pop("CELERY_BROKER_URL", None)
         return env
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}.log").open("ab")
         # A new process group, so stopping the stack also stops each part's own children.
         self.processes[name] = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env=self.environment(), cwd=settings.BASE_DIR, start_new_session=True
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**self.environment(), **(env or {})},
+            cwd=settings.BASE_DIR,
+            start_new_session=True,
         )
 
     def _wait(self, name: str, ready: object, timeout: float = READY_TIMEOUT_SECONDS) -> None:
@@ -99,28 +106,13 @@ class Stack:
         subprocess.run([python, manage, "migrate", "--noinput", "-v", "0"], check=True, env=self.environment(), cwd=settings.BASE_DIR)
         self._spawn("daphne", [python, "-m", "daphne", "-b", self.host, "-p", str(self.port), "classroom.asgi:application"])
         for queue in ("ingest", "inference"):
-            self._spawn(
-                f"worker-{queue}",
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "classroom",
-                    "worker",
-                    "-Q",
-                    queue,
-                    "-c",
-                    "1",
-                    "-n",
-                    f"{queue}-{self.port}@%h",
-                    "-l",
-                    "INFO",
-                ],
-            )
+            worker = [python, "-m", "celery", "-A", "classroom", "worker", "-Q", queue, "-c", "1", "-l", "INFO"]
+            worker += ["-n", f"{queue}-{self.port}@%h"]
+            self._spawn(f"worker-{queue}", worker, env={"WORKER_WARMUP": queue})
         self._wait("daphne", self._healthy)
         for queue in ("ingest", "inference"):
-            self._wait(f"worker-{queue}", lambda q=queue: self._log_says(f"worker-{q}", b" ready."))
+            # Ready means consuming and warm: the detector or the CNN is loaded and has run once.
+            self._wait(f"worker-{queue}", lambda q=queue: self._log_says(f"worker-{q}", b" ready.", f"{WARM_MARKER} {q}".encode()))
         return self
 
     def _healthy(self) -> bool:
@@ -130,9 +122,12 @@ class Stack:
         except OSError:
             return False
 
-    def _log_says(self, name: str, marker: bytes) -> bool:
+    def _log_says(self, name: str, *markers: bytes) -> bool:
         path = self.log_dir / f"{name}.log"
-        return path.exists() and marker in path.read_bytes()
+        if not path.exists():
+            return False
+        text = path.read_bytes()
+        return all(marker in text for marker in markers)
 
     def stop(self) -> None:
         """Stop every part (SIGTERM, then SIGKILL after a grace period)."""
