@@ -1,4 +1,4 @@
-"""Run the whole one-machine stack as child processes: Redis, daphne, the two Celery workers.
+"""Run the whole one-machine stack as child processes: Redis, daphne, the two Celery workers, beat.
 
 Used by ``manage.py runstack`` (the README's main command), the integration tests and the
 benchmarks, so all three exercise the same real processes.
@@ -109,6 +109,9 @@ class Stack:
             worker = [python, "-m", "celery", "-A", "classroom", "worker", "-Q", queue, "-c", "1", "-l", "INFO"]
             worker += ["-n", f"{queue}-{self.port}@%h"]
             self._spawn(f"worker-{queue}", worker, env={"WORKER_WARMUP": queue})
+        # Beat runs the retention purge and closes frames no worker will ever process.
+        schedule = str(self.log_dir / "celerybeat-schedule")
+        self._spawn("beat", [python, "-m", "celery", "-A", "classroom", "beat", "-l", "INFO", "-s", schedule])
         self._wait("daphne", self._healthy)
         for queue in ("ingest", "inference"):
             # Ready means consuming and warm: the detector or the CNN is loaded and has run once.

@@ -23,7 +23,7 @@ DEMO_NAMES = "Casey Carphone,Alex Astronaut"
 
 
 class Command(BaseCommand):
-    help = "Run Redis (if none is reachable), daphne and both Celery workers; with --demo, feed a live demo class."
+    help = "Run Redis (if none is reachable), daphne, both Celery workers and beat; with --demo, feed a live demo class."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         try:
-            self.stdout.write("starting Redis, daphne, ingest worker, inference worker …")
+            self.stdout.write("starting Redis, daphne, ingest worker, inference worker, beat …")
             stack.start()
             if options["demo"]:
                 self._demo(stack, options["fps"])
