@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import cv2
@@ -14,22 +13,10 @@ from playwright.sync_api import sync_playwright
 from classroom.demo_media import astronaut_image, carphone_video
 from classroom.stack import Stack
 from ingest.replay import frames, post_frame
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.conftest import OUTPUT_DIR, Demo
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Closed network: without these Chromium keeps trying Google's hosts (see the machine notes).
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def feed(stack: Stack, demo: Demo, stop: threading.Event) -> None:
