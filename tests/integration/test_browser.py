@@ -58,10 +58,17 @@ def test_live_page_updates_without_reload(stack: Stack, demo: Demo) -> None:
             received_after = page.inner_text("#frames-received")
             traces = page.evaluate("document.querySelector('#class-engagement-chart').data?.[0]?.x?.length ?? 0")
             page.screenshot(path=str(screenshot), full_page=True)
+            # A reload loses nothing: the history sent on connect rebuilds cards and charts.
+            page.reload()
+            page.wait_for_function("document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=30_000)
+            names_after_reload = page.inner_text("#participant-cards")
+            traces_after_reload = page.evaluate(f"{points}")
         finally:
             stop.set()
             browser.close()
     assert "Casey" in names and "Alex" in names
+    assert "Casey" in names_after_reload and "Alex" in names_after_reload
+    assert traces_after_reload >= traces
     assert received_after != received_before
     assert traces >= 2, "the class engagement chart has no points"
     image = cv2.imread(str(screenshot), cv2.IMREAD_GRAYSCALE)
