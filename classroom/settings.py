@@ -100,7 +100,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "asgi")},
+        # redis-py 8 reads with a 5 s socket timeout by default, exactly channels-redis's blocking-pop
+        # time: an idle dashboard socket would die after 5 s. Reads may block longer than the pop.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": os.environ.get("CHANNELS_PREFIX", "asgi")},
     }
 }
 

@@ -79,6 +79,18 @@ def test_frames_of_a_real_face_reach_the_dashboard_socket(stack: Stack, demo: De
     assert event["latency_ms"] > 0
 
 
+def test_an_idle_dashboard_socket_stays_open(stack: Stack, demo: Demo) -> None:
+    face = cv2.resize(astronaut_bgr(), (320, 320))
+    with open_dashboard_socket(stack, demo) as socket:
+        assert json.loads(socket.recv(timeout=10))["type"] == "history"
+        with pytest.raises(TimeoutError):
+            socket.recv(timeout=8)  # longer than the channel layer's 5 s blocking pop: nothing arrives, nothing breaks
+        with requests.Session() as http:
+            url = f"{stack.base_url}/api/v1/sessions/{demo.session}/frames"
+            assert post_frame(http, url=url, token=demo.token, frame=face, tiles=[]).status_code == 202
+        assert receive_until(socket, "observations", timeout=60)["observations"]
+
+
 def test_anonymous_socket_is_closed_with_4401(stack: Stack, demo: Demo) -> None:
     socket = connect(ws_url(stack, demo.session), additional_headers={"Origin": stack.base_url}, open_timeout=10)
     with socket, pytest.raises(ConnectionClosed) as closed:
