@@ -26,6 +26,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
 django.setup()
 
+import numpy as np  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from classroom.demo_media import carphone_video  # noqa: E402
@@ -33,12 +34,6 @@ from classroom.stack import Stack, free_port  # noqa: E402
 from ingest.replay import frames, post_frame  # noqa: E402
 
 WARMUP_FRAMES = 4  # the first frames load the detector and the CNN
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 def rss_mb(pid: int) -> float:
@@ -128,11 +123,13 @@ def run(*, fps: float, seconds: float) -> dict[str, Any]:
         "http_statuses": {str(k): v for k, v in statuses.items()},
         "latency_ms": {
             "median": round(statistics.median(latencies), 1),
-            "p95": round(percentile(latencies, 95), 1),
-            "p99": round(percentile(latencies, 99), 1),
+            "p95": round(float(np.percentile(latencies, 95)), 1),
+            "p99": round(float(np.percentile(latencies, 99)), 1),
             "max": round(max(latencies), 1),
         },
-        "server_latency_ms": {"median": round(statistics.median(server), 1), "p95": round(percentile(server, 95), 1)} if server else None,
+        "server_latency_ms": {"median": round(statistics.median(server), 1), "p95": round(float(np.percentile(server, 95)), 1)}
+        if server
+        else None,
         "throughput_frames_per_second": round(len(latencies) / seconds, 2),
         "rss_mb": memory,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",

@@ -10,8 +10,7 @@ import pytest
 from ingest.vision.detections import Detections
 from ingest.vision.gallery import compose_gallery
 from ingest.vision.pipeline import FramePipeline
-from ingest.vision.tiles import Tile
-from tests.ingest.vision.conftest import jpeg
+from ingest.vision.scenes import jpeg, score_tiles
 
 
 def assert_complete(found: Detections) -> None:
@@ -55,17 +54,6 @@ def test_client_tiles_name_faces_and_empty_tiles_stay_empty(pipeline: FramePipel
     assert_complete(found)
 
 
-def recall_precision(found: Detections, truth: list[Tile], *, strip: int) -> tuple[float, float]:
-    """Share of true tiles with a face found (kept or rejected), and share of found faces in distinct true tiles."""
-    boxes = np.r_[found.boxes.reshape(-1, 4), np.array([r.box for r in found.rejected]).reshape(-1, 4)]
-    hits: list[int | None] = []
-    for x, y, w, h in boxes:
-        cx, cy = x + w / 2, y + h / 2
-        hits.append(next((k for k, t in enumerate(truth) if t.x <= cx < t.x + t.w and t.y <= cy < t.y + t.h + strip), None))
-    distinct = {hit for hit in hits if hit is not None}
-    return len(distinct) / len(truth), (len(distinct) / len(boxes) if len(boxes) else 1.0)
-
-
 # (layout, sources, compose options, minimum recall); measured: 1.0 on every clip layout, 0.92–0.96 on FER faces.
 LAYOUTS = [
     ("3x3", "clips", {"tile_size": (320, 180)}, 1.0),
@@ -97,6 +85,6 @@ def test_gallery_recall_and_precision(
     found = pipeline.process(jpeg(frame), tiles=truth if client else None)
     tile_h = options["tile_size"][1]  # type: ignore[index]
     strip = max(14, tile_h // 8) if options.get("name_strip") and not client else 0
-    recall, precision = recall_precision(found, truth, strip=strip)
-    assert recall >= min_recall and precision == 1.0, (recall, precision)
+    score = score_tiles(found, truth, strip=strip)
+    assert score.recall >= min_recall and score.precision == 1.0, score
     assert client or len(found.layout) == count  # the grid finder saw every tile

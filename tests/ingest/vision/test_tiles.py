@@ -10,8 +10,8 @@ import pytest
 import skimage.data
 
 from ingest.vision.gallery import compose_gallery
+from ingest.vision.scenes import jpeg
 from ingest.vision.tiles import Tile, TileError, find_grid, nms_indices, overlapping_windows, parse_tiles
-from tests.ingest.vision.conftest import jpeg
 
 W, H = 640, 480
 

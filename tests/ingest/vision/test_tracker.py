@@ -10,9 +10,9 @@ import pytest
 from ingest.vision.detections import Detections
 from ingest.vision.gallery import compose_gallery
 from ingest.vision.pipeline import FramePipeline
+from ingest.vision.scenes import REFLOWING_CLASS_SIZE, Participant, SwitchCounter, reflowing_class, tile_owners
 from ingest.vision.tiles import Tile
 from ingest.vision.tracker import TrackerState, assign
-from tests.ingest.vision.conftest import Participant
 
 BLANK = np.zeros((90, 160, 3), dtype=np.uint8)
 
@@ -35,22 +35,6 @@ def gallery_detections(
         for tile, person in shown
     ]
     return Detections.concatenate(parts).replace(layout=grid)
-
-
-class SwitchCounter:
-    """Identity switches, MOT-style: a person whose key changes, or a key that moves to another person."""
-
-    def __init__(self) -> None:
-        self.key_of: dict[object, str] = {}
-        self.owner: dict[str, object] = {}
-        self.switches = 0
-
-    def observe(self, truth: Sequence[object], keys: Sequence[str | None]) -> None:
-        for person, key in zip(truth, keys, strict=True):
-            assert key is not None
-            if self.key_of.get(person, key) != key or self.owner.get(key, person) != person:
-                self.switches += 1
-            self.key_of[person], self.owner[key] = key, person
 
 
 def test_empty_frame_keeps_tracks() -> None:
@@ -109,35 +93,29 @@ def test_faces_without_tiles_are_matched_by_position() -> None:
 def test_reflows_cause_no_identity_switches() -> None:
     """Nine people; two leave (grid reflows); one joins; then the first leaves as another joins (same layout)."""
     rng = np.random.default_rng(7)
-    placements = {p: (rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.6), rng.uniform(0.25, 0.6)) for p in range(11)}
+    placements = {p: (rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.6), rng.uniform(0.25, 0.6)) for p in range(REFLOWING_CLASS_SIZE)}
     counter, state = SwitchCounter(), TrackerState()
-    present = list(range(9))
-    for frame in range(100):
-        present = {30: [p for p in present if p not in (2, 5)], 60: [*present, 9], 75: [*present[1:], 10]}.get(frame, present)
+    for frame, present in enumerate(reflowing_class(100)):
         jitter = {p: (x + rng.normal(0, 0.01), y + rng.normal(0, 0.01), w * rng.uniform(0.97, 1.03)) for p, (x, y, w) in placements.items()}
         hidden = [7] if 40 <= frame < 46 else []  # camera off for 3 s
         found, state = assign(gallery_detections(present, jitter, hidden=hidden), state, now=frame * 0.5)
         counter.observe([p for p in present if p not in hidden], found.participant)
     assert counter.switches == 0
-    assert len(counter.owner) == 11
+    assert len(counter.owner) == REFLOWING_CLASS_SIZE
 
 
 @pytest.mark.shared_data
 def test_reflowing_class_from_real_clips(pipeline: FramePipeline, make_participants: Callable[[int], list[Participant]]) -> None:
     """The same story end to end: real clips in a gallery with name strips, the grid found by the pipeline."""
-    people = make_participants(11)
+    people = make_participants(REFLOWING_CLASS_SIZE)
     counter, state = SwitchCounter(), TrackerState()
-    present = list(range(9))
-    for frame in range(100):
-        present = {30: [p for p in present if p not in (2, 5)], 60: [*present, 9], 75: [*present[1:], 10]}.get(frame, present)
+    for frame, present in enumerate(reflowing_class(100)):
         pictures = [people[p].frame() for p in present]
         frame_bgr, tiles = compose_gallery(pictures, names=[str(p) for p in present], tile_size=(256, 144), name_strip=True)
         found, state = assign(pipeline.process(frame_bgr), state, now=frame * 0.5)
         strip = 18  # a face near the bottom of its tile may be centred over the name strip
-        truth = [
-            next(int(t.name) for t in tiles if t.x <= x + w / 2 < t.x + t.w and t.y <= y + h / 2 < t.y + t.h + strip)
-            for x, y, w, h in found.boxes
-        ]
-        assert len(found) == len(present)
+        owners = tile_owners(found.boxes, tiles, strip=strip)
+        assert len(found) == len(present) and None not in owners
+        truth = [present[owner] for owner in owners if owner is not None]
         counter.observe(truth, found.participant)
     assert counter.switches == 0
