@@ -136,9 +136,7 @@ def build_mymodel7(input_shape: tuple[int, int, int], num_classes: int) -> keras
     return keras.Model(inputs, _classifier(x, num_classes), name="mymodel7")
 
 
-def _transfer(
-    application: Callable[..., keras.Model], name: str, input_shape: tuple[int, int, int], num_classes: int
-) -> keras.Model:
+def _transfer(application: Callable[..., keras.Model], name: str, input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
     """An ImageNet-shaped backbone on a gray face: upsampled to ``TRANSFER_SIZE`` and repeated to 3 channels inside the model.
 
     ``weights=None``: ImageNet weights come from a download at build time, which no machine of this

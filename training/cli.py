@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from training.data import DEFAULT_DATA_ROOT
+from inference.predictor import ModelError
+from training.data import DEFAULT_DATA_ROOT, DataError
 
 FER_ROOT = DEFAULT_DATA_ROOT / "fer2013"
 MNIST_ROOT = DEFAULT_DATA_ROOT / "mnist"
@@ -31,7 +32,13 @@ def _train(args: argparse.Namespace) -> int:
     arch = get_architecture(args.arch)
     out = args.out or Path("runs") / arch.name
     config = TrainConfig(
-        train_data=args.train, val_data=args.val, out_dir=out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, command=args.command_line
+        train_data=args.train,
+        val_data=args.val,
+        out_dir=out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        command=args.command_line,
     )
     summary = train(arch, config)
     print(json.dumps(summary["public_test"] | {"architecture": arch.name}))
@@ -40,7 +47,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from training.architectures import ARCHITECTURES
-    from training.cost import read_costs
+    from training.cost import CPU_BUDGET_HOURS, read_costs
 
     costs = read_costs()["architectures"]
     print(f"{'architecture':<22} {'parameters':>11} {'s/epoch':>8} {'recipe':>14}  cpu         description")
@@ -53,6 +60,10 @@ def _list(args: argparse.Namespace) -> int:
             recipe = f"{arch.epochs} ep {cost['recipe_hours']:.1f} h"
             feasible = "feasible" if cost["cpu_feasible"] else "INFEASIBLE"
         print(f"{name:<22} {parameters:>11} {per_epoch:>8} {recipe:>14}  {feasible:<10}  {arch.description}")
+    measured = sorted({f"{cost['date']} on {cost['machine']}, {cost['conditions']}" for cost in costs.values()})
+    print("\ns/epoch: FER2013 Training + PublicTest at the recipe's batch size, extrapolated from a short timed run")
+    print(f"measured {'; '.join(measured)}")
+    print(f"infeasible on CPU: the whole recipe would take more than {CPU_BUDGET_HOURS:g} h on this machine")
     return 0
 
 
@@ -75,12 +86,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import evaluate, resolve_model
     from training.report import write_report
 
+    if args.log is not None and not args.log.is_file():
+        raise FileNotFoundError(f"--log {args.log} does not exist")
     model_path = resolve_model(args.model)
     dataset = load(args.data)
     result, probs = evaluate(model_path, dataset, tta=args.tta)
     report_dir = args.report or REPORTS_ROOT / model_path.stem
-    log = args.log or (model_path.parent / "log.csv")
-    result["report"] = [str(p) for p in write_report(report_dir, result, dataset.labels, probs, log if log.exists() else None)]
+    log = args.log or model_path.parent / "log.csv"
+    result["report"] = [str(p) for p in write_report(report_dir, result, dataset.labels, probs, log if log.is_file() else None)]
     if args.json:
         print(json.dumps(result))
     else:
@@ -93,7 +106,12 @@ def _export(args: argparse.Namespace) -> int:
     from training.export import export
 
     card = export(args.model, args.out, args.name, train_data=args.train, val_data=args.val, representative=args.representative)
-    print(json.dumps({"production": card["production"], "files": {f["file"]: f["public_test"]["accuracy"] for f in card["files"]}}))
+    files = {
+        f["file"]: {"accuracy": f["public_test"]["accuracy"], "macro_f1": f["public_test"]["macro_f1"]}
+        | {f"faces_per_second_batch_{s['batch_size']}": s["faces_per_second"] for s in f["speed"]}
+        for f in card["files"]
+    }
+    print(json.dumps({"production": card["production"], "files": files}))
     return 0
 
 
@@ -184,8 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["python", "-m", "training", *argv])
-    handler = args.handler
-    result: int = handler(args)
+    try:
+        result: int = args.handler(args)
+    except (DataError, ModelError, FileNotFoundError, KeyError) as error:
+        print(f"python -m training {args.command}: error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
+        return 2
     return result
 
 

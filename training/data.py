@@ -47,7 +47,7 @@ class Dataset:
             raise DataError(f"{len(self.images)} images but {len(self.labels)} labels")
 
     def __len__(self) -> int:
-        return int(len(self.labels))
+        return len(self.labels)
 
     def class_counts(self) -> np.ndarray:
         """Number of samples of each class, in class order."""

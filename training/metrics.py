@@ -30,7 +30,7 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names: S
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(true_pos), where=denom > 0)
     return {
-        "samples": int(len(y_true)),
+        "samples": len(y_true),
         "accuracy": float(true_pos.sum() / len(y_true)),
         "macro_f1": float(f1.mean()),
         "per_class": {

@@ -20,7 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from training.architectures import Architecture, get_architecture
+from training.architectures import Architecture
 from training.data import Dataset, load_cached
 from training.metrics import classification_metrics
 
@@ -138,7 +138,9 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
 
     # Train
     best_path = out / "best.keras"
-    best_so_far = json.loads(best_path.with_suffix(".json").read_text())["val_accuracy"] if best_path.with_suffix(".json").exists() else -1.0
+    best_so_far = (
+        json.loads(best_path.with_suffix(".json").read_text())["val_accuracy"] if best_path.with_suffix(".json").exists() else -1.0
+    )
     started = time.perf_counter()
     history = trainer.fit(
         x_train,
