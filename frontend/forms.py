@@ -18,6 +18,13 @@ class SessionStartForm(forms.Form):
 
 
 class ParticipantRenameForm(forms.Form):
-    """A participant's new display name."""
+    """A participant's new display name and/or the roster student it is (at least one of the two)."""
 
-    display_name = forms.CharField(max_length=200, strip=True)
+    display_name = forms.CharField(max_length=200, strip=True, required=False)
+    student = forms.IntegerField(required=False, min_value=1)
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("display_name") and not cleaned.get("student"):
+            raise forms.ValidationError("Give a new name or choose a student.", code="required")
+        return cleaned

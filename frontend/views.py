@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from django.views.static import serve
 
-from classroom.models import EXPRESSIONS, ClassSession, Course, Participant
+from classroom.models import EXPRESSIONS, ClassSession, Course, Participant, Student
 from classroom.selectors import course_list_for_user, session_get_for_user, session_list_for_course
 from classroom.services import course_create, participant_update, session_end, session_rotate_token, session_start
 from frontend.forms import CourseCreateForm, ParticipantRenameForm, SessionStartForm
@@ -127,7 +127,8 @@ def session_live(request: AuthenticatedHttpRequest, session_id: int) -> HttpResp
         "bands": settings.ENGAGEMENT_BANDS,
         "min_group": AGGREGATE_MIN_GROUP,
     }
-    return render(request, "frontend/session_live.html", {"session": session, "policy": policy, "config": config})
+    students = Student.objects.filter(course_id=session.course_id, opted_out=False)
+    return render(request, "frontend/session_live.html", {"session": session, "policy": policy, "config": config, "students": students})
 
 
 @login_required
@@ -154,7 +155,7 @@ def session_rotate_token_view(request: AuthenticatedHttpRequest, session_id: int
 @login_required
 @require_POST
 def participant_rename(request: AuthenticatedHttpRequest, session_id: int, participant_id: int) -> HttpResponse:
-    """Rename a participant of a session; answers JSON when asked for it, else redirects to the dashboard."""
+    """Rename a participant and/or link it to a roster student; JSON when asked for it, else back to the dashboard."""
     session = _session_or_404(request, session_id)
     participant = get_object_or_404(Participant.objects.select_related("session"), pk=participant_id, session=session)
     form = ParticipantRenameForm(request.POST)
@@ -162,9 +163,19 @@ def participant_rename(request: AuthenticatedHttpRequest, session_id: int, parti
     if not form.is_valid():
         if wants_json:
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-        messages.error(request, "A participant's name must not be empty (200 characters at most).")
+        messages.error(request, "Give a participant a name (200 characters at most) or choose a student.")
         return redirect("session-live", session_id=session.pk)
-    participant = participant_update(participant=participant, display_name=form.cleaned_data["display_name"])
+    student = None
+    if form.cleaned_data["student"]:
+        student = Student.objects.filter(pk=form.cleaned_data["student"], course_id=session.course_id, opted_out=False).first()
+        if student is None:
+            if wants_json:
+                return JsonResponse(
+                    {"errors": {"student": [{"message": "No such student on this course.", "code": "invalid"}]}}, status=400
+                )
+            messages.error(request, "No such student on this course.")
+            return redirect("session-live", session_id=session.pk)
+    participant = participant_update(participant=participant, display_name=form.cleaned_data["display_name"] or None, student=student)
     if wants_json:
         return JsonResponse({"participant": participant.pk, "name": participant.display_name})
     return redirect("session-live", session_id=session.pk)

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from classroom.models import ClassSession, Course, Participant
+from classroom.models import ClassSession, Course, Participant, Student
 from classroom.services import course_create, session_end, token_hash
 from tests import factories
 
@@ -281,10 +281,37 @@ def test_participant_rename(
             assert (response.status_code, response.json()) == (200, {"participant": participant.pk, "name": name})
         else:
             assert response.status_code == 400
-            assert "display_name" in response.json()["errors"]
+            assert response.json()["errors"]
     else:
         assert response.status_code == 302
         assert response["Location"] == reverse("session-live", kwargs={"session_id": session.pk})
+
+
+@pytest.mark.parametrize(
+    ("student", "linked"),
+    [("roster", True), ("other course", False), ("opted out", False), ("unknown", False), ("not a number", False)],
+)
+def test_participant_link_to_student(
+    session: ClassSession, participant: Participant, alice: User, bob: User, student: str, linked: bool
+) -> None:
+    ada = Student.objects.create(course=session.course, name="Ada Lovelace")
+    students = {
+        "roster": str(ada.pk),
+        "other course": str(Student.objects.create(course=course_create(name="Other", teacher=bob), name="Ada Lovelace").pk),
+        "opted out": str(Student.objects.create(course=session.course, name="Olly", opted_out=True).pk),
+        "unknown": "999999",
+        "not a number": "ada",
+    }
+    url = reverse("participant-rename", kwargs={"session_id": session.pk, "participant_id": participant.pk})
+    response = logged_in(alice).post(url, {"student": students[student]}, headers={"Accept": "application/json"})
+    participant.refresh_from_db()
+    if linked:
+        assert (response.status_code, response.json()) == (200, {"participant": participant.pk, "name": "Ada Lovelace"})
+        assert (participant.student_id, participant.display_name) == (ada.pk, "Ada Lovelace")
+    else:
+        assert response.status_code == 400
+        assert response.json()["errors"]
+        assert participant.student_id is None
 
 
 @pytest.mark.parametrize("case", ["other teacher", "participant of another session", "unknown participant"])
