@@ -85,7 +85,9 @@ class LiteRTPredictor:
         if self.output["dtype"] == np.int8:
             scale, zero = self.output["quantization"]
             out = (out.astype(np.float32) - zero) * scale
-        return np.asarray(out, dtype=np.float32)
+        # A quantised softmax sums to 1 only within a few thousandths: renormalise to true probabilities.
+        out = np.maximum(np.asarray(out, dtype=np.float32), 0.0)
+        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
 
 
 def production_model_path() -> Path:
