@@ -58,7 +58,7 @@ class ClassSession(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"{self.course} — {self.title or self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.course} — {self.title or format(self.started_at, '%Y-%m-%d %H:%M')}"
 
     @property
     def is_live(self) -> bool:
@@ -138,3 +138,19 @@ class FrameLog(models.Model):
 
     def __str__(self) -> str:
         return f"frame {self.frame_id} ({self.status})"
+
+
+class AuditEntry(models.Model):
+    """Who read per-student data, and what: kept so such reads are accountable (DESIGN.md privacy rules)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_entries")
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=200)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.target}"

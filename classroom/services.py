@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from classroom.events import publish_on_commit
-from classroom.models import ClassSession, Course, Participant, Student
+from classroom.models import AuditEntry, ClassSession, Course, Participant, Student
 
 TOKEN_BYTES = 24
 
@@ -18,6 +18,11 @@ TOKEN_BYTES = 24
 def token_hash(token: str) -> str:
     """sha256 hex of an ingest token, as stored."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def audit_record(*, user: User, action: str, target: str) -> AuditEntry:
+    """Write one audit-log entry: ``user`` read per-student data (``action``) of ``target``."""
+    return AuditEntry.objects.create(user=user, action=action, target=target[:200])
 
 
 def course_create(*, name: str, teacher: User) -> Course:

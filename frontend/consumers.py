@@ -10,6 +10,7 @@ from django.conf import settings
 
 from classroom.events import session_group
 from classroom.selectors import session_get_for_user, session_history
+from classroom.services import audit_record
 from frontend.policy import current_policy, redact
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -38,6 +39,8 @@ class SessionDashboardConsumer(JsonWebsocketConsumer):
             self.close(code=CLOSE_FORBIDDEN)
             return
         self.policy = current_policy()
+        if session.course.teacher_id != user.pk:
+            audit_record(user=user, action="dashboard.view", target=f"session {session.pk}")
         # Join before reading history: an event racing the read arrives after it, and the page skips frames it already has.
         self.group = session_group(session.pk)
         async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from classroom.asgi import application
 from classroom.events import EVENT_HANDLER, session_group
-from classroom.models import EXPRESSIONS, ClassSession, FrameLog, Observation, Participant
+from classroom.models import EXPRESSIONS, AuditEntry, ClassSession, FrameLog, Observation, Participant
 from classroom.selectors import session_history
 from classroom.services import participant_update, session_end
 from tests import factories
@@ -200,6 +200,9 @@ def test_teacher_and_admin_get_history_first(session: ClassSession, alice: User,
         await socket.disconnect()
 
     run(scenario)
+    # An admin watching someone else's class reads per-student data: that goes to the audit log.
+    audited = list(AuditEntry.objects.values_list("user__username", "action", "target"))
+    assert audited == ([] if who == "course teacher" else [("root", "dashboard.view", f"session {session.pk}")])
 
 
 # ---- history -----------------------------------------------------------------------------------
