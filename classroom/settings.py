@@ -138,19 +138,28 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # Uploads stay in memory: a frame is never written to a temporary file (DESIGN.md privacy rules).
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 
-# Engagement indicator (DESIGN.md): expression weight x attention weight, banded.
+# Engagement indicator (README "Engagement indicator"): attention x expression factor, both against
+# the student's own baseline, banded.
 ENGAGEMENT_EXPRESSION_WEIGHTS = {
-    "neutral": 0.9,
-    "happy": 0.6,
-    "surprise": 0.6,
-    "sad": 0.3,
-    "fear": 0.3,
-    "angry": 0.25,
-    "disgust": 0.2,
+    "neutral": 1.0,
+    "happy": 1.0,
+    "surprise": 0.9,
+    "sad": 0.5,
+    "fear": 0.5,
+    "angry": 0.4,
+    "disgust": 0.3,
 }
 ENGAGEMENT_BANDS = {"engaged": _env_float("ENGAGEMENT_ENGAGED_ABOVE", 0.65), "partly": _env_float("ENGAGEMENT_PARTLY_ABOVE", 0.25)}
-ENGAGEMENT_MAX_YAW_DEGREES = _env_float("ENGAGEMENT_MAX_YAW_DEGREES", 60.0)
-ENGAGEMENT_MAX_PITCH_DEGREES = _env_float("ENGAGEMENT_MAX_PITCH_DEGREES", 45.0)
+ENGAGEMENT_FREE_DEGREES = _env_float("ENGAGEMENT_FREE_DEGREES", 15.0)
+ENGAGEMENT_AWAY_YAW_DEGREES = _env_float("ENGAGEMENT_AWAY_YAW_DEGREES", 40.0)
+ENGAGEMENT_AWAY_DOWN_DEGREES = _env_float("ENGAGEMENT_AWAY_DOWN_DEGREES", 25.0)
+ENGAGEMENT_AWAY_UP_DEGREES = _env_float("ENGAGEMENT_AWAY_UP_DEGREES", 35.0)
+ENGAGEMENT_EXPRESSION_INFLUENCE = _env_float("ENGAGEMENT_EXPRESSION_INFLUENCE", 0.6)
+ENGAGEMENT_EXPRESSION_PRIOR = _env_float("ENGAGEMENT_EXPRESSION_PRIOR", 0.7)
+ENGAGEMENT_BASELINE_SAMPLES = int(os.environ.get("ENGAGEMENT_BASELINE_SAMPLES", 30))
+ENGAGEMENT_BASELINE_MIN_SAMPLES = int(os.environ.get("ENGAGEMENT_BASELINE_MIN_SAMPLES", 5))
+ENGAGEMENT_BASELINE_MAX_YAW_DEGREES = _env_float("ENGAGEMENT_BASELINE_MAX_YAW_DEGREES", 15.0)
+ENGAGEMENT_BASELINE_MAX_PITCH_DEGREES = _env_float("ENGAGEMENT_BASELINE_MAX_PITCH_DEGREES", 15.0)
 
 # Privacy policy: full | aggregate | attention (DESIGN.md "Privacy and policy").
 PRIVACY_POLICY = os.environ.get("PRIVACY_POLICY", "full")

@@ -9,10 +9,11 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from classroom.engagement import engagement_band, engagement_score
+from classroom.engagement import engagement_band, engagement_score, expression_weight
 from classroom.events import publish_on_commit
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
 from classroom.selectors import session_frame_counts
+from inference.baselines import baselines_for_frame
 from inference.predictor import FACE_SIZE, get_predictor
 from inference.smoothing import Smoothed, smooth_frame
 
@@ -72,11 +73,14 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
     probs = get_predictor().predict(_crops(with_crops)) if with_crops else np.zeros((0, len(EXPRESSIONS)), np.float32)
     by_participant = {face["participant"]: p for face, p in zip(with_crops, probs, strict=True)}
     names = dict(Participant.objects.filter(pk__in=[face["participant"] for face in faces]).values_list("pk", "display_name"))
+    rounded = {pid: [round(float(v), 5) for v in p] for pid, p in by_participant.items()}
+    weights = {pid: expression_weight(p) for pid, p in rounded.items()}
+    baselines = baselines_for_frame([(face["participant"], face["yaw"], face["pitch"], weights.get(face["participant"])) for face in faces])
     observations = []
     for face in faces:
         p = by_participant.get(face["participant"])
-        probabilities = [round(float(v), 5) for v in p] if p is not None else None
-        score = engagement_score(probabilities=probabilities, yaw=face["yaw"], pitch=face["pitch"])
+        probabilities = rounded.get(face["participant"])
+        score = engagement_score(probabilities=probabilities, yaw=face["yaw"], pitch=face["pitch"], baseline=baselines[face["participant"]])
         top = int(np.argmax(p)) if p is not None else None
         observations.append(
             Observation(

@@ -43,21 +43,14 @@ def smooth(previous: Smoothed | None, *, t: float, engagement: float, probabilit
     return Smoothed(t=t, engagement=mixed_engagement, probabilities=mixed_probs)
 
 
-def _key(participant_id: int) -> str:
-    return f"{settings.INGEST_KEY_PREFIX}:smooth:{participant_id}"
-
-
 def smooth_frame(observations: Sequence[tuple[int, float, float, Sequence[float] | None]]) -> dict[int, Smoothed]:
     """Smooth one frame's observations ``(participant, t, engagement, probabilities)``; state lives in Redis."""
-    if not observations:
-        return {}
-    client = buffer.client()
-    stored = client.mget([_key(pid) for pid, *_ in observations])
+    stored = buffer.participant_states_load(kind="smooth", participant_ids=[pid for pid, *_ in observations])
     result: dict[int, Smoothed] = {}
-    pipe = client.pipeline()
     for (pid, t, engagement, probs), raw in zip(observations, stored, strict=True):
         previous = Smoothed(**json.loads(raw)) if raw else None
         result[pid] = smooth(previous, t=t, engagement=engagement, probabilities=probs, tau=settings.SMOOTHING_SECONDS)
-        pipe.set(_key(pid), json.dumps(asdict(result[pid])), ex=STATE_TTL_SECONDS)
-    pipe.execute()
+    buffer.participant_states_save(
+        kind="smooth", states={pid: json.dumps(asdict(value)) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
+    )
     return result

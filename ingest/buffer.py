@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import redis
@@ -102,3 +103,19 @@ def tracker_load(*, session_id: int) -> str | None:
 def tracker_save(*, session_id: int, state: str) -> None:
     """Keep the tracker state for an hour of inactivity."""
     client().set(_key("tracker", session_id), state, ex=3600)
+
+
+def participant_states_load(*, kind: str, participant_ids: Sequence[int]) -> list[str | None]:
+    """The serialised ``kind`` state (e.g. ``smooth``, ``baseline``) of each participant, ``None`` where there is none."""
+    if not participant_ids:
+        return []
+    stored = client().mget([_key(kind, pid) for pid in participant_ids])
+    return [raw.decode() if isinstance(raw, bytes) else None for raw in stored]
+
+
+def participant_states_save(*, kind: str, states: Mapping[int, str], ttl_seconds: int) -> None:
+    """Store each participant's ``kind`` state, kept ``ttl_seconds`` after its last write (derived figures, never pixels)."""
+    pipe = client().pipeline()
+    for pid, state in states.items():
+        pipe.set(_key(kind, pid), state, ex=ttl_seconds)
+    pipe.execute()

@@ -4,8 +4,11 @@ With ``--json`` each processed frame is printed as one JSON object on its own li
 contract for scripts and tests)::
 
     {"source": path, "frame": i, "faces": [{"box": [x, y, w, h], "score": s, "expression": e,
-     "probs": {name: p, ...}, "engagement": v, "participant": key, "tile": name, "yaw": y,
+     "probs": {name: p, ...}, "engagement": v, "band": b, "participant": key, "tile": name, "yaw": y,
      "pitch": p}, ...], "skipped": [{"box": [x, y, w, h], "reason": r}, ...]}
+
+``band`` is the engagement band of ``engagement``; each tracked participant's baseline (their first
+observations, as in a live session) is kept across the frames of one input.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import cv2
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from classroom.engagement import engagement_score
+from classroom.engagement import Baseline, baseline_add, engagement_band, engagement_score, expression_weight
 from classroom.models import EXPRESSIONS
 from inference.predictor import ModelError, Predictor, get_predictor
 from ingest.vision.detections import Detections
@@ -48,21 +51,30 @@ def _frames(path: Path, *, every: int) -> Iterator[VideoFrame]:
         raise CommandError(f"{path}: not a readable image or video") from None
 
 
-def frame_record(source: str, frame: int, detections: Detections, probabilities: np.ndarray) -> dict[str, Any]:
-    """The JSON object of one frame (see the module docstring)."""
+def frame_record(
+    source: str, frame: int, detections: Detections, probabilities: np.ndarray, baselines: dict[str, Baseline] | None = None
+) -> dict[str, Any]:
+    """The JSON object of one frame (see the module docstring); ``baselines`` (by participant) gain this frame's faces."""
+    known = baselines if baselines is not None else {}
     faces = []
     for i in range(len(detections)):
         probs = [float(p) for p in probabilities[i]]
         yaw = float(detections.yaw[i]) if detections.yaw is not None else math.nan
         pitch = float(detections.pitch[i]) if detections.pitch is not None else math.nan
+        key = detections.participant[i]
+        baseline = baseline_add(known.get(key or ""), yaw=yaw, pitch=pitch, weight=expression_weight(probs))
+        if key is not None:
+            known[key] = baseline
+        score = engagement_score(probabilities=probs, yaw=yaw, pitch=pitch, baseline=baseline)
         faces.append(
             {
                 "box": [round(float(v)) for v in detections.boxes[i]],
                 "score": _number(detections.scores[i], 4),
                 "expression": EXPRESSIONS[int(np.argmax(probabilities[i]))],
                 "probs": {name: round(p, 4) for name, p in zip(EXPRESSIONS, probs, strict=True)},
-                "engagement": _number(engagement_score(probabilities=probs, yaw=yaw, pitch=pitch), 4),
-                "participant": detections.participant[i],
+                "engagement": _number(score, 4),
+                "band": engagement_band(score),
+                "participant": key,
                 "tile": detections.tile[i],
                 "yaw": _number(yaw, 1),
                 "pitch": _number(pitch, 1),
@@ -93,14 +105,17 @@ class Command(BaseCommand):
         pipeline = get_pipeline()
         for path in options["paths"]:
             state = TrackerState()  # participants are tracked within one input
+            baselines: dict[str, Baseline] = {}
             for frame in _frames(path, every=options["every"]):
                 detections = pipeline.process(frame.image, tiles_mode=tiles_mode)
                 detections, state = assign(detections, state, now=frame.seconds)
                 crops = detections.crops if detections.crops is not None else np.zeros((0, 48, 48), np.uint8)
-                record = frame_record(str(path), frame.number, detections, predictor.predict(crops))
+                record = frame_record(str(path), frame.number, detections, predictor.predict(crops), baselines)
                 self.stdout.write(json.dumps(record) if options["json"] else self._summary(record))
 
     @staticmethod
     def _summary(record: dict[str, Any]) -> str:
-        faces = "".join(f"; {face['participant']} {face['expression']} (engagement {face['engagement']})" for face in record["faces"])
+        faces = "".join(
+            f"; {face['participant']} {face['expression']} (engagement {face['engagement']}, {face['band']})" for face in record["faces"]
+        )
         return f"{record['source']} frame {record['frame']}: {len(record['faces'])} faces, {len(record['skipped'])} skipped{faces}"

@@ -1,0 +1,523 @@
+"""Out-of-plane head turns rendered from real frontal faces, and how the keypoint pose estimator sees them.
+
+    python -m benchmarks.head_turns [--out benchmarks/results] [--data ../shared/data] [--frames 10] [--sheet-only]
+
+We have no labelled turned faces we may ship, and in-plane rotations of a crop do not move the nose
+relative to the ears, so :func:`ingest.vision.pose.head_pose` would not see a turn. This module makes
+out-of-plane turns the way "face profiling" does (Zhu et al., 3DDFA, CVPR 2016): fit a 3D face mesh
+to the picture (MediaPipe's 468-point ``face_landmark.tflite``, fetched by the install step, see
+:mod:`ingest.vision.model_files`), rotate the mesh about a point behind the face, project it
+orthographically and re-render the picture by piecewise-affine warping of the mesh's triangles
+(Delaunay of the landmarks), back to front, back-facing triangles skipped, so the near cheek
+occludes the far one. A ring of fixed anchors around the face keeps hair and background in place;
+what lies between the face outline and the ring is stretched (the ear on the near side, the neck).
+
+The run writes a contact sheet (``head_turns.png``: rows = source faces, columns = applied angles)
+and ``head_turns.json``: per applied (yaw, pitch), over ~10 frames of each of the five shared
+talking-head clips plus scikit-image's astronaut, the detection rate of
+``get_detector().detect_wide`` on the turned picture and the keypoint estimator's yaw and pitch
+(median, quartiles) -- absolute, and relative to its reading on the untouched source.
+
+Limits: the mesh covers the face from brows to chin and cheek to cheek, not the ears, the top of the
+head or the neck, so large turns show stretched ears and hair rather than the side of a head; the
+pivot depth (:data:`PIVOT_DEPTH`) is an anthropometric guess; an image is one face's worth of turn
+(the largest face).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import platform
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from ingest.vision.align import eye_angle
+from ingest.vision.detections import Detections
+from ingest.vision.detector import get_detector
+from ingest.vision.model_files import face_mesh_model_path
+from ingest.vision.pose import head_pose
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_ROOT = REPO_ROOT.parent / "shared" / "data"
+ASTRONAUT = REPO_ROOT / "var" / "media" / "astronaut.png"
+CLIP_COUNT = 5
+
+MESH_INPUT = 192  # face_landmark.tflite: 192×192 RGB in [0, 1] (MediaPipe's face_landmark_cpu graph)
+MESH_POINTS = 468
+# MediaPipe's face_landmark_front graph crops the detector box ×1.5, squared, eye line levelled.
+MESH_CONTEXT = 1.5
+MESH_MIN_SCORE = 0.5  # face-presence probability below which the fit is not a face
+CHEEK_RIGHT, CHEEK_LEFT = 234, 454  # the person's right and left cheek edges, near the tragions
+
+# The head turns about the neck, not about the face: the pivot sits this many face widths (cheek to
+# cheek) behind the landmarks' centroid, roughly on the line through the ears.
+PIVOT_DEPTH = 0.55
+# Fixed anchors on an ellipse around the face, in units of the landmarks' half extent; pushed
+# further out when the turned face would reach it, so the stretched band never folds.
+RING_SCALE = 1.7
+RING_MARGIN = 1.2
+RING_POINTS = 48
+SUBPIXEL_BITS = 4  # cv2.fillConvexPoly fixed-point vertices
+
+SHEET_YAWS = (-60, -45, -30, 0, 30, 45, 60)
+SHEET_PITCHES = (-45, -30)
+SHEET_CELL = 180
+# Applied (yaw, pitch) pairs of the measurement.
+MEASURE_ANGLES: tuple[tuple[float, float], ...] = (
+    *((yaw, 0.0) for yaw in (-60.0, -45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0, 60.0)),
+    *((0.0, pitch) for pitch in (-45.0, -35.0, -30.0, -15.0, 15.0)),
+    (-45.0, -30.0),
+    (45.0, -30.0),
+)
+# The engagement indicator's "away" thresholds when this was written (classroom/settings.py defaults);
+# only used for the share-past-threshold columns.
+AWAY_YAW = 40.0
+AWAY_DOWN = 25.0
+
+
+# --- face mesh -----------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeshFit:
+    """468 landmarks (x, y, z) in image pixels (z in the same scale, negative towards the camera) and
+    the model's face-presence probability."""
+
+    points: np.ndarray
+    score: float
+
+
+class FaceMesh:
+    """MediaPipe's 468-point face mesh (``face_landmark.tflite``), loaded once; not thread-safe."""
+
+    def __init__(self, model_path: Path | None = None, *, num_threads: int = 2) -> None:
+        import tensorflow as tf
+
+        self.path = model_path or face_mesh_model_path()
+        self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=num_threads)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        outputs = {int(np.prod(detail["shape"])): detail for detail in self.interpreter.get_output_details()}
+        self.points_output, self.score_output = outputs[MESH_POINTS * 3], outputs[1]
+
+    def infer(self, crop_rgb: np.ndarray) -> tuple[np.ndarray, float]:
+        """(468, 3) landmarks in the pixels of a 192×192 RGB uint8 crop, and the face-presence probability."""
+        # The graph feeds RGB scaled to [0, 1] (face_landmark_cpu.pbtxt, output_tensor_float_range).
+        tensor = (crop_rgb.astype(np.float32) / 255.0)[None]
+        self.interpreter.set_tensor(self.input["index"], tensor)
+        self.interpreter.invoke()
+        points = self.interpreter.get_tensor(self.points_output["index"]).reshape(MESH_POINTS, 3).astype(np.float64)
+        logit = float(self.interpreter.get_tensor(self.score_output["index"]).reshape(-1)[0])
+        return points, 1.0 / (1.0 + math.exp(-logit))
+
+    @staticmethod
+    def crop_transform(box: Sequence[float], *, roll: float = 0.0) -> np.ndarray:
+        """The 2×3 map from image pixels to the 192×192 mesh input: ``box`` (x, y, w, h) squared, ×1.5,
+        turned by ``roll`` degrees (the eye-line angle) so the eyes are level."""
+        x, y, w, h = (float(value) for value in box)
+        centre = (x + w / 2, y + h / 2)
+        side = MESH_CONTEXT * max(w, h, 1.0)
+        matrix = np.asarray(cv2.getRotationMatrix2D(centre, roll, MESH_INPUT / side), dtype=np.float64)
+        matrix[:, 2] += MESH_INPUT / 2 - np.asarray(centre)
+        return matrix
+
+    def fit(self, image_bgr: np.ndarray, box: Sequence[float], *, roll: float = 0.0) -> MeshFit:
+        """The mesh of the face in ``box`` (x, y, w, h, e.g. from the detector), in image coordinates."""
+        matrix = self.crop_transform(box, roll=roll)
+        crop = cv2.warpAffine(image_bgr, matrix, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        points, score = self.infer(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
+        inverse = cv2.invertAffineTransform(matrix)
+        scale = float(np.hypot(matrix[0, 0], matrix[0, 1]))  # crop pixels per image pixel
+        xy = points[:, :2] @ inverse[:, :2].T + inverse[:, 2]
+        return MeshFit(points=np.column_stack([xy, points[:, 2] / scale]), score=score)
+
+    def landmarks(self, image_bgr: np.ndarray, box: Sequence[float], *, roll: float = 0.0) -> np.ndarray:
+        """(468, 3) landmarks in image pixels, z in the same scale as x (negative towards the camera)."""
+        return self.fit(image_bgr, box, roll=roll).points
+
+
+@functools.cache
+def default_mesh() -> FaceMesh:
+    """The process-wide :class:`FaceMesh`, created once."""
+    return FaceMesh()
+
+
+def largest_face(detections: Detections) -> int | None:
+    """Index of the face with the largest box, ``None`` when there is none."""
+    if not len(detections):
+        return None
+    return int(np.argmax(detections.boxes[:, 2] * detections.boxes[:, 3]))
+
+
+def fit_largest_face(image_bgr: np.ndarray, mesh: FaceMesh | None = None) -> tuple[Detections, MeshFit] | None:
+    """The detector's largest face (as a one-row :class:`Detections`) and its mesh, or ``None``."""
+    faces = get_detector().detect_wide(image_bgr)
+    index = largest_face(faces)
+    if index is None:
+        return None
+    face = faces.filter([index])
+    keypoints = face.keypoints[0]
+    roll = eye_angle(keypoints) if np.isfinite(keypoints[:2]).all() else 0.0
+    fit = (mesh or default_mesh()).fit(image_bgr, face.boxes[0], roll=roll)
+    return (face, fit) if fit.score >= MESH_MIN_SCORE else None
+
+
+# --- turning -------------------------------------------------------------------------------------------------------------------------
+
+
+def rotation_matrix(yaw: float, pitch: float) -> np.ndarray:
+    """3×3 rotation in image axes (x right, y down, z away from the camera): pitch about x, then yaw about y.
+
+    Signs follow :mod:`ingest.vision.pose`: yaw > 0 moves the nose (in front, z < 0) towards the
+    image's right, pitch > 0 moves it up.
+    """
+    y, p = math.radians(yaw), math.radians(pitch)
+    r_yaw = np.array([[math.cos(y), 0.0, -math.sin(y)], [0.0, 1.0, 0.0], [math.sin(y), 0.0, math.cos(y)]])
+    r_pitch = np.array([[1.0, 0.0, 0.0], [0.0, math.cos(p), math.sin(p)], [0.0, -math.sin(p), math.cos(p)]])
+    return r_yaw @ r_pitch
+
+
+def face_width(points: np.ndarray) -> float:
+    """Cheek-to-cheek distance of a mesh (3D, so it does not shrink when the source face is turned)."""
+    return float(np.linalg.norm(points[CHEEK_LEFT] - points[CHEEK_RIGHT]))
+
+
+def turn_landmarks(points: np.ndarray, *, yaw: float, pitch: float) -> np.ndarray:
+    """The mesh rotated by (yaw, pitch) degrees about a pivot :data:`PIVOT_DEPTH` face widths behind its centroid."""
+    pivot = points.mean(axis=0) + np.array([0.0, 0.0, PIVOT_DEPTH * face_width(points)])
+    return (points - pivot) @ rotation_matrix(yaw, pitch).T + pivot
+
+
+def anchor_ring(source_xy: np.ndarray, turned_xy: np.ndarray) -> np.ndarray:
+    """(:data:`RING_POINTS`, 2) fixed anchors on an ellipse around the face that contains both meshes with margin."""
+    centre = (source_xy.max(axis=0) + source_xy.min(axis=0)) / 2
+    half = np.maximum((source_xy.max(axis=0) - source_xy.min(axis=0)) / 2, 1.0)
+    reach = max(float(np.hypot(*((xy - centre) / half).T).max()) for xy in (source_xy, turned_xy))
+    scale = max(RING_SCALE, RING_MARGIN * reach)
+    angles = np.linspace(0.0, 2 * math.pi, RING_POINTS, endpoint=False)
+    return centre + scale * half * np.column_stack([np.cos(angles), np.sin(angles)])
+
+
+def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+
+def warp_mesh(image_bgr: np.ndarray, source: np.ndarray, turned: np.ndarray) -> np.ndarray:
+    """``image_bgr`` re-rendered so that mesh ``source`` (n, 3) lands on ``turned`` (n, 3), piecewise affine.
+
+    Triangles (Delaunay of the source landmarks and the anchor ring) are rasterised into an index map
+    far to near (the band between face and ring first), skipping those whose orientation flipped
+    (back-facing); each pixel then samples the source through its triangle's inverse affine map.
+    """
+    height, width = image_bgr.shape[:2]
+    ring = anchor_ring(source[:, :2], turned[:, :2])
+    src = np.vstack([source[:, :2], ring])
+    dst = np.vstack([turned[:, :2], ring])
+    triangles = Delaunay(src).simplices
+    src_area, dst_area = _signed_areas(src, triangles), _signed_areas(dst, triangles)
+    front = (np.sign(src_area) == np.sign(dst_area)) & (np.abs(dst_area) > 1e-3)
+    is_face = (triangles < len(source)).all(axis=1)
+    depth = turned[np.minimum(triangles, len(source) - 1), 2].mean(axis=1)
+    # Drawing order: the stretched band, then the face's back-facing triangles, then its front-facing
+    # ones, each far to near (z grows away from the camera). Back-facing triangles never cover a
+    # front-facing one; they only fill the fringe where the turned-away cheek's silhouette cuts
+    # through triangles, which would otherwise show the band (background) in a saw-tooth.
+    layer = np.where(~is_face, 0, np.where(front, 2, 1))
+    drawn = (is_face | front) & (np.abs(dst_area) > 1e-3)
+    order = [k for k in np.lexsort((-depth, layer)) if drawn[k]]
+    visible = drawn
+
+    x0, y0 = (max(0, int(math.floor(v))) for v in ring.min(axis=0))
+    x1, y1 = (min(limit, int(math.ceil(v)) + 1) for v, limit in zip(ring.max(axis=0), (width, height), strict=True))
+    if x1 <= x0 or y1 <= y0:
+        return image_bgr.copy()
+    ids = np.full((y1 - y0, x1 - x0), -1, dtype=np.int32)
+    fixed = np.round((dst - (x0, y0)) * (1 << SUBPIXEL_BITS)).astype(np.int32)
+    for k in order:
+        cv2.fillConvexPoly(ids, fixed[triangles[k]], int(k), lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
+    # Rasterisation can leave single-pixel cracks along shared edges: borrow a neighbour's triangle.
+    inside = np.zeros_like(ids, dtype=np.uint8)
+    cv2.fillConvexPoly(inside, np.round((ring - (x0, y0)) * (1 << SUBPIXEL_BITS)).astype(np.int32), 1, shift=SUBPIXEL_BITS)
+    for _ in range(2):
+        holes = (ids < 0) & (inside > 0)
+        if not holes.any():
+            break
+        grown = cv2.dilate(ids.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+        ids[holes] = grown[holes]
+
+    # Inverse affine (destination → source) of every triangle: A = S · D⁻¹ with homogeneous vertex columns.
+    d_matrix = np.concatenate([dst[triangles].transpose(0, 2, 1), np.ones((len(triangles), 1, 3))], axis=1)
+    d_matrix[~visible] = np.eye(3)  # never sampled; keeps the batch invertible
+    inverse = src[triangles].transpose(0, 2, 1) @ np.linalg.inv(d_matrix)  # (T, 2, 3)
+    inverse[~visible] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+
+    grid_x, grid_y = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    covered = ids >= 0
+    maps = inverse[np.where(covered, ids, 0)]  # (h, w, 2, 3)
+    map_x = np.where(covered, maps[..., 0, 0] * grid_x + maps[..., 0, 1] * grid_y + maps[..., 0, 2], grid_x)
+    map_y = np.where(covered, maps[..., 1, 0] * grid_x + maps[..., 1, 1] * grid_y + maps[..., 1, 2], grid_y)
+    out = image_bgr.copy()
+    out[y0:y1, x0:x1] = cv2.remap(
+        image_bgr, map_x.astype(np.float32), map_y.astype(np.float32), interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+    return out
+
+
+def render_turn(image_bgr: np.ndarray, points: np.ndarray, *, yaw: float, pitch: float) -> np.ndarray:
+    """``image_bgr`` with the face whose mesh is ``points`` turned by (yaw, pitch) degrees."""
+    return warp_mesh(image_bgr, points, turn_landmarks(points, yaw=yaw, pitch=pitch))
+
+
+def turn_head(image_bgr: np.ndarray, *, yaw: float, pitch: float, mesh: FaceMesh | None = None) -> np.ndarray | None:
+    """The same picture with its (largest) face turned out of plane, or ``None`` when no face is found.
+
+    ``yaw`` > 0 turns the face towards the image's right, ``pitch`` > 0 up, < 0 down (degrees, the
+    signs of :func:`ingest.vision.pose.head_pose`). The face is found by the production detector
+    and fitted with the 468-point mesh (``mesh``, default :func:`default_mesh`).
+    """
+    found = fit_largest_face(image_bgr, mesh)
+    if found is None:
+        return None
+    return render_turn(image_bgr, found[1].points, yaw=yaw, pitch=pitch)
+
+
+# --- sources -------------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """A picture with a face: ``name`` (clip and frame, or ``astronaut``)."""
+
+    name: str
+    image: np.ndarray
+
+
+def clip_frames(path: Path, count: int) -> list[tuple[int, np.ndarray]]:
+    """``count`` frames spread evenly over a clip (index, BGR)."""
+    capture = cv2.VideoCapture(str(path))
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    wanted = sorted({round(k) for k in np.linspace(0, max(total - 1, 0), count)})
+    frames = []
+    for index in wanted:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = capture.read()
+        if ok:
+            frames.append((index, frame))
+    capture.release()
+    return frames
+
+
+def load_sources(data: Path, frames_per_clip: int) -> list[Source]:
+    """Frames of the five shared talking-head clips, then the astronaut."""
+    missing = [str(path) for path in [*(data / "video" / f"talking_head_{k}.mp4" for k in range(1, CLIP_COUNT + 1)), ASTRONAUT]]
+    missing = [path for path in missing if not Path(path).exists()]
+    if missing:
+        raise SystemExit("head-turn sources missing: " + ", ".join(missing))
+    sources = [
+        Source(f"talking_head_{k}#{index}", frame)
+        for k in range(1, CLIP_COUNT + 1)
+        for index, frame in clip_frames(data / "video" / f"talking_head_{k}.mp4", frames_per_clip)
+    ]
+    image = cv2.imread(str(ASTRONAUT))
+    return [*sources, Source("astronaut", image)]
+
+
+# --- contact sheet -------------------------------------------------------------------------------------------------------------------
+
+
+def _label(cell: np.ndarray, text: str, *, top: bool) -> None:
+    y = 14 if top else cell.shape[0] - 6
+    cv2.putText(cell, text, (4, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(cell, text, (4, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def _pose_text(image_bgr: np.ndarray) -> str:
+    faces = get_detector().detect_wide(image_bgr)
+    index = largest_face(faces)
+    if index is None:
+        return "no face"
+    yaw, pitch = head_pose(faces.keypoints[index])
+    return f"est y{yaw:+.0f} p{pitch:+.0f}"
+
+
+def contact_sheet(sources: Sequence[Source], mesh: FaceMesh) -> np.ndarray:
+    """Rows = sources, columns = :data:`SHEET_YAWS` then :data:`SHEET_PITCHES` (down); each cell a square
+    around the source face, labelled with the applied angle and the keypoint estimator's reading."""
+    columns = [(float(yaw), 0.0) for yaw in SHEET_YAWS] + [(0.0, float(pitch)) for pitch in SHEET_PITCHES]
+    rows = []
+    for source in sources:
+        found = fit_largest_face(source.image, mesh)
+        cells = []
+        for yaw, pitch in columns:
+            cell = np.full((SHEET_CELL, SHEET_CELL, 3), 64, dtype=np.uint8)
+            if found is not None:
+                face, fit = found
+                turned = render_turn(source.image, fit.points, yaw=yaw, pitch=pitch)
+                x, y, w, h = face.boxes[0]
+                side = 2.8 * max(w, h)
+                matrix = np.array([[SHEET_CELL / side, 0, SHEET_CELL / 2 - (x + w / 2) * SHEET_CELL / side]])
+                matrix = np.vstack([matrix, [0, SHEET_CELL / side, SHEET_CELL / 2 - (y + h / 2) * SHEET_CELL / side]])
+                cell = cv2.warpAffine(turned, matrix, (SHEET_CELL, SHEET_CELL), flags=cv2.INTER_AREA, borderValue=(64, 64, 64))
+                _label(cell, _pose_text(turned), top=False)
+            _label(cell, f"yaw {yaw:+.0f} pitch {pitch:+.0f}" if source is sources[0] else source.name if yaw == columns[0][0] else "", top=True)
+            cells.append(cell)
+        rows.append(np.hstack(cells))
+    return np.vstack(rows)
+
+
+# --- measurement ---------------------------------------------------------------------------------------------------------------------
+
+
+def quantiles(values: Iterable[float]) -> dict[str, float | None]:
+    """Median and quartiles (one decimal) of the finite ``values``; ``None`` when there are none."""
+    finite = np.asarray([value for value in values if math.isfinite(value)], dtype=np.float64)
+    if not len(finite):
+        return {"median": None, "p25": None, "p75": None}
+    p25, median, p75 = np.percentile(finite, [25, 50, 75])
+    return {"median": round(float(median), 1), "p25": round(float(p25), 1), "p75": round(float(p75), 1)}
+
+
+def measure(sources: Sequence[Source], mesh: FaceMesh, angles: Sequence[tuple[float, float]] = MEASURE_ANGLES) -> dict[str, Any]:
+    """Per applied (yaw, pitch): detection rate on the turned pictures and the keypoint estimator's readings."""
+    detector = get_detector()
+    per_angle: dict[tuple[float, float], list[dict[str, float]]] = {angle: [] for angle in angles}
+    fitted, render_seconds = 0, []
+    for source in sources:
+        found = fit_largest_face(source.image, mesh)
+        if found is None:
+            continue
+        fitted += 1
+        face, fit = found
+        base_yaw, base_pitch = head_pose(face.keypoints[0])
+        for yaw, pitch in angles:
+            started = time.perf_counter()
+            turned = render_turn(source.image, fit.points, yaw=yaw, pitch=pitch)
+            render_seconds.append(time.perf_counter() - started)
+            faces = detector.detect_wide(turned)
+            index = largest_face(faces)
+            est_yaw, est_pitch = head_pose(faces.keypoints[index]) if index is not None else (math.nan, math.nan)
+            per_angle[(yaw, pitch)].append(
+                {"found": float(index is not None), "yaw": est_yaw, "pitch": est_pitch, "base_yaw": base_yaw, "base_pitch": base_pitch}
+            )
+    rows = []
+    for (yaw, pitch), records in per_angle.items():
+        found_records = [record for record in records if record["found"]]
+        rows.append(
+            {
+                "applied_yaw": yaw,
+                "applied_pitch": pitch,
+                "sources": len(records),
+                "detected": len(found_records),
+                "detection_rate": round(len(found_records) / max(len(records), 1), 3),
+                "est_yaw": quantiles(record["yaw"] for record in found_records),
+                "est_pitch": quantiles(record["pitch"] for record in found_records),
+                # Relative to the estimator's reading on the untouched source (the sources are not all frontal).
+                "est_yaw_change": quantiles(record["yaw"] - record["base_yaw"] for record in found_records),
+                "est_pitch_change": quantiles(record["pitch"] - record["base_pitch"] for record in found_records),
+                "share_yaw_past_away": round(float(np.mean([abs(r["yaw"]) >= AWAY_YAW for r in found_records])), 3) if found_records else None,
+                "share_pitch_past_down": round(float(np.mean([r["pitch"] <= -AWAY_DOWN for r in found_records])), 3) if found_records else None,
+            }
+        )
+    render_ms = np.asarray(render_seconds) * 1000
+    return {
+        "sources": len(sources),
+        "sources_fitted": fitted,
+        "render_ms": {"median": round(float(np.median(render_ms)), 1), "p95": round(float(np.percentile(render_ms, 95)), 1)}
+        if len(render_ms)
+        else None,
+        "away_thresholds": {"yaw": AWAY_YAW, "down": AWAY_DOWN},
+        "angles": rows,
+    }
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain-text table: the first column left-aligned, the others right-aligned."""
+    cells = [[str(value) for value in row] for row in [headers, *rows]]
+    widths = [max(len(row[k]) for row in cells) for k in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(value.ljust(width) if k == 0 else value.rjust(width) for k, (value, width) in enumerate(zip(row, widths, strict=True)))
+
+    return "\n".join([line(cells[0]), "  ".join("-" * width for width in widths), *(line(row) for row in cells[1:])])
+
+
+def spread(stats: dict[str, float | None]) -> str:
+    """``median [p25, p75]`` or ``-``."""
+    if stats["median"] is None:
+        return "-"
+    return f"{stats['median']:+.0f} [{stats['p25']:+.0f}, {stats['p75']:+.0f}]"
+
+
+def report(results: dict[str, Any]) -> str:
+    """The measurement as a table."""
+    rows = [
+        [
+            f"{row['applied_yaw']:+.0f} / {row['applied_pitch']:+.0f}",
+            f"{row['detected']}/{row['sources']}",
+            spread(row["est_yaw"]),
+            spread(row["est_pitch"]),
+            spread(row["est_yaw_change"]),
+            spread(row["est_pitch_change"]),
+            "-" if row["share_yaw_past_away"] is None else f"{100 * row['share_yaw_past_away']:.0f}%",
+            "-" if row["share_pitch_past_down"] is None else f"{100 * row['share_pitch_past_down']:.0f}%",
+        ]
+        for row in results["angles"]
+    ]
+    headers = ["yaw / pitch", "found", "est yaw", "est pitch", "Δ yaw", "Δ pitch", f"|yaw|≥{AWAY_YAW:.0f}", f"pitch≤-{AWAY_DOWN:.0f}"]
+    return table(headers, rows)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Render the contact sheet, measure, print and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results", help="folder for head_turns.png/.json")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT, help="the shared data folder (video/)")
+    parser.add_argument("--frames", type=int, default=10, help="frames per talking-head clip for the measurement")
+    parser.add_argument("--sheet-only", action="store_true", help="render the contact sheet, skip the measurement")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    mesh = FaceMesh()
+
+    sheet_sources = [source for source in load_sources(args.data, 1)]
+    sheet_path = args.out / "head_turns.png"
+    cv2.imwrite(str(sheet_path), contact_sheet(sheet_sources, mesh))
+    print(f"contact sheet: {sheet_path}")
+    if args.sheet_only:
+        return
+
+    started = time.perf_counter()
+    results = measure(load_sources(args.data, args.frames), mesh)
+    results.update(
+        {
+            "frames_per_clip": args.frames,
+            "pivot_depth_face_widths": PIVOT_DEPTH,
+            "machine": {"cpu": platform.processor() or platform.machine(), "load_average": [round(v, 2) for v in _load_average()]},
+            "seconds": round(time.perf_counter() - started, 1),
+            "contact_sheet": sheet_path.name,
+        }
+    )
+    print(report(results))
+    path = args.out / "head_turns.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
+def _load_average() -> tuple[float, float, float]:
+    import os
+
+    return os.getloadavg()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Each participant's engagement baseline (their first observations), kept in Redis between frames.
+
+Derived figures only (head angles and expression weights, never pixels), dropped a day after the
+baseline's last change. Two inference processes updating one participant at once may lose a
+sample: harmless for a median of the first observations.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from classroom.engagement import Baseline, baseline_add
+from ingest import buffer
+
+STATE_TTL_SECONDS = 24 * 3600
+
+
+def _decode(raw: str | None) -> Baseline | None:
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return Baseline(**{key: tuple(values) for key, values in data.items()})
+
+
+def baselines_for_frame(samples: Sequence[tuple[int, float, float, float | None]]) -> dict[int, Baseline]:
+    """Fold one frame's ``(participant, yaw, pitch, expression weight)`` into each participant's baseline; return them."""
+    stored = buffer.participant_states_load(kind="baseline", participant_ids=[pid for pid, *_ in samples])
+    result: dict[int, Baseline] = {}
+    changed: dict[int, str] = {}
+    for (pid, yaw, pitch, weight), raw in zip(samples, stored, strict=True):
+        previous = _decode(raw)
+        result[pid] = baseline_add(previous, yaw=yaw, pitch=pitch, weight=weight)
+        if result[pid] != (previous or Baseline()):
+            changed[pid] = json.dumps(asdict(result[pid]))
+    buffer.participant_states_save(kind="baseline", states=changed, ttl_seconds=STATE_TTL_SECONDS)
+    return result
