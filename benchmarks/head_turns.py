@@ -39,7 +39,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
+from scipy.spatial import ConvexHull, Delaunay
 
 from ingest.vision.align import eye_angle
 from ingest.vision.detections import Detections
@@ -67,11 +67,14 @@ PIVOT_DEPTH = 0.55
 RING_SCALE = 1.7
 RING_MARGIN = 1.2
 RING_POINTS = 48
+# The surface is unwrapped (for triangulating it) as seen from this many face widths behind the centroid.
+UNWRAP_DEPTH = 0.75
 SUBPIXEL_BITS = 4  # cv2.fillConvexPoly fixed-point vertices
 
 SHEET_YAWS = (-60, -45, -30, 0, 30, 45, 60)
 SHEET_PITCHES = (-45, -30)
 SHEET_CELL = 180
+SHEET_CONTEXT = 2.3  # cell side in face-box sides
 # Applied (yaw, pitch) pairs of the measurement.
 MEASURE_ANGLES: tuple[tuple[float, float], ...] = (
     *((yaw, 0.0) for yaw in (-60.0, -45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0, 60.0)),
@@ -199,13 +202,28 @@ def turn_landmarks(points: np.ndarray, *, yaw: float, pitch: float) -> np.ndarra
 
 
 def anchor_ring(source_xy: np.ndarray, turned_xy: np.ndarray) -> np.ndarray:
-    """(:data:`RING_POINTS`, 2) fixed anchors on an ellipse around the face that contains both meshes with margin."""
+    """(:data:`RING_POINTS`, 2) fixed anchors on an ellipse around the face that contains both meshes with margin,
+    in order of their angle around the ellipse's centre."""
     centre = (source_xy.max(axis=0) + source_xy.min(axis=0)) / 2
     half = np.maximum((source_xy.max(axis=0) - source_xy.min(axis=0)) / 2, 1.0)
     reach = max(float(np.hypot(*((xy - centre) / half).T).max()) for xy in (source_xy, turned_xy))
     scale = max(RING_SCALE, RING_MARGIN * reach)
-    angles = np.linspace(0.0, 2 * math.pi, RING_POINTS, endpoint=False)
+    angles = np.linspace(-math.pi, math.pi, RING_POINTS, endpoint=False)
     return centre + scale * half * np.column_stack([np.cos(angles), np.sin(angles)])
+
+
+def surface_coordinates(points: np.ndarray) -> np.ndarray:
+    """(n, 2) coordinates on the face surface: azimuth and elevation seen from a point behind the face.
+
+    Unlike the picture, where the sides of the face are foreshortened and the outline folds over
+    itself, this unwrapping spreads the mesh out, so a Delaunay triangulation of it follows the
+    surface; u grows with x and v with y, so orientations compare with the picture's.
+    """
+    centre = points.mean(axis=0)
+    radius = UNWRAP_DEPTH * face_width(points)
+    dx, dy = points[:, 0] - centre[0], points[:, 1] - centre[1]
+    dz = centre[2] + radius - points[:, 2]  # distance in front of the viewpoint
+    return radius * np.column_stack([np.arctan2(dx, dz), np.arctan2(dy, np.hypot(dx, dz))])
 
 
 def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -213,30 +231,59 @@ def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
 
 
+def _band_triangles(loop: np.ndarray, loop_angles: np.ndarray, ring: np.ndarray, ring_angles: np.ndarray) -> np.ndarray:
+    """Triangles of the band between the face's outline ``loop`` and the anchor ``ring`` (vertex indices), zipped
+    together by angle around the face; both sequences are in increasing angle."""
+    start = loop_angles[0]
+    a = np.append((loop_angles - start) % (2 * math.pi), 2 * math.pi)
+    b_rel = (ring_angles - start) % (2 * math.pi)
+    shift = int(np.argmin(b_rel))
+    ring, b_rel = np.roll(ring, -shift), np.roll(b_rel, -shift)
+    b = np.append(b_rel, b_rel[0] + 2 * math.pi)
+    loop_ids, ring_ids = np.append(loop, loop[0]), np.append(ring, ring[0])
+    triangles, i, j = [], 0, 0
+    while i < len(loop) or j < len(ring):
+        if j == len(ring) or (i < len(loop) and a[i + 1] <= b[j + 1]):
+            triangles.append((loop_ids[i], loop_ids[i + 1], ring_ids[j]))
+            i += 1
+        else:
+            triangles.append((loop_ids[i], ring_ids[j + 1], ring_ids[j]))
+            j += 1
+    return np.asarray(triangles, dtype=np.intp)
+
+
 def warp_mesh(image_bgr: np.ndarray, source: np.ndarray, turned: np.ndarray) -> np.ndarray:
     """``image_bgr`` re-rendered so that mesh ``source`` (n, 3) lands on ``turned`` (n, 3), piecewise affine.
 
-    Triangles (Delaunay of the source landmarks and the anchor ring) are rasterised into an index map
-    far to near (the band between face and ring first), skipping those whose orientation flipped
-    (back-facing); each pixel then samples the source through its triangle's inverse affine map.
+    The face is triangulated on its surface (:func:`surface_coordinates`); a band of triangles joins
+    its outline to a ring of fixed anchors. Triangles are rasterised into an index map: the band
+    first, then the face's front-facing triangles far to near (back-facing ones, turned away from the
+    camera, are skipped), so the near side occludes the far cheek; each pixel then samples the source
+    through its triangle's inverse affine map.
     """
     height, width = image_bgr.shape[:2]
+    n = len(source)
     ring = anchor_ring(source[:, :2], turned[:, :2])
     src = np.vstack([source[:, :2], ring])
     dst = np.vstack([turned[:, :2], ring])
-    triangles = Delaunay(src).simplices
-    src_area, dst_area = _signed_areas(src, triangles), _signed_areas(dst, triangles)
-    front = (np.sign(src_area) == np.sign(dst_area)) & (np.abs(dst_area) > 1e-3)
-    is_face = (triangles < len(source)).all(axis=1)
-    depth = turned[np.minimum(triangles, len(source) - 1), 2].mean(axis=1)
-    # Drawing order: the stretched band, then the face's back-facing triangles, then its front-facing
-    # ones, each far to near (z grows away from the camera). Back-facing triangles never cover a
-    # front-facing one; they only fill the fringe where the turned-away cheek's silhouette cuts
-    # through triangles, which would otherwise show the band (background) in a saw-tooth.
-    layer = np.where(~is_face, 0, np.where(front, 2, 1))
-    drawn = (is_face | front) & (np.abs(dst_area) > 1e-3)
-    order = [k for k in np.lexsort((-depth, layer)) if drawn[k]]
-    visible = drawn
+
+    surface = surface_coordinates(source)
+    face = Delaunay(surface).simplices
+    hull = ConvexHull(surface).vertices  # the outline, in order around the face
+    hull_angles = np.arctan2(*(surface[hull] - surface[hull].mean(axis=0)).T[::-1])
+    hull = hull[np.argsort(hull_angles)]
+    centre = ring.mean(axis=0)
+    ring_angles = np.arctan2(ring[:, 1] - centre[1], ring[:, 0] - centre[0])
+    band = _band_triangles(hull, np.sort(hull_angles), n + np.arange(len(ring)), ring_angles)
+
+    # A face triangle faces the camera when its turned projection keeps its orientation on the surface.
+    face_front = np.sign(_signed_areas(dst, face)) == np.sign(_signed_areas(surface, face))
+    band_kept = np.sign(_signed_areas(dst, band)) == np.sign(_signed_areas(src, band))
+    face_depth = turned[face, 2].mean(axis=1)
+    # Drawing order: folded band triangles, the rest of the band, then the visible face far to near (z grows away).
+    triangles = np.vstack([band[~band_kept], band[band_kept], face[face_front][np.argsort(-face_depth[face_front], kind="stable")]])
+    nondegenerate = np.abs(_signed_areas(dst, triangles)) > 1e-3
+    triangles = triangles[nondegenerate]
 
     x0, y0 = (max(0, int(math.floor(v))) for v in ring.min(axis=0))
     x1, y1 = (min(limit, int(math.ceil(v)) + 1) for v, limit in zip(ring.max(axis=0), (width, height), strict=True))
@@ -244,8 +291,8 @@ def warp_mesh(image_bgr: np.ndarray, source: np.ndarray, turned: np.ndarray) -> 
         return image_bgr.copy()
     ids = np.full((y1 - y0, x1 - x0), -1, dtype=np.int32)
     fixed = np.round((dst - (x0, y0)) * (1 << SUBPIXEL_BITS)).astype(np.int32)
-    for k in order:
-        cv2.fillConvexPoly(ids, fixed[triangles[k]], int(k), lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
+    for k, triangle in enumerate(triangles):
+        cv2.fillConvexPoly(ids, fixed[triangle], k, lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
     # Rasterisation can leave single-pixel cracks along shared edges: borrow a neighbour's triangle.
     inside = np.zeros_like(ids, dtype=np.uint8)
     cv2.fillConvexPoly(inside, np.round((ring - (x0, y0)) * (1 << SUBPIXEL_BITS)).astype(np.int32), 1, shift=SUBPIXEL_BITS)
@@ -258,9 +305,7 @@ def warp_mesh(image_bgr: np.ndarray, source: np.ndarray, turned: np.ndarray) -> 
 
     # Inverse affine (destination → source) of every triangle: A = S · D⁻¹ with homogeneous vertex columns.
     d_matrix = np.concatenate([dst[triangles].transpose(0, 2, 1), np.ones((len(triangles), 1, 3))], axis=1)
-    d_matrix[~visible] = np.eye(3)  # never sampled; keeps the batch invertible
     inverse = src[triangles].transpose(0, 2, 1) @ np.linalg.inv(d_matrix)  # (T, 2, 3)
-    inverse[~visible] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
 
     grid_x, grid_y = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
     covered = ids >= 0
@@ -365,7 +410,7 @@ def contact_sheet(sources: Sequence[Source], mesh: FaceMesh) -> np.ndarray:
                 face, fit = found
                 turned = render_turn(source.image, fit.points, yaw=yaw, pitch=pitch)
                 x, y, w, h = face.boxes[0]
-                side = 2.8 * max(w, h)
+                side = SHEET_CONTEXT * max(w, h)
                 matrix = np.array([[SHEET_CELL / side, 0, SHEET_CELL / 2 - (x + w / 2) * SHEET_CELL / side]])
                 matrix = np.vstack([matrix, [0, SHEET_CELL / side, SHEET_CELL / 2 - (y + h / 2) * SHEET_CELL / side]])
                 cell = cv2.warpAffine(turned, matrix, (SHEET_CELL, SHEET_CELL), flags=cv2.INTER_AREA, borderValue=(64, 64, 64))

@@ -44,7 +44,7 @@ def baseline_of(*samples: tuple[float, float, float | None]) -> Baseline:
         (NEUTRAL, 0, 28, "partly"),  # looking up costs less
         (None, 0, 0, "engaged"),  # attention policy: head pose alone
         (None, 45, 0, "not_engaged"),
-        (None, 0, -20, "partly"),
+        (None, 0, -17, "partly"),
     ],
 )
 def test_bands_of_typical_faces(probabilities: list[float] | None, yaw: float, pitch: float, band: str) -> None:
@@ -59,7 +59,7 @@ def test_attention_falls_linearly_between_free_and_away(deviation: float, expect
     assert attention_weight(yaw=deviation, pitch=0) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("pitch", "expected"), [(-15, 1.0), (-20, 0.5), (-25, 0.0), (25, 0.5), (35, 0.0)])
+@pytest.mark.parametrize(("pitch", "expected"), [(-15, 1.0), (-17.5, 0.5), (-20, 0.0), (25, 0.5), (35, 0.0)])
 def test_looking_down_costs_more_than_looking_up(pitch: float, expected: float) -> None:
     assert attention_weight(yaw=0, pitch=pitch) == pytest.approx(expected)
 
