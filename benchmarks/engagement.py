@@ -116,6 +116,14 @@ def read_face(pipeline: FramePipeline, predictor: Predictor, image: np.ndarray, 
     )
 
 
+def load_image(path: Path) -> np.ndarray:
+    """A BGR image file, or a clear error."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SystemExit(f"{path}: not a readable image")
+    return image
+
+
 def v1_score(sample: Sample) -> float:
     """The indicator before calibration, for comparison: fixed weights over the top weight × linear fall to 60°/45°."""
     weights = {"angry": 0.25, "disgust": 0.2, "fear": 0.3, "happy": 0.6, "sad": 0.3, "surprise": 0.6, "neutral": 0.9}
@@ -218,8 +226,8 @@ def collect(data: Path, *, quick: bool) -> tuple[list[Student], list[Sample]]:
                         )
         students.append(student)
     photos = [astronaut_image(), media["0-f1-su-ph.jpg"], media["0-f15-hao-ph.jpg"], media["15-f13-anc-ph.jpg"], media["single_face.jpg"]]
-    singles = [read_face(pipeline, predictor, cv2.imread(str(path)), condition=FRONTAL, source=path.name) for path in photos]
-    turned_photo = cv2.imread(str(media["45-m7-di-ph.jpg"]))
+    singles = [read_face(pipeline, predictor, load_image(path), condition=FRONTAL, source=path.name) for path in photos]
+    turned_photo = load_image(media["45-m7-di-ph.jpg"])
     singles += [
         read_face(pipeline, predictor, image, condition=TURNED, source=f"45-m7-di-ph.jpg{suffix}", angle=(45.0, 0.0))
         for image, suffix in ((turned_photo, ""), (cv2.flip(turned_photo, 1), " (mirrored)"))

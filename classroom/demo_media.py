@@ -96,6 +96,19 @@ def astronaut_image(*, dest: Path = DEFAULT_DIR) -> Path:
     return path
 
 
+SHARED_VIDEO_DIR = Path(os.environ.get("SHARED_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data")) / "video"
+SHARED_CLIP_NAMES = ("Jordan", "Riley", "Morgan", "Taylor", "Avery")
+
+
+def demo_class(*, dest: Path = DEFAULT_DIR, shared_video_dir: Path = SHARED_VIDEO_DIR) -> list[tuple[str, Path]]:
+    """The demo class as (name, media): the registry faces, plus the five shared talking heads where ``../shared`` exists."""
+    students = [("Casey Carphone", carphone_video(dest=dest)), ("Alex Astronaut", astronaut_image(dest=dest))]
+    students.append(("Sam Selfie", pyfeat_media(dest=dest)["single_face.mp4"]))
+    clips = [shared_video_dir / f"talking_head_{k}.mp4" for k in range(1, 6)]
+    students += [(name, clip) for name, clip in zip(SHARED_CLIP_NAMES, clips, strict=True) if clip.exists()]
+    return students
+
+
 if __name__ == "__main__":
     print(carphone_video(download=True))
     print(astronaut_image())

@@ -141,7 +141,7 @@ class FrameLog(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who read per-student data, and what: kept so such reads are accountable (DESIGN.md privacy rules)."""
+    """Who read per-student data, and what: kept so such reads are accountable (docs/architecture.md "Privacy and policy")."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_entries")
     action = models.CharField(max_length=64)

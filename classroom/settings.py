@@ -135,7 +135,7 @@ INGEST_MAX_TILES = int(os.environ.get("INGEST_MAX_TILES", 64))
 INGEST_KEY_PREFIX = os.environ.get("INGEST_KEY_PREFIX", "ingest")
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_FRAME_BYTES + 256 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
-# Uploads stay in memory: a frame is never written to a temporary file (DESIGN.md privacy rules).
+# Uploads stay in memory: a frame is never written to a temporary file (docs/architecture.md "Privacy and policy").
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 
 # Engagement indicator (README "Engagement indicator"): attention x expression factor, both against
@@ -161,7 +161,7 @@ ENGAGEMENT_BASELINE_MIN_SAMPLES = int(os.environ.get("ENGAGEMENT_BASELINE_MIN_SA
 ENGAGEMENT_BASELINE_MAX_YAW_DEGREES = _env_float("ENGAGEMENT_BASELINE_MAX_YAW_DEGREES", 15.0)
 ENGAGEMENT_BASELINE_MAX_PITCH_DEGREES = _env_float("ENGAGEMENT_BASELINE_MAX_PITCH_DEGREES", 15.0)
 
-# Privacy policy: full | aggregate | attention (DESIGN.md "Privacy and policy").
+# Privacy policy: full | aggregate | attention (docs/architecture.md "Privacy and policy").
 PRIVACY_POLICY = os.environ.get("PRIVACY_POLICY", "full")
 RETENTION_OBSERVATION_DAYS = int(os.environ.get("RETENTION_OBSERVATION_DAYS", 30))
 SMOOTHING_SECONDS = _env_float("SMOOTHING_SECONDS", 3.0)  # dashboard smoothing time constant

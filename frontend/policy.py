@@ -1,4 +1,4 @@
-"""The privacy policy, applied to every dashboard payload before it leaves the server (DESIGN.md "Privacy and policy").
+"""The privacy policy, applied to every dashboard payload before it leaves the server (docs/architecture.md "Privacy and policy").
 
 - ``full``: everything, per-student apparent expressions included.
 - ``aggregate``: class-level figures only, and only while at least ``AGGREGATE_MIN_GROUP`` are present;

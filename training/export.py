@@ -149,7 +149,7 @@ def _markdown(card: dict[str, Any]) -> str:
         + ", ".join(f"{name} {scores['f1']:.3f}" for name, scores in production["public_test"]["per_class"].items())
         + ".",
         "",
-        "Labels are *apparent* expressions read from a face, not a person's feelings; see DESIGN.md for the privacy policy.",
+        "Labels are *apparent* expressions read from a face, not a person's feelings; see docs/architecture.md for the privacy policy.",
         "",
     ]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Where to look for faces: client tile rectangles, the gallery grid found in the frame, overlapping
 windows, and merging the duplicates these produce (NMS).
 
-One detector pass over a whole gallery frame finds almost nothing (DESIGN.md, "Gallery views need
+One detector pass over a whole gallery frame finds almost nothing (docs/architecture.md, "Gallery views need
 tiled detection"), so faces are searched per tile.
 """
 

@@ -55,7 +55,7 @@ def test_variants_apply_settings_and_restore_them() -> None:
         assert settings.ENGAGEMENT_AWAY_YAW_DEGREES == 30.0 and not v1
     with variant({"_v1": True}) as v1:
         assert v1
-    assert settings.ENGAGEMENT_AWAY_YAW_DEGREES == before
+    assert before == settings.ENGAGEMENT_AWAY_YAW_DEGREES
 
 
 @pytest.mark.parametrize(("rows", "expected"), [([], "| a | b |\n| --- | ---: |"), ([[1, "x"]], "| a | b |\n| --- | ---: |\n| 1 | x |")])

@@ -10,18 +10,20 @@ import pytest
 import requests
 from playwright.sync_api import sync_playwright
 
-from classroom.demo_media import astronaut_image, carphone_video
+from classroom.demo_media import demo_class
 from classroom.stack import Stack
 from ingest.replay import frames, post_frame
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 
 def feed(stack: Stack, demo: Demo, stop: threading.Event) -> None:
-    """Post a two-student gallery (real faces from registry packages) at 2 fps until stopped."""
-    iterator, _ = frames([carphone_video(), astronaut_image()], names=["Casey", "Alex"], loop=True, fps=2)
+    """Post the demo class's gallery (registry faces and the five shared talking heads) at 2 fps until stopped."""
+    students = demo_class()
+    iterator, _ = frames([path for _, path in students], names=[name for name, _ in students], loop=True, fps=2)
     url = f"{stack.base_url}/api/v1/sessions/{demo.session}/frames"
     with requests.Session() as http:
         for frame, tiles in iterator:
@@ -31,6 +33,8 @@ def feed(stack: Stack, demo: Demo, stop: threading.Event) -> None:
 
 
 def test_live_page_updates_without_reload(stack: Stack, demo: Demo) -> None:
+    require_shared("video", "talking_head_5.mp4")
+    class_size = len(demo_class())
     OUTPUT_DIR.mkdir(exist_ok=True)
     screenshot = OUTPUT_DIR / "dashboard.png"
     stop = threading.Event()
@@ -52,6 +56,12 @@ def test_live_page_updates_without_reload(stack: Stack, demo: Demo) -> None:
             seen = "document.querySelectorAll('#participant-cards .participant-card:not([data-band=absent])').length"
             points = "(document.querySelector('#class-engagement-chart').data?.[0]?.x?.length ?? 0)"
             page.wait_for_function(f"window.dashboardState.updates > {before} + 3 && {seen} >= 2 && {points} >= 2", timeout=120_000)
+            # After their baselines have formed, attentive students looking at their cameras read "engaged"
+            # (all of them but at most one, at one moment).
+            page.wait_for_function("Number(document.querySelector('#frames-processed').textContent) >= 15", timeout=90_000)
+            engaged = "document.querySelectorAll('#participant-cards .participant-card[data-band=engaged]').length"
+            page.wait_for_function(f"{engaged} >= {class_size - 1}", timeout=90_000)
+            engaged_cards = page.evaluate(engaged)
             stop.set()
             feeder.join(timeout=10)
             names = page.inner_text("#participant-cards")
@@ -66,8 +76,8 @@ def test_live_page_updates_without_reload(stack: Stack, demo: Demo) -> None:
         finally:
             stop.set()
             browser.close()
-    assert "Casey" in names and "Alex" in names
-    assert "Casey" in names_after_reload and "Alex" in names_after_reload
+    assert all(name in names and name in names_after_reload for name, _ in demo_class())
+    assert engaged_cards >= class_size - 1
     assert traces_after_reload >= traces
     assert received_after != received_before
     assert traces >= 2, "the class engagement chart has no points"

@@ -16,10 +16,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from classroom.demo_media import astronaut_image, carphone_video
+from classroom.demo_media import demo_class
 from classroom.stack import Stack, StackError, port_open
-
-DEMO_NAMES = "Casey Carphone,Alex Astronaut"
 
 
 class Command(BaseCommand):
@@ -70,10 +68,11 @@ class Command(BaseCommand):
         out = io.StringIO()
         call_command("demo_setup", stdout=out)
         demo = json.loads(out.getvalue().strip().splitlines()[-1])
-        inputs = [str(carphone_video()), str(astronaut_image())]
+        students = demo_class()
         manage = str(Path(settings.BASE_DIR) / "manage.py")
-        replay = [sys.executable, manage, "replay", *inputs, "--session", str(demo["session"]), "--token", demo["token"]]
-        replay += ["--url", stack.base_url, "--fps", str(fps), "--names", DEMO_NAMES, "--loop"]
+        replay = [sys.executable, manage, "replay", *(str(path) for _, path in students), "--session", str(demo["session"])]
+        names = ",".join(name for name, _ in students)
+        replay += ["--token", demo["token"], "--url", stack.base_url, "--fps", str(fps), "--names", names, "--loop"]
         log = (stack.log_dir / "replay.log").open("ab")
         stack.processes["replay"] = subprocess.Popen(
             replay, stdout=log, stderr=subprocess.STDOUT, env=stack.environment(), start_new_session=True

@@ -71,7 +71,7 @@ def test_model_dir_can_be_moved_by_environment(tmp_path: Path, monkeypatch: pyte
 
 
 def test_pinned_hashes_are_the_mediapipe_0_10_21_files() -> None:
-    """The full pins agree with the prefixes and suffixes DESIGN.md records."""
+    """The full pins agree with the prefixes and suffixes docs/architecture.md records."""
     short, full = model_files.MODEL_FILES["short"][1], model_files.MODEL_FILES["full"][1]
     assert short.startswith("bbff11ce") and short.endswith("3eca8")
     assert full.startswith("2c3728e6") and full.endswith("dfe1")
