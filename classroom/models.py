@@ -9,12 +9,21 @@ EXPRESSIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "sur
 EXPRESSION_CHOICES = [(name, name) for name in EXPRESSIONS]
 
 
+POLICY_CHOICES = [("full", "full"), ("aggregate", "aggregate"), ("attention", "attention")]
+
+
 class Course(models.Model):
-    """A course taught by one teacher."""
+    """A course taught by one teacher, with its privacy policy and alert thresholds (empty: the deployment default)."""
 
     name = models.CharField(max_length=200)
     teacher = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="courses")
     created_at = models.DateTimeField(auto_now_add=True)
+    privacy_policy = models.CharField(max_length=10, choices=POLICY_CHOICES, blank=True, help_text="empty: the deployment's PRIVACY_POLICY")
+    alert_absent_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="a student absent this long")
+    alert_not_engaged_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="a student not engaged this long")
+    alert_class_drop = models.FloatField(null=True, blank=True, help_text="class indicator drop against its 5-minute baseline")
+    alert_class_floor = models.FloatField(null=True, blank=True, help_text="class indicator below this")
+    alert_uploads_stopped_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="no frame received this long")
 
     class Meta:
         ordering = ["name"]
@@ -154,3 +163,103 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.target}"
+
+
+class Alert(models.Model):
+    """Something the teacher should look at, raised once and kept until it clears (``classroom.alerts``)."""
+
+    class Kind(models.TextChoices):
+        ABSENT = "absent", "absent"
+        NOT_ENGAGED = "not_engaged", "not engaged"
+        CLASS_DROP = "class_drop", "class engagement dropped"
+        CLASS_LOW = "class_low", "class engagement low"
+        UPLOADS_STOPPED = "uploads_stopped", "uploads stopped"
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="alerts")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    raised_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True, help_text="the figures that raised it (thresholds, values)")
+
+    class Meta:
+        ordering = ["raised_at", "pk"]
+        indexes = [models.Index(fields=["session", "raised_at"], name="alert_session_time")]
+        constraints = [
+            # Raised once: at most one open alert of a kind per participant, and per session for class alerts.
+            models.UniqueConstraint(
+                fields=["session", "participant", "kind"],
+                condition=models.Q(cleared_at__isnull=True, participant__isnull=False),
+                name="one_open_participant_alert",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "kind"],
+                condition=models.Q(cleared_at__isnull=True, participant__isnull=True),
+                name="one_open_class_alert",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.raised_at:%H:%M:%S}"
+
+
+class Flag(models.Model):
+    """A moment the teacher marked ("quiz starts"), drawn on every timeline of the session and in its report."""
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="flags")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField()
+    note = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M:%S} {self.note}"
+
+
+class MinuteRollup(models.Model):
+    """One participant's minute (or the class's, ``participant`` empty), summed from observations (``classroom.rollups``).
+
+    Seconds credit each processed frame with the time to the next one (at most a few seconds). The class row's
+    ``seconds`` is the time covered by frames and ``samples`` the frames; a participant's ``seconds`` the time present
+    and ``samples`` their observations. Band seconds and expression counts are per person (summed over the class
+    in the class row); expressions are empty under the ``attention`` policy.
+    """
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="rollups")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, null=True, blank=True, related_name="rollups")
+    minute = models.DateTimeField()
+    samples = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    person_seconds = models.FloatField(default=0.0, help_text="class row: seconds present summed over participants")
+    engagement_seconds = models.FloatField(default=0.0, help_text="engagement × seconds, for time-weighted means")
+    engaged_seconds = models.FloatField(default=0.0)
+    partly_seconds = models.FloatField(default=0.0)
+    not_engaged_seconds = models.FloatField(default=0.0)
+    expressions = models.JSONField(default=dict, blank=True, help_text="apparent expression → observations")
+
+    class Meta:
+        ordering = ["minute"]
+        indexes = [models.Index(fields=["session", "minute"], name="rollup_session_minute")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "participant", "minute"],
+                condition=models.Q(participant__isnull=False),
+                name="one_rollup_per_participant_minute",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "minute"], condition=models.Q(participant__isnull=True), name="one_class_rollup_per_minute"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id or 'class'} {self.minute:%H:%M}"
+
+    @property
+    def engagement(self) -> float | None:
+        """Time-weighted mean engagement over the present seconds."""
+        present = self.person_seconds if self.participant_id is None else self.seconds
+        return self.engagement_seconds / present if present > 0 else None

@@ -8,10 +8,12 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Avg, Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncSecond
+from django.utils import timezone
 
+from classroom.alerts import alert_payload
 from classroom.engagement import ABSENT
-from classroom.models import EXPRESSIONS, ClassSession, Course, FrameLog, Observation, Participant
-from classroom.services import token_hash
+from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, Flag, FrameLog, MinuteRollup, Observation, Participant
+from classroom.services import flag_payload, token_hash
 
 
 def user_is_admin(*, user: User | AnonymousUser) -> bool:
@@ -94,13 +96,7 @@ def _participant_state(participant: Participant, observation: Observation | None
     return state
 
 
-def _frame_counts(*, session: ClassSession) -> dict[str, int]:
-    lost = [FrameLog.Status.DROPPED, FrameLog.Status.EXPIRED, FrameLog.Status.ERROR]
-    return FrameLog.objects.filter(session=session).aggregate(
-        received=Count("pk"),
-        processed=Count("pk", filter=Q(status=FrameLog.Status.PROCESSED)),
-        dropped=Count("pk", filter=Q(status__in=lost)),
-    )
+ABSENT_SPAN_SECONDS = 10
 
 
 def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, Any]:
@@ -108,9 +104,10 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
 
     The window is the ``since_seconds`` before the session's latest observation (so an ended session still
     shows its last minutes). Returns the class engagement series as per-second means (with the number of
-    participants seen in that second), the class figures of the latest frame (expression mix, engagement,
-    present), every participant's latest state (``band`` is ``absent`` unless seen in the latest frame), and
-    the frame counters. Unredacted: the caller applies the privacy policy.
+    participants seen in that second), the whole session as per-minute class rollups, the class figures of
+    the latest frame (expression mix, engagement, present), every participant's latest state (``band`` is
+    ``absent`` unless seen in the latest frame; ``age_seconds`` since they were last seen), every alert and
+    flag, and the frame counters. Unredacted: the caller applies the privacy policy.
     """
     observations = Observation.objects.filter(session=session)
     latest = observations.aggregate(latest=Max("captured_at"))["latest"]
@@ -130,6 +127,10 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
     participants = list(Participant.objects.filter(session=session).annotate(latest_obs_id=Subquery(latest_obs_id)))
     latest_by_id = Observation.objects.in_bulk([p.latest_obs_id for p in participants if p.latest_obs_id is not None])
     present_ids = {o.participant_id for o in latest_frame}
+    now = timezone.now()
+    people = [_participant_state(p, latest_by_id.get(p.latest_obs_id), present=p.pk in present_ids) for p in participants]
+    for person, participant in zip(people, participants, strict=True):
+        person["age_seconds"] = round((now - participant.last_seen_at).total_seconds(), 1) if participant.last_seen_at else None
     return {
         "session": session.pk,
         "status": session.status,
@@ -142,17 +143,105 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
             "engagement": sum(o.engagement for o in latest_frame) / len(latest_frame) if latest_frame else None,
             "present": len(present_ids),
         },
-        "participants": [_participant_state(p, latest_by_id.get(p.latest_obs_id), present=p.pk in present_ids) for p in participants],
-        "frames": _frame_counts(session=session),
+        "participants": people,
+        "minutes": [minute_payload(row) for row in MinuteRollup.objects.filter(session=session, participant=None)],
+        "alerts": session_alerts(session=session),
+        "flags": session_flags(session=session),
+        "frames": session_frame_counts(session_id=session.pk),
+        "server_time": now.isoformat(),
     }
 
 
 def session_frame_counts(*, session_id: int) -> dict[str, int]:
-    """Frames received, processed and dropped (dropped, expired or failed) for a session."""
+    """Frames received, processed and dropped (dropped, expired or failed), in all and in the last minute."""
     lost = [FrameLog.Status.DROPPED, FrameLog.Status.EXPIRED, FrameLog.Status.ERROR]
+    recent = Q(received_at__gte=timezone.now() - timedelta(minutes=1))
     counts = FrameLog.objects.filter(session_id=session_id).aggregate(
         received=Count("pk"),
         processed=Count("pk", filter=Q(status=FrameLog.Status.PROCESSED)),
         dropped=Count("pk", filter=Q(status__in=lost)),
+        received_last_minute=Count("pk", filter=recent),
+        processed_last_minute=Count("pk", filter=recent & Q(status=FrameLog.Status.PROCESSED)),
+        dropped_last_minute=Count("pk", filter=recent & Q(status__in=lost)),
     )
     return {key: int(value or 0) for key, value in counts.items()}
+
+
+def minute_payload(row: MinuteRollup) -> dict[str, Any]:
+    """One rollup row as charts read it: mean engagement, people present, band and expression shares."""
+    present_seconds = row.person_seconds if row.participant_id is None else row.seconds
+    total = sum(row.expressions.values())
+    return {
+        "t": row.minute.isoformat(),
+        "seconds": row.seconds,
+        "present": round(row.person_seconds / row.seconds, 2) if row.participant_id is None and row.seconds else None,
+        "present_seconds": round(present_seconds, 1),
+        "engagement": round(row.engagement, 4) if row.engagement is not None else None,
+        "bands": {
+            band: round(getattr(row, f"{band}_seconds") / present_seconds, 4) if present_seconds else 0.0
+            for band in ("engaged", "partly", "not_engaged")
+        },
+        "expressions": {name: round(row.expressions.get(name, 0) / total, 4) for name in EXPRESSIONS} if total else None,
+    }
+
+
+def session_alerts(*, session: ClassSession, participant: Participant | None = None) -> list[dict[str, Any]]:
+    """Every alert of the session (or of one participant), oldest first."""
+    alerts = Alert.objects.filter(session=session).select_related("participant", "acknowledged_by")
+    if participant is not None:
+        alerts = alerts.filter(participant=participant)
+    return [alert_payload(alert) for alert in alerts]
+
+
+def session_flags(*, session: ClassSession) -> list[dict[str, Any]]:
+    """The moments the teacher marked, oldest first."""
+    return [flag_payload(flag) for flag in Flag.objects.filter(session=session)]
+
+
+def participant_timeline(*, participant: Participant, recent_seconds: int) -> dict[str, Any]:
+    """One participant's session: per-minute rollups, raw points for the recent minutes, absent spans, alerts, flags.
+
+    Absent spans are stretches of processed frames (at least :data:`ABSENT_SPAN_SECONDS`) in which the
+    participant was not seen. Unredacted: the caller applies the privacy policy.
+    """
+    session = participant.session
+    minutes = [minute_payload(row) for row in MinuteRollup.objects.filter(session=session, participant=participant)]
+    seen = list(Observation.objects.filter(participant=participant).order_by("captured_at").values_list("captured_at", flat=True))
+    frames = FrameLog.objects.filter(session=session, status=FrameLog.Status.PROCESSED).order_by("captured_at")
+    spans: list[dict[str, str]] = []
+    frame_times = list(frames.values_list("captured_at", flat=True))
+    seen_set = set(seen)
+    start = None
+    for moment in frame_times:
+        if moment in seen_set:
+            if start is not None and (moment - start).total_seconds() >= ABSENT_SPAN_SECONDS:
+                spans.append({"from": start.isoformat(), "to": moment.isoformat()})
+            start = None
+        elif start is None and seen and moment > seen[0]:
+            start = moment
+    if start is not None and frame_times and (frame_times[-1] - start).total_seconds() >= ABSENT_SPAN_SECONDS:
+        spans.append({"from": start.isoformat(), "to": frame_times[-1].isoformat()})
+    latest = seen[-1] if seen else None
+    points = []
+    if latest is not None:
+        recent = Observation.objects.filter(participant=participant, captured_at__gt=latest - timedelta(seconds=recent_seconds))
+        points = [
+            {
+                "t": o.captured_at.isoformat(),
+                "engagement": o.engagement,
+                "band": o.engagement_band,
+                "expression": o.expression or None,
+                "confidence": o.confidence,
+            }
+            for o in recent.order_by("captured_at")
+        ]
+    return {
+        "participant": participant.pk,
+        "name": participant.display_name,
+        "session": session.pk,
+        "minutes": minutes,
+        "points": points,
+        "absent_spans": spans,
+        "alerts": session_alerts(session=session, participant=participant),
+        "flags": session_flags(session=session),
+    }

@@ -9,8 +9,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from classroom.alerts import THRESHOLD_LIMITS, alerts_clear_all
 from classroom.events import publish_on_commit
-from classroom.models import AuditEntry, ClassSession, Course, Participant, Student
+from classroom.models import AuditEntry, ClassSession, Course, Flag, Participant, Student
 
 TOKEN_BYTES = 24
 
@@ -64,10 +65,54 @@ def session_end(*, session: ClassSession) -> ClassSession:
     locked.status = ClassSession.Status.ENDED
     locked.ended_at = timezone.now()
     locked.save(update_fields=["status", "ended_at"])
+    alerts_clear_all(session=locked, at=locked.ended_at)
+    session_id = locked.pk
+    transaction.on_commit(lambda: _enqueue_final_rollups(session_id))
     publish_on_commit(
         session_id=locked.pk, event={"type": "session_status", "status": locked.status, "ended_at": locked.ended_at.isoformat()}
     )
     return locked
+
+
+def _enqueue_final_rollups(session_id: int) -> None:
+    from classroom.tasks import finish_session_rollups  # the task module imports this one
+
+    finish_session_rollups.delay(session_id)
+
+
+class SessionEndedError(ValueError):
+    """The session has ended: it takes no more flags."""
+
+
+def flag_payload(flag: Flag) -> dict[str, object]:
+    """A flag as timelines and reports show it."""
+    return {"id": flag.pk, "at": flag.at.isoformat(), "note": flag.note}
+
+
+@transaction.atomic
+def flag_create(*, session: ClassSession, user: User, note: str = "") -> Flag:
+    """Mark this moment of a live session ("quiz starts"); every open dashboard draws it."""
+    if not session.is_live:
+        raise SessionEndedError("This session has ended; moments can only be marked while it is live.")
+    flag = Flag.objects.create(session=session, created_by=user, at=timezone.now(), note=note.strip())
+    publish_on_commit(session_id=session.pk, event={"type": "flag", "flag": flag_payload(flag)})
+    return flag
+
+
+@transaction.atomic
+def course_alert_thresholds_update(*, course: Course, thresholds: dict[str, float | None]) -> Course:
+    """Set the course's alert thresholds (``None``: back to the deployment default); values are checked against their limits."""
+    fields = []
+    for name, value in thresholds.items():
+        if name not in THRESHOLD_LIMITS:
+            raise ValueError(f"unknown threshold {name!r}")
+        low, high = THRESHOLD_LIMITS[name]
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"{name} must be between {low:g} and {high:g}")
+        setattr(course, f"alert_{name}", value)
+        fields.append(f"alert_{name}")
+    course.save(update_fields=fields)
+    return course
 
 
 @transaction.atomic

@@ -120,6 +120,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "purge-old-observations": {"task": "classroom.tasks.purge_old_observations", "schedule": 3600.0},
     "expire-stuck-frames": {"task": "classroom.tasks.expire_stuck_frames", "schedule": 60.0},
+    "check-uploads": {"task": "classroom.tasks.check_uploads", "schedule": 5.0},
+    "refresh-rollups": {"task": "classroom.tasks.refresh_rollups", "schedule": 15.0},
 }
 CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", "")}
@@ -175,4 +177,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# Alert defaults (classroom/alerts.py); each course's teacher may set their own.
+ALERT_DEFAULTS = {
+    "absent_seconds": int(os.environ.get("ALERT_ABSENT_SECONDS", 180)),
+    "not_engaged_seconds": int(os.environ.get("ALERT_NOT_ENGAGED_SECONDS", 180)),
+    "class_drop": _env_float("ALERT_CLASS_DROP", 0.2),
+    "class_floor": _env_float("ALERT_CLASS_FLOOR", 0.4),
+    "uploads_stopped_seconds": int(os.environ.get("ALERT_UPLOADS_STOPPED_SECONDS", 30)),
 }

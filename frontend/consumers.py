@@ -9,9 +9,9 @@ from channels.generic.websocket import JsonWebsocketConsumer
 from django.conf import settings
 
 from classroom.events import session_group
+from classroom.policy import course_policy, redact
 from classroom.selectors import session_get_for_user, session_history
 from classroom.services import audit_record
-from frontend.policy import current_policy, redact
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -38,14 +38,14 @@ class SessionDashboardConsumer(JsonWebsocketConsumer):
         if session is None:
             self.close(code=CLOSE_FORBIDDEN)
             return
-        self.policy = current_policy()
+        self.policy = course_policy(course=session.course)
         if session.course.teacher_id != user.pk:
             audit_record(user=user, action="dashboard.view", target=f"session {session.pk}")
         # Join before reading history: an event racing the read arrives after it, and the page skips frames it already has.
         self.group = session_group(session.pk)
         async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
         history = session_history(session=session, since_seconds=settings.DASHBOARD_HISTORY_SECONDS)
-        self.send_json(redact(payload={"type": "history", "policy": self.policy, **history}, policy=self.policy))
+        self._send_redacted({"type": "history", "policy": self.policy, **history})
 
     def disconnect(self, code: int) -> None:
         """Leave the session's group."""
@@ -54,4 +54,9 @@ class SessionDashboardConsumer(JsonWebsocketConsumer):
 
     def session_event(self, message: dict[str, Any]) -> None:
         """Forward one ``session.event`` from the group, redacted."""
-        self.send_json(redact(payload=message["event"], policy=self.policy))
+        self._send_redacted(message["event"])
+
+    def _send_redacted(self, payload: dict[str, Any]) -> None:
+        redacted = redact(payload=payload, policy=self.policy)
+        if redacted is not None:
+            self.send_json(redacted)

@@ -15,10 +15,18 @@ urlpatterns = [
     path("courses/new/", views.course_create_view, name="course-create"),
     path("courses/<int:course_id>/", views.course_detail, name="course-detail"),
     path("courses/<int:course_id>/sessions/start/", views.session_start_view, name="session-start"),
+    path("courses/<int:course_id>/alerts/", views.course_alerts_view, name="course-alerts"),
     path("sessions/<int:session_id>/", views.session_live, name="session-live"),
     path("sessions/<int:session_id>/end/", views.session_end_view, name="session-end"),
     path("sessions/<int:session_id>/rotate-token/", views.session_rotate_token_view, name="session-rotate-token"),
     path("sessions/<int:session_id>/participants/<int:participant_id>/rename/", views.participant_rename, name="participant-rename"),
+    path(
+        "sessions/<int:session_id>/participants/<int:participant_id>/timeline/",
+        views.participant_timeline_view,
+        name="participant-timeline",
+    ),
+    path("sessions/<int:session_id>/alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge_view, name="alert-acknowledge"),
+    path("sessions/<int:session_id>/flags/", views.flag_create_view, name="flag-create"),
     path(views.PLOTLY_JS_PATH, views.plotly_js, name="plotly-js"),
     re_path(rf"^{re.escape(settings.STATIC_URL.lstrip('/'))}(?P<path>.+)$", views.static_file, name="static-file"),
 ]

@@ -26,7 +26,7 @@ def _decode(raw: str | None) -> Baseline | None:
 
 def baselines_for_frame(samples: Sequence[tuple[int, float, float, float | None]]) -> dict[int, Baseline]:
     """Fold one frame's ``(participant, yaw, pitch, expression weight)`` into each participant's baseline; return them."""
-    stored = buffer.participant_states_load(kind="baseline", participant_ids=[pid for pid, *_ in samples])
+    stored = buffer.states_load(kind="baseline", ids=[pid for pid, *_ in samples])
     result: dict[int, Baseline] = {}
     changed: dict[int, str] = {}
     for (pid, yaw, pitch, weight), raw in zip(samples, stored, strict=True):
@@ -34,5 +34,5 @@ def baselines_for_frame(samples: Sequence[tuple[int, float, float, float | None]
         result[pid] = baseline_add(previous, yaw=yaw, pitch=pitch, weight=weight)
         if result[pid] != (previous or Baseline()):
             changed[pid] = json.dumps(asdict(result[pid]))
-    buffer.participant_states_save(kind="baseline", states=changed, ttl_seconds=STATE_TTL_SECONDS)
+    buffer.states_save(kind="baseline", states=changed, ttl_seconds=STATE_TTL_SECONDS)
     return result

@@ -9,6 +9,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from classroom.alerts import alerts_after_frame
 from classroom.engagement import engagement_band, engagement_score, expression_weight
 from classroom.events import publish_on_commit
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
@@ -66,7 +67,7 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
 
     Idempotent: a frame already processed is left alone.
     """
-    log = FrameLog.objects.filter(pk=frame_log_id).first()
+    log = FrameLog.objects.select_related("session", "session__course").filter(pk=frame_log_id).first()
     if log is None or log.status != FrameLog.Status.QUEUED:
         return
     with_crops = [face for face in faces if face.get("crop")]
@@ -106,8 +107,9 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
         log.latency_ms = round((log.processed_at - log.received_at).total_seconds() * 1000, 1)
         log.detail = detail
         log.save(update_fields=["status", "processed_at", "faces_found", "latency_ms", "detail"])
-        seen = set(names)
-        absent = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=seen).values("pk", "display_name")
+        absent = list(Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names)))
+        bands = {pid: engagement_band(value.engagement) for pid, value in smoothed.items()}
+        alerts_after_frame(session=log.session, captured_at=log.captured_at, bands=bands, absent=[(p, p.last_seen_at) for p in absent])
         publish_on_commit(
             session_id=log.session_id,
             event={
@@ -118,7 +120,7 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
                 "latency_ms": log.latency_ms,
                 "observations": [observation_event(o, names.get(o.participant_id, ""), smoothed[o.participant_id]) for o in observations],
                 "class": class_summary(observations),
-                "absent": [{"participant": row["pk"], "name": row["display_name"]} for row in absent],
+                "absent": [{"participant": p.pk, "name": p.display_name} for p in absent],
                 "skipped": len(detail.get("skipped", [])),
             },
         )

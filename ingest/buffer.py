@@ -105,16 +105,16 @@ def tracker_save(*, session_id: int, state: str) -> None:
     client().set(_key("tracker", session_id), state, ex=3600)
 
 
-def participant_states_load(*, kind: str, participant_ids: Sequence[int]) -> list[str | None]:
-    """The serialised ``kind`` state (e.g. ``smooth``, ``baseline``) of each participant, ``None`` where there is none."""
-    if not participant_ids:
+def states_load(*, kind: str, ids: Sequence[int]) -> list[str | None]:
+    """The serialised ``kind`` state (e.g. a participant's ``smooth`` or ``baseline``) of each id, ``None`` where there is none."""
+    if not ids:
         return []
-    stored = client().mget([_key(kind, pid) for pid in participant_ids])
+    stored = client().mget([_key(kind, pid) for pid in ids])
     return [raw.decode() if isinstance(raw, bytes) else None for raw in stored]
 
 
-def participant_states_save(*, kind: str, states: Mapping[int, str], ttl_seconds: int) -> None:
-    """Store each participant's ``kind`` state, kept ``ttl_seconds`` after its last write (derived figures, never pixels)."""
+def states_save(*, kind: str, states: Mapping[int, str], ttl_seconds: int) -> None:
+    """Store each id's ``kind`` state, kept ``ttl_seconds`` after its last write (derived figures, never pixels)."""
     pipe = client().pipeline()
     for pid, state in states.items():
         pipe.set(_key(kind, pid), state, ex=ttl_seconds)

@@ -6,12 +6,12 @@ import base64
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from classroom.events import publish_on_commit
 from classroom.models import ClassSession, FrameLog, Participant, Student
+from classroom.policy import ATTENTION, course_policy
 from classroom.selectors import session_frame_counts
 from inference.tasks import infer_frame
 from ingest import buffer
@@ -61,7 +61,7 @@ def _participants_for(session: ClassSession, detections: Detections, when: Any) 
 
 def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
     """Run detection on a queued frame and enqueue its faces for inference. Idempotent."""
-    log = FrameLog.objects.select_related("session").filter(pk=frame_log_id).first()
+    log = FrameLog.objects.select_related("session", "session__course").filter(pk=frame_log_id).first()
     if log is None or log.status != FrameLog.Status.QUEUED:
         return
     session_id = log.session_id
@@ -81,7 +81,7 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         detections, state = assign(detections, state, now=log.captured_at.timestamp())
         buffer.tracker_save(session_id=session_id, state=state.to_json())
         participants, opted_out = _participants_for(log.session, detections, log.captured_at)
-        with_crops = settings.PRIVACY_POLICY != "attention"  # attention policy: no expression inference, so no crops
+        with_crops = course_policy(course=log.session.course) != ATTENTION  # no expression inference, so no crops
         no_pose = [0.0] * len(detections)
         yaw = detections.yaw if detections.yaw is not None else no_pose
         pitch = detections.pitch if detections.pitch is not None else no_pose

@@ -195,8 +195,11 @@ def test_teacher_and_admin_get_history_first(session: ClassSession, alice: User,
         assert history["policy"] == "full"
         assert history["series"] == []
         assert history["participants"] == []
-        assert history["frames"] == {"received": 0, "processed": 0, "dropped": 0}
+        assert history["frames"] == dict.fromkeys(
+            ("received", "processed", "dropped", "received_last_minute", "processed_last_minute", "dropped_last_minute"), 0
+        )
         assert history["class"] == {"expression_mix": None, "engagement": None, "present": 0}
+        assert history["minutes"] == history["alerts"] == history["flags"] == []
         await socket.disconnect()
 
     run(scenario)
@@ -238,7 +241,8 @@ def test_history_rebuilds_the_dashboard(session: ClassSession, alice: User, sett
         assert by_name["Student 1"]["present"] is False
         assert by_name["Student 1"]["band"] == "absent"
         assert by_name["Student 2"]["band"] == "absent"
-        assert history["frames"] == {"received": 6, "processed": 3, "dropped": 2}
+        recent = {"received_last_minute": 6, "processed_last_minute": 3, "dropped_last_minute": 2}
+        assert history["frames"] == {"received": 6, "processed": 3, "dropped": 2, **recent}
 
     run(scenario)
 

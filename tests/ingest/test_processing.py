@@ -69,7 +69,8 @@ def test_a_real_face_becomes_an_observation_and_an_event(sent: list[dict[str, An
     assert kinds == ["observations", "frames"]
     assert sent[0]["observations"][0]["participant"] == observation.participant_id
     assert sent[0]["observations"][0]["smoothed"]["band"] in {"engaged", "partly", "not_engaged"}
-    assert sent[1] == {"type": "frames", "received": 1, "processed": 1, "dropped": 0}
+    recent = {"received_last_minute": 1, "processed_last_minute": 1, "dropped_last_minute": 0}
+    assert sent[1] == {"type": "frames", "received": 1, "processed": 1, "dropped": 0, **recent}
 
 
 def test_processing_twice_stores_once(sent: list[dict[str, Any]]) -> None:
@@ -114,7 +115,8 @@ def test_expired_frame_is_counted_not_lost(sent: list[dict[str, Any]]) -> None:
     frame_ingest(frame_log_id=log.pk, tiles=[])
     log.refresh_from_db()
     assert (log.status, log.detail) == ("expired", {"reason": "frame expired in the buffer before processing"})
-    assert sent == [{"type": "frames", "received": 1, "processed": 0, "dropped": 1}]
+    recent = {"received_last_minute": 1, "processed_last_minute": 0, "dropped_last_minute": 1}
+    assert sent == [{"type": "frames", "received": 1, "processed": 0, "dropped": 1, **recent}]
 
 
 def test_bad_bytes_do_not_crash_the_worker(sent: list[dict[str, Any]]) -> None:

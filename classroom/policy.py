@@ -4,6 +4,8 @@
 - ``aggregate``: class-level figures only, and only while at least ``AGGREGATE_MIN_GROUP`` are present;
   per-student cards keep the name and presence.
 - ``attention``: no apparent expressions at all; engagement (from head pose) and presence only.
+
+Each course may set its own policy; :func:`course_policy` is the one place that says which applies.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from classroom.models import Course
 
 FULL = "full"
 AGGREGATE = "aggregate"
@@ -25,11 +29,21 @@ _REDACTED_TYPES = {"history": "participants", "observations": "observations"}
 
 
 def current_policy() -> str:
-    """``settings.PRIVACY_POLICY``, checked."""
+    """The deployment's default policy, ``settings.PRIVACY_POLICY``, checked."""
     policy = settings.PRIVACY_POLICY
     if policy not in POLICIES:
         raise ImproperlyConfigured(f"PRIVACY_POLICY must be one of {', '.join(POLICIES)}, not {policy!r}")
     return policy
+
+
+def course_policy(*, course: Course) -> str:
+    """The policy that applies to ``course``: its own, else the deployment's. Every layer asks this one function."""
+    return course.privacy_policy or current_policy()
+
+
+def per_student_allowed(*, policy: str) -> bool:
+    """Whether per-student figures (alerts, timelines, per-minute rows) may exist at all."""
+    return policy != AGGREGATE
 
 
 def _redact_person(person: dict[str, Any], policy: str) -> dict[str, Any]:
@@ -52,16 +66,37 @@ def _redact_class(figures: dict[str, Any], policy: str) -> dict[str, Any]:
     return {**figures, "withheld": withheld, **({"expression_mix": None, "engagement": None} if withheld else {})}
 
 
-def redact(*, payload: dict[str, Any], policy: str) -> dict[str, Any]:
-    """A copy of a dashboard payload (``history`` or an event) without what ``policy`` forbids."""
-    people_key = _REDACTED_TYPES.get(payload.get("type", ""))
-    if policy == FULL or people_key is None:
+def _redact_minute(minute: dict[str, Any], policy: str) -> dict[str, Any]:
+    if policy == ATTENTION:
+        return {**minute, "expressions": None}
+    if minute.get("present", 0) < AGGREGATE_MIN_GROUP:
+        return {**minute, "engagement": None, "expressions": None, "bands": None}
+    return minute
+
+
+def _alert_allowed(alert: dict[str, Any], policy: str) -> bool:
+    return per_student_allowed(policy=policy) or alert.get("participant") is None
+
+
+def redact(*, payload: dict[str, Any], policy: str) -> dict[str, Any] | None:
+    """A copy of a dashboard payload (``history`` or an event) without what ``policy`` forbids; ``None``: send nothing."""
+    kind = payload.get("type", "")
+    if policy == FULL:
+        return payload
+    if kind == "alert":
+        return payload if _alert_allowed(payload["alert"], policy) else None
+    people_key = _REDACTED_TYPES.get(kind)
+    if people_key is None:
         return payload
     redacted = {
         **payload,
         people_key: [_redact_person(person, policy) for person in payload.get(people_key, [])],
         "class": _redact_class(payload.get("class") or {}, policy),
     }
+    if "alerts" in payload:
+        redacted["alerts"] = [alert for alert in payload["alerts"] if _alert_allowed(alert, policy)]
+    if "minutes" in payload:
+        redacted["minutes"] = [_redact_minute(minute, policy) for minute in payload["minutes"]]
     if policy == AGGREGATE and "series" in payload:
         redacted["series"] = [
             {**point, "engagement": point["engagement"] if point["present"] >= AGGREGATE_MIN_GROUP else None} for point in payload["series"]
