@@ -39,6 +39,8 @@ def minute_of(moment: datetime) -> datetime:
 
 
 def _frame_credits(times: list[datetime]) -> dict[datetime, float]:
+    if not times:
+        return {}
     gaps = [min((later - earlier).total_seconds(), MAX_FRAME_CREDIT_SECONDS) for earlier, later in itertools.pairwise(times)]
     last = statistics.median(gaps) if gaps else 1.0
     return dict(zip(times, [*gaps, last], strict=True))

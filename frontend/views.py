@@ -125,6 +125,23 @@ def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     return wrapper
 
 
+def json_methods(*methods: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Like ``require_http_methods``, with the JSON refusal every JSON endpoint gives."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                response = json_error(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def _wants_json(request: HttpRequest) -> bool:
     return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
 
@@ -275,8 +292,8 @@ def _json_session(request: AuthenticatedHttpRequest, session_id: int) -> ClassSe
     return session if session is not None else json_error(404, "not_found", "No such session.")
 
 
+@json_methods("POST")
 @json_login_required
-@require_POST
 def alert_acknowledge_view(request: AuthenticatedHttpRequest, session_id: int, alert_id: int) -> HttpResponse:
     """The teacher acknowledges one alert of their session."""
     session = _json_session(request, session_id)
@@ -288,8 +305,8 @@ def alert_acknowledge_view(request: AuthenticatedHttpRequest, session_id: int, a
     return JsonResponse({"alert": alert_payload(alert_acknowledge(alert=alert, user=request.user))})
 
 
+@json_methods("POST")
 @json_login_required
-@require_POST
 def flag_create_view(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
     """Mark this moment of a live session, with an optional short note."""
     session = _json_session(request, session_id)
@@ -305,8 +322,8 @@ def flag_create_view(request: AuthenticatedHttpRequest, session_id: int) -> Http
     return JsonResponse({"flag": flag_payload(flag)}, status=201)
 
 
+@json_methods("GET", "HEAD")
 @json_login_required
-@require_GET
 def participant_timeline_view(request: AuthenticatedHttpRequest, session_id: int, participant_id: int) -> HttpResponse:
     """One participant's timeline for the session (the drill-down), within the course's policy."""
     session = _json_session(request, session_id)
