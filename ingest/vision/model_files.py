@@ -2,7 +2,7 @@
 
 mediapipe 1.2.2 ships no model files, and its Tasks ``FaceDetector`` refuses models without
 input-normalisation metadata. The copies inside the mediapipe 0.10.21 wheel on PyPI carry that
-metadata (DESIGN.md, "MediaPipe model files"), so the install step downloads that wheel from the
+metadata (docs/architecture.md, "MediaPipe model files"), so the install step downloads that wheel from the
 package registry and extracts the two detector files, checked against pinned hashes. The same wheel
 holds the 468-point face mesh (``face_landmark.tflite``), which only the benchmarks use
 (``benchmarks/head_turns.py``); the install step extracts it too, from the same single download.

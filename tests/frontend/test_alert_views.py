@@ -95,12 +95,18 @@ def test_teacher_flags_a_moment(session: ClassSession, alice: User) -> None:
     ("case", "status", "body"),
     [
         ("over-long note", 400, {"error": "invalid_field", "message": "note: Ensure this value has at most 120 characters (it has 121)."}),
-        ("ended session", 409, {"error": "session_ended", "message": "This session has ended; moments can only be marked while it is live."}),
+        (
+            "ended session",
+            409,
+            {"error": "session_ended", "message": "This session has ended; moments can only be marked while it is live."},
+        ),
         ("foreign session", 404, {"error": "not_found", "message": "No such session."}),
         ("anonymous", 401, {"error": "not_authenticated", "message": "Log in first."}),
     ],
 )
-def test_bad_flags_are_refused_and_nothing_is_stored(session: ClassSession, alice: User, case: str, status: int, body: dict[str, Any]) -> None:
+def test_bad_flags_are_refused_and_nothing_is_stored(
+    session: ClassSession, alice: User, case: str, status: int, body: dict[str, Any]
+) -> None:
     user: User | None = alice
     note = "x" * 121 if case == "over-long note" else "ok"
     if case == "ended session":
