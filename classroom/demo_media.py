@@ -111,6 +111,12 @@ def demo_class(*, dest: Path = DEFAULT_DIR, shared_video_dir: Path = SHARED_VIDE
     return students
 
 
+def large_class(size: int) -> list[tuple[str, Path]]:
+    """A class of ``size`` named students, cycling through the demo class's faces (for tests and benchmarks)."""
+    faces = demo_class()
+    return [(f"Student {k + 1:02d}", faces[k % len(faces)][1]) for k in range(size)]
+
+
 if __name__ == "__main__":
     print(carphone_video(download=True))
     print(astronaut_image())

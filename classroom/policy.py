@@ -69,7 +69,7 @@ def _redact_class(figures: dict[str, Any], policy: str) -> dict[str, Any]:
 def _redact_minute(minute: dict[str, Any], policy: str) -> dict[str, Any]:
     if policy == ATTENTION:
         return {**minute, "expressions": None}
-    if minute.get("present", 0) < AGGREGATE_MIN_GROUP:
+    if (minute.get("present") or 0) < AGGREGATE_MIN_GROUP:
         return {**minute, "engagement": None, "expressions": None, "bands": None}
     return minute
 

@@ -7,6 +7,7 @@ along, exactly as the extension reads them from the meeting page.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -160,3 +161,67 @@ def replay(
             elif response.status_code >= 400:
                 raise ReplayError(f"server refused the upload ({response.status_code}): {response.text}")
     return stats
+
+
+class LiveFeed:
+    """A live class posted from a background thread: a named gallery at ``fps``, as a meeting tab would be.
+
+    For tests, demos and benchmarks: ``hidden`` names show an empty tile (the student left the picture)
+    and ``pause()`` stops the uploads until ``resume()``.
+    """
+
+    def __init__(self, *, base_url: str, session_id: int, token: str, students: list[tuple[str, Path]], fps: float = 1.0) -> None:
+        self.url = f"{base_url.rstrip('/')}/api/v1/sessions/{session_id}/frames"
+        self.token = token
+        self.names = [name for name, _ in students]
+        self.paths = [path for _, path in students]
+        self.fps = fps
+        self.hidden: set[str] = set()
+        self.stats = ReplayStats()
+        self._running = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="live-feed", daemon=True)
+
+    def start(self) -> LiveFeed:
+        """Start posting."""
+        self._running.set()
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        """Stop uploading (the meeting tab stopped sharing) until :meth:`resume`."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Upload again."""
+        self._running.set()
+
+    def stop(self) -> None:
+        """Stop for good and wait for the thread."""
+        self._stop.set()
+        self._running.set()
+        self._thread.join(timeout=15)
+
+    def _run(self) -> None:
+        # Each post takes the next frame of every video (no skipping): decoding 25 frames per second of
+        # 50 clips would cost more than the server's work; the clips just play slower.
+        iterator, _ = frames(self.paths, names=self.names, loop=True, fps=None)
+        period = 1.0 / self.fps
+        with requests.Session() as http:
+            for frame, tiles in iterator:
+                started = time.monotonic()
+                self._running.wait()
+                if self._stop.is_set():
+                    return
+                for tile in tiles:
+                    if tile["name"] in self.hidden:
+                        x, y, w, h = (int(tile[key]) for key in ("x", "y", "w", "h"))  # type: ignore[call-overload]
+                        frame[y : y + h, x : x + w] = 40  # an empty, dark tile: camera on, nobody there
+                try:
+                    response = post_frame(http, url=self.url, token=self.token, frame=frame, tiles=tiles)
+                    self.stats.sent += 1
+                    self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
+                except requests.RequestException as error:
+                    self.stats.errors.append(str(error))
+                if self._stop.wait(max(0.0, period - (time.monotonic() - started))):
+                    return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,9 +17,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from classroom.alerts import alert_payload
 from classroom.asgi import application
 from classroom.events import EVENT_HANDLER, session_group
-from classroom.models import EXPRESSIONS, AuditEntry, ClassSession, FrameLog, Observation, Participant
+from classroom.models import EXPRESSIONS, Alert, AuditEntry, ClassSession, Course, FrameLog, MinuteRollup, Observation, Participant
+from classroom.rollups import rollups_refresh
 from classroom.selectors import session_history
 from classroom.services import participant_update, session_end
 from tests import factories
@@ -389,5 +392,89 @@ def test_privacy_policy_redacts_history_and_events(
         event = await socket.receive_json_from(timeout=TIMEOUT)
         check(event["observations"], event["class"])
         await socket.disconnect()
+
+    run(scenario)
+
+
+@pytest.fixture
+def started_earlier(session: ClassSession) -> None:
+    ClassSession.objects.filter(pk=session.pk).update(started_at=timezone.now() - timedelta(minutes=10))
+    session.refresh_from_db()
+
+
+def observed_frame(session: ClassSession, people: list[Participant], when: datetime) -> None:
+    """A processed frame in which every one of ``people`` was seen."""
+    FrameLog.objects.create(
+        session=session, frame_id=when.isoformat(), captured_at=when, received_at=when, status=FrameLog.Status.PROCESSED
+    )
+    for person in people:
+        observe(session, person, when, HAPPY, 0.6, "partly")
+
+
+def _alert(session: ClassSession, participant: Participant | None, kind: str) -> Alert:
+    return Alert.objects.create(session=session, participant=participant, kind=kind, raised_at=timezone.now())
+
+
+@pytest.mark.usefixtures("started_earlier")
+def test_aggregate_course_sends_no_per_student_alert_or_row(session: ClassSession, alice: User) -> None:
+    Course.objects.filter(pk=session.course_id).update(privacy_policy="aggregate")  # the course's own policy, not the deployment's
+    people = participants(session, 5)
+    now = timezone.now()
+    observed_frame(session, people, now - timedelta(seconds=70))
+    rollups_refresh(session=session)
+    _alert(session, None, "uploads_stopped")
+    student_alert = _alert(session, people[0], "absent")
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        history = await connected_history(socket)
+        assert history["policy"] == "aggregate"
+        assert [alert["kind"] for alert in history["alerts"]] == ["uploads_stopped"]
+        assert [minute["present"] for minute in history["minutes"]] == [5.0]
+        assert history["minutes"][0]["engagement"] == 0.6
+        await group_send(session.pk, {"type": "alert", "alert": alert_payload(student_alert)})
+        await group_send(session.pk, {"type": "flag", "flag": {"id": 1, "at": now.isoformat(), "note": "quiz"}})
+        assert (await socket.receive_json_from(timeout=TIMEOUT))["type"] == "flag"  # the per-student alert never came
+        await socket.disconnect()
+
+    run(scenario)
+    assert MinuteRollup.objects.filter(session=session, participant__isnull=False).count() == 0
+
+
+@pytest.mark.usefixtures("started_earlier")
+def test_aggregate_minutes_of_small_groups_are_withheld(session: ClassSession, alice: User) -> None:
+    Course.objects.filter(pk=session.course_id).update(privacy_policy="aggregate")
+    observed_frame(session, participants(session, 1), timezone.now() - timedelta(seconds=70))
+    rollups_refresh(session=session)
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        history = await connected_history(communicator(session.pk, handshake))
+        assert history["minutes"][0]["engagement"] is None and history["minutes"][0]["expressions"] is None
+
+    run(scenario)
+
+
+@pytest.mark.usefixtures("started_earlier")
+def test_attention_course_sends_no_expression_anywhere(session: ClassSession, alice: User) -> None:
+    Course.objects.filter(pk=session.course_id).update(privacy_policy="attention")
+    people = participants(session, 2)
+    now = timezone.now()
+    observed_frame(session, people, now - timedelta(seconds=70))
+    rollups_refresh(session=session)
+    _alert(session, people[0], "not_engaged")
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        history = await connected_history(socket)
+        await group_send(session.pk, observations_event(session, people, now))
+        event = await socket.receive_json_from(timeout=TIMEOUT)
+        await socket.disconnect()
+        assert [alert["kind"] for alert in history["alerts"]] == ["not_engaged"]  # attention alerts exist
+        for message in (history, event):
+            text = json.dumps(message)
+            assert not any(f'"{name}"' in text for name in EXPRESSIONS), text
 
     run(scenario)

@@ -31,7 +31,7 @@
     alerts: new Map(), // id -> alert payload
     flags: [],
     frames: {},
-    render: { latencies: [], busyMs: 0, since: performance.now(), frames: 0 },
+    render: { latencies: [], busyMs: 0, applyMs: 0, frames: 0, messages: 0 },
   };
   window.dashboardState = state;
 
@@ -40,6 +40,7 @@
   const percent = (p) => `${Math.round(p * 100)}%`;
   const secondOf = (iso) => Math.floor(Date.parse(iso) / 1000) * 1000;
   const minuteOf = (ms) => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
+  const duration = (seconds) => (seconds < 90 ? `${Math.round(seconds)} s` : `${(seconds / 60).toFixed(1)} min`);
   const timeOf = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
   function setText(id, text) {
@@ -112,13 +113,13 @@
   function alertText(alert) {
     const who = alert.name ? `${alert.name}: ` : "";
     const detail = alert.detail || {};
-    const limit = detail.threshold_seconds ? ` for ${Math.round(detail.threshold_seconds / 6) / 10} min` : "";
+    const limit = detail.threshold_seconds ? ` for ${duration(detail.threshold_seconds)}` : "";
     switch (alert.kind) {
       case "absent": return `${who}no face in their tile${limit}`;
       case "not_engaged": return `${who}not engaged${limit}`;
       case "class_drop": return `Class indicator fell to ${detail.now?.toFixed(2)} from ${detail.baseline?.toFixed(2)} over the last 5 minutes`;
       case "class_low": return `Class indicator ${detail.now?.toFixed(2)}, below ${detail.floor}`;
-      case "uploads_stopped": return `No frames received for ${detail.threshold_seconds} s or more`;
+      case "uploads_stopped": return `No frames received for ${duration(detail.threshold_seconds)} or more`;
       default: return `${who}${alert.label}`;
     }
   }
@@ -222,9 +223,10 @@
     const y = state.series.map((p) => (p.n ? p.sum / p.n : null));
     let range;
     if (state.series.length) {
-      const last = state.series[state.series.length - 1].t;
+      const flagged = state.flags.map((flag) => Date.parse(flag.at));
+      const last = Math.max(state.series[state.series.length - 1].t, ...flagged.filter((t) => t >= state.series[0].t));
       const span = Math.max(MIN_SPAN_MS, last - state.series[0].t);
-      range = [last - span, last + span * 0.02];
+      range = [last - span, last + span * 0.05];
     }
     return { x, y, range, empty: !state.series.length };
   }
@@ -581,13 +583,16 @@
   function renderDrilldown(body) {
     $("drilldown-title").textContent = body.name;
     const present = body.minutes.reduce((sum, m) => sum + m.present_seconds, 0);
-    $("drilldown-note").textContent = `Present ${Math.round(present / 60)} min · each bar a minute (mean), the line the last 10 minutes · shaded: absent · dotted: marked moments`;
+    const absent = body.absent_spans.reduce((sum, span) => sum + (Date.parse(span.to) - Date.parse(span.from)) / 1000, 0);
+    $("drilldown-note").textContent = `Present ${duration(present)}, absent ${duration(absent)} (shaded) · steps: per-minute means · line: the last 10 minutes · dotted: marked moments`;
     const options = { displayModeBar: false, responsive: true };
-    const minuteX = body.minutes.map((m) => new Date(Date.parse(m.t) + MINUTE_MS / 2));
+    const minuteX = body.minutes.map((m) => new Date(Date.parse(m.t)));
+    const times = [...body.minutes.map((m) => Date.parse(m.t)), ...body.points.map((p) => Date.parse(p.t))];
+    const range = times.length ? [new Date(Math.min(...times)), new Date(Math.max(Math.max(...times), Math.min(...times) + MINUTE_MS))] : undefined;
     const data = [
-      { type: "bar", x: minuteX, y: body.minutes.map((m) => m.engagement), width: MINUTE_MS * 0.9, marker: { color: "#9fd3cb" }, name: "per minute",
-        hovertemplate: "%{x|%H:%M}: %{y:.2f}<extra></extra>" },
-      { type: "scatter", mode: "lines", x: body.points.map((p) => new Date(p.t)), y: body.points.map((p) => p.engagement), line: { color: "#2a9d8f" }, name: "recent",
+      { type: "scatter", mode: "lines+markers", x: minuteX, y: body.minutes.map((m) => m.engagement), line: { color: "#9fb8c8", shape: "hv", width: 3 },
+        marker: { size: 6 }, name: "per minute", hovertemplate: "minute of %{x|%H:%M}: %{y:.2f}<extra></extra>" },
+      { type: "scatter", mode: "lines", x: body.points.map((p) => new Date(p.t)), y: body.points.map((p) => p.engagement), line: { color: "#1f7a6f" }, name: "recent",
         hovertemplate: "%{x|%H:%M:%S}: %{y:.2f}<extra></extra>" },
     ];
     if (body.alerts.length) {
@@ -595,21 +600,30 @@
         marker: { symbol: "triangle-up", size: 10, color: "#b42318" }, hovertext: body.alerts.map(alertText), hoverinfo: "text", name: "alerts" });
     }
     const absentShapes = body.absent_spans.map((span) => ({ type: "rect", xref: "x", yref: "paper", x0: new Date(span.from), x1: new Date(span.to), y0: 0, y1: 1,
-      fillcolor: "#9aa5b1", opacity: 0.25, line: { width: 0 } }));
+      fillcolor: "#9aa5b1", opacity: 0.3, line: { width: 0 } }));
     const flags = body.flags.map((flag) => ({ type: "line", xref: "x", yref: "paper", x0: new Date(flag.at), x1: new Date(flag.at), y0: 0, y1: 1,
       line: { color: "#6d28d9", width: 2, dash: "dot" } }));
     Plotly.react($("drilldown-engagement"), data, {
-      margin: { l: 44, r: 12, t: 8, b: 36 }, showlegend: false, bargap: 0,
-      yaxis: { range: [0, 1.05], title: { text: "engagement indicator" } }, xaxis: { type: "date" },
+      margin: { l: 44, r: 12, t: 8, b: 36 }, showlegend: false,
+      yaxis: { range: [0, 1.05], title: { text: "engagement indicator" } }, xaxis: { type: "date", range },
       shapes: [...bandShapes(), ...absentShapes, ...flags],
     }, options);
-    const withExpressions = body.policy === "full" && body.minutes.some((m) => m.expressions);
-    $("drilldown-expressions").hidden = !withExpressions;
-    if (withExpressions) {
-      const traces = config.expressions.map((name) => ({ type: "scatter", mode: "lines", stackgroup: "mix", name, x: minuteX,
-        y: body.minutes.map((m) => (m.expressions ? m.expressions[name] : 0)), hovertemplate: `${name} %{y:.0%}<extra></extra>` }));
-      Plotly.react($("drilldown-expressions"), traces, { margin: { l: 44, r: 12, t: 8, b: 30 }, yaxis: { range: [0, 1], tickformat: ".0%", title: { text: "apparent expression" } },
-        xaxis: { type: "date" }, legend: { orientation: "h", y: -0.25 } }, options);
+    const showExpressions = body.policy === "full" && body.points.some((p) => p.expression);
+    $("drilldown-expressions").hidden = !showExpressions;
+    if (showExpressions) {
+      // Long sessions: each minute's mix; short ones: every recent reading, one row per expression.
+      const byMinute = body.minutes.filter((m) => m.expressions).length >= 3;
+      const traces = byMinute
+        ? config.expressions.map((name) => ({ type: "scatter", mode: "lines", stackgroup: "mix", name, x: minuteX,
+          y: body.minutes.map((m) => (m.expressions ? m.expressions[name] : 0)), hovertemplate: `${name} %{y:.0%}<extra></extra>` }))
+        : [{ type: "scatter", mode: "markers", x: body.points.map((p) => new Date(p.t)), y: body.points.map((p) => p.expression),
+          marker: { size: 7, color: "#4c78a8", opacity: body.points.map((p) => 0.3 + 0.7 * (p.confidence ?? 0.5)) },
+          hovertemplate: "%{x|%H:%M:%S}: %{y}<extra></extra>" }];
+      const yaxis = byMinute
+        ? { range: [0, 1], tickformat: ".0%", title: { text: "apparent expression" } }
+        : { type: "category", categoryorder: "array", categoryarray: config.expressions, title: { text: "apparent expression" } };
+      Plotly.react($("drilldown-expressions"), traces, { margin: { l: 70, r: 12, t: 8, b: 30 }, yaxis, xaxis: { type: "date", range },
+        showlegend: byMinute, legend: { orientation: "h", y: -0.25 } }, options);
     }
     $("drilldown-alerts").replaceChildren(...(body.alerts.length ? body.alerts.map((alert) => {
       const item = document.createElement("li");
@@ -653,6 +667,8 @@
     socket.addEventListener("message", (event) => {
       const receivedAt = performance.now();
       apply(JSON.parse(event.data), receivedAt);
+      state.render.applyMs += performance.now() - receivedAt;
+      state.render.messages += 1;
     });
     socket.addEventListener("close", (event) => {
       state.historyLoaded = false;
