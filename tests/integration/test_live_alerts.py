@@ -98,7 +98,13 @@ def test_a_class_of_50_with_alerts_flags_reload_and_drill_down(stack: Stack, dem
             "(document.querySelector('#class-engagement-chart').layout?.shapes ?? []).some((s) => s.line?.dash === 'dot')", timeout=10_000
         )
         page.select_option("#card-sort", "attention")  # needs attention first: the absent student leads
-        page.wait_for_function(f"document.querySelector('#participant-cards .participant-card .name')?.textContent === '{LEAVER}'")
+        leads = (
+            "(() => { const cards = [...document.querySelectorAll('#participant-cards .participant-card')];"
+            f" const leaver = cards.findIndex((c) => c.querySelector('.name').textContent === '{LEAVER}');"
+            " const present = cards.findIndex((c) => c.dataset.band !== 'absent');"
+            " return leaver >= 0 && (present < 0 || leaver < present); })()"
+        )
+        page.wait_for_function(leads, timeout=10_000)  # among the absent, ahead of everyone present
         page.screenshot(path=str(OUTPUT_DIR / "live-50.png"), full_page=True)
 
         # A reload mid-class keeps the alert, the flag and the whole-session history.
@@ -106,6 +112,8 @@ def test_a_class_of_50_with_alerts_flags_reload_and_drill_down(stack: Stack, dem
         page.wait_for_function("document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=30_000)
         page.wait_for_function(open_alert("absent", LEAVER), timeout=10_000)
         assert page.evaluate("window.dashboardState.flags.map((f) => f.note)") == ["quiz starts"]
+        # The whole-session series came with the history (minute rollups), not only from events since the reload.
+        assert page.evaluate("[...window.dashboardState.minutes.values()].filter((m) => !m.live).length") >= 1
         page.check("input[name=range][value=session]")
         page.wait_for_function("(document.querySelector('#class-engagement-chart').data?.[0]?.x?.length ?? 0) >= 1", timeout=30_000)
         assert "whole session" in page.inner_text("#mix-title")
