@@ -37,6 +37,8 @@ class Student(models.Model):
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="students")
     name = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=64, blank=True, help_text="the school's id for the student (roster import)")
+    email = models.EmailField(blank=True)
     opted_out = models.BooleanField(default=False)
 
     class Meta:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -48,6 +48,22 @@ def session_get_for_user(*, session_id: int, user: User | AnonymousUser) -> Clas
     if session is None or not session_visible_to(session=session, user=user):
         return None
     return session
+
+
+def session_list_for_admin(
+    *, course_id: int | None = None, teacher_id: int | None = None, since: datetime | None = None, until: datetime | None = None
+) -> QuerySet[ClassSession]:
+    """Every session, filtered by course, teacher and start date range, newest first (the admin's list)."""
+    sessions = ClassSession.objects.select_related("course", "course__teacher").order_by("-started_at")
+    if course_id is not None:
+        sessions = sessions.filter(course_id=course_id)
+    if teacher_id is not None:
+        sessions = sessions.filter(course__teacher_id=teacher_id)
+    if since is not None:
+        sessions = sessions.filter(started_at__gte=since)
+    if until is not None:
+        sessions = sessions.filter(started_at__lt=until)
+    return sessions
 
 
 def session_list_for_course(*, course: Course) -> QuerySet[ClassSession]:

@@ -6,8 +6,13 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from classroom.alerts import THRESHOLD_LIMITS, alerts_clear_all
 from classroom.events import publish_on_commit
@@ -140,3 +145,33 @@ def participant_update(*, participant: Participant, display_name: str | None = N
             event={"type": "participant", "participant": participant.pk, "name": participant.display_name},
         )
     return participant
+
+
+@transaction.atomic
+def teacher_create(*, username: str, email: str) -> User:
+    """A teacher account without a password: they set one from the link :func:`password_link` makes."""
+    if User.objects.filter(username__iexact=username.strip()).exists():
+        raise ValueError(f"There is already a user called {username.strip()}.")
+    user = User.objects.create_user(username=username.strip(), email=email.strip())
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    return user
+
+
+def password_link(*, user: User, base_url: str) -> str:
+    """A single-use link (Django's password-reset token) for ``user`` to set their password."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return base_url.rstrip("/") + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+
+
+def password_link_send(*, user: User, base_url: str) -> str:
+    """Email ``user`` their set-password link (console backend unless SMTP is configured); returns the link."""
+    link = password_link(user=user, base_url=base_url)
+    send_mail(
+        "Set your password: classroom engagement monitor",
+        f"Hello {user.get_username()},\n\nAn account was made for you. Set your password here (the link works once):\n\n{link}\n",
+        None,
+        [user.email],
+    )
+    return link

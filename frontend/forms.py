@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.models import User
 
 from classroom.alerts import THRESHOLD_LIMITS
+from classroom.models import Course
 
 
 class CourseCreateForm(forms.Form):
-    """A new course's name."""
+    """A new course (admins only): its name and the teacher who teaches it (default: the admin)."""
 
     name = forms.CharField(max_length=200, strip=True)
+    teacher = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True).order_by("username"), required=False)
 
 
 class SessionStartForm(forms.Form):
@@ -81,3 +84,48 @@ class FlagForm(forms.Form):
     """An optional short note for the marked moment."""
 
     note = forms.CharField(max_length=120, required=False, strip=True)
+
+
+class StudentForm(forms.Form):
+    """One roster student: a name, optionally the school's id and an email address."""
+
+    name = forms.CharField(max_length=200, strip=True)
+    external_id = forms.CharField(max_length=64, required=False, strip=True, label="External id")
+    email = forms.EmailField(required=False)
+
+
+class StudentUpdateForm(forms.Form):
+    """Rename a roster student and/or opt them out or back in."""
+
+    name = forms.CharField(max_length=200, strip=True, required=False)
+    opted_out = forms.TypedChoiceField(choices=[("", "unchanged"), ("1", "opted out"), ("0", "opted in")], required=False, coerce=str)
+
+
+class RosterUploadForm(forms.Form):
+    """A roster CSV to preview."""
+
+    file = forms.FileField(label="Roster CSV (UTF-8: name, external_id, email)")
+
+
+class RosterConfirmForm(forms.Form):
+    """The previewed file, sent back to be imported (it is checked again)."""
+
+    content = forms.CharField(widget=forms.HiddenInput, max_length=3 * 1024 * 1024)
+
+
+class TeacherCreateForm(forms.Form):
+    """A new teacher: a username and the address their set-password link goes to."""
+
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]{1,150}$", max_length=150, error_messages={"invalid": "Letters, digits and @ . + - _ only."}
+    )
+    email = forms.EmailField()
+
+
+class SessionFilterForm(forms.Form):
+    """The admin's session list filters; all optional."""
+
+    course = forms.ModelChoiceField(queryset=Course.objects.order_by("name"), required=False)
+    teacher = forms.ModelChoiceField(queryset=User.objects.filter(courses__isnull=False).distinct().order_by("username"), required=False)
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))

@@ -5,9 +5,11 @@ Views stay thin: forms validate, ``classroom.services`` write, selectors read.
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +20,30 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.contrib.staticfiles.views import serve as staticfiles_serve
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django.views.static import serve
 
 from classroom.alerts import alert_acknowledge, alert_payload, thresholds_for
 from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, Participant, Student
 from classroom.policy import AGGREGATE_MIN_GROUP, ATTENTION, course_policy, per_student_allowed
-from classroom.selectors import course_list_for_user, participant_timeline, session_get_for_user, session_list_for_course
+from classroom.reports import course_trends, export_csv, export_json, report_filename, session_report
+from classroom.roster import RosterError, roster_import, roster_parse, student_add, student_remove, student_rename, student_set_opt_out
+from classroom.selectors import (
+    course_list_for_user,
+    participant_timeline,
+    session_get_for_user,
+    session_list_for_admin,
+    session_list_for_course,
+    user_is_admin,
+)
 from classroom.services import (
     SessionEndedError,
     audit_record,
@@ -39,11 +52,26 @@ from classroom.services import (
     flag_create,
     flag_payload,
     participant_update,
+    password_link_send,
     session_end,
     session_rotate_token,
     session_start,
+    teacher_create,
 )
-from frontend.forms import AlertThresholdsForm, CourseCreateForm, FlagForm, ParticipantRenameForm, SessionStartForm
+from frontend.figures import engagement_figure, expression_figure, trends_figure
+from frontend.forms import (
+    AlertThresholdsForm,
+    CourseCreateForm,
+    FlagForm,
+    ParticipantRenameForm,
+    RosterConfirmForm,
+    RosterUploadForm,
+    SessionFilterForm,
+    SessionStartForm,
+    StudentForm,
+    StudentUpdateForm,
+    TeacherCreateForm,
+)
 
 PLOTLY_JS_DIR = Path(plotly.__file__).parent / "package_data"
 STALE_AFTER_SECONDS = 15
@@ -90,13 +118,22 @@ def _render_course(
     course: Course,
     form: SessionStartForm,
     alerts_form: AlertThresholdsForm | None = None,
+    student_form: StudentForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    sessions = session_list_for_course(course=course)
+    trends = course_trends(course=course, sessions=sessions)
+    figure = trends_figure(trends)
     context = {
         "course": course,
-        "sessions": session_list_for_course(course=course),
+        "sessions": sessions,
+        "trends": trends,
+        "trends_figure": figure,
         "form": form,
         "alerts_form": alerts_form or AlertThresholdsForm(initial=_thresholds_initial(course)),
+        "student_form": student_form or StudentForm(),
+        "upload_form": RosterUploadForm(),
+        "students": course.students.all(),
         "policy": course_policy(course=course),
     }
     return render(request, "frontend/course_detail.html", context, status=status)
@@ -167,11 +204,13 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def course_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Create a course taught by the current user."""
+    """Create a course (admins only) taught by the chosen teacher, or by the admin."""
+    if not user_is_admin(user=request.user):
+        raise PermissionDenied("Only admins create courses; ask yours to create one for you.")
     form = CourseCreateForm(request.POST)
     if not form.is_valid():
         return _render_home(request, form=form, status=400)
-    course = course_create(name=form.cleaned_data["name"], teacher=request.user)
+    course = course_create(name=form.cleaned_data["name"], teacher=form.cleaned_data["teacher"] or request.user)
     return redirect("course-detail", course_id=course.pk)
 
 
@@ -287,6 +326,89 @@ def course_alerts_view(request: AuthenticatedHttpRequest, course_id: int) -> Htt
     return redirect("course-detail", course_id=course.pk)
 
 
+@login_required
+@require_POST
+def roster_add_view(request: AuthenticatedHttpRequest, course_id: int) -> HttpResponse:
+    """Add one student to the course's roster."""
+    course = _course_or_404(request, course_id)
+    form = StudentForm(request.POST)
+    if form.is_valid():
+        try:
+            student_add(course=course, **form.cleaned_data)
+        except ValueError as error:
+            form.add_error("name", str(error))
+    if not form.is_valid():
+        return _render_course(request, course=course, form=SessionStartForm(), student_form=form, status=400)
+    messages.success(request, f"{form.cleaned_data['name']} added to the roster.")
+    return redirect("course-detail", course_id=course.pk)
+
+
+@login_required
+@require_POST
+def roster_update_view(request: AuthenticatedHttpRequest, course_id: int, student_id: int) -> HttpResponse:
+    """Rename a roster student, or opt them out or back in."""
+    course = _course_or_404(request, course_id)
+    student = get_object_or_404(Student, pk=student_id, course=course)
+    form = StudentUpdateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing to change: give a name (200 characters at most) or choose opt-out or opt-in.")
+        return redirect("course-detail", course_id=course.pk)
+    try:
+        if form.cleaned_data["name"]:
+            student_rename(student=student, name=form.cleaned_data["name"])
+    except ValueError as error:
+        messages.error(request, str(error))
+        return redirect("course-detail", course_id=course.pk)
+    if form.cleaned_data["opted_out"] in ("0", "1"):
+        student_set_opt_out(student=student, opted_out=form.cleaned_data["opted_out"] == "1")
+    messages.success(request, f"{student.name} updated.")
+    return redirect("course-detail", course_id=course.pk)
+
+
+@login_required
+@require_POST
+def roster_remove_view(request: AuthenticatedHttpRequest, course_id: int, student_id: int) -> HttpResponse:
+    """Take a student off the roster."""
+    course = _course_or_404(request, course_id)
+    student = get_object_or_404(Student, pk=student_id, course=course)
+    student_remove(student=student)
+    messages.success(request, f"{student.name} removed from the roster.")
+    return redirect("course-detail", course_id=course.pk)
+
+
+@login_required
+@require_POST
+def roster_import_view(request: AuthenticatedHttpRequest, course_id: int) -> HttpResponse:
+    """Step 1: preview a roster CSV (every row's action or error). Step 2 (``content`` sent back): import the good rows."""
+    course = _course_or_404(request, course_id)
+    confirm = RosterConfirmForm(request.POST)
+    if "content" in request.POST:
+        if not confirm.is_valid():
+            messages.error(request, "The previewed file did not come back intact; upload it again.")
+            return redirect("course-detail", course_id=course.pk)
+        try:
+            counts = roster_import(course=course, data=base64.b64decode(confirm.cleaned_data["content"], validate=True))
+        except (RosterError, ValueError) as error:
+            messages.error(request, str(error))
+            return redirect("course-detail", course_id=course.pk)
+        messages.success(
+            request,
+            f"Roster imported: {counts['add']} added, {counts['update']} updated, {counts['same']} unchanged, {counts['error']} refused.",
+        )
+        return redirect("course-detail", course_id=course.pk)
+    form = RosterUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "Choose a CSV file to import.")
+        return redirect("course-detail", course_id=course.pk)
+    data = form.cleaned_data["file"].read()
+    try:
+        preview = roster_parse(course=course, data=data)
+    except RosterError as error:
+        return render(request, "frontend/roster_preview.html", {"course": course, "error": str(error)}, status=400)
+    context = {"course": course, "preview": preview, "counts": preview.counts(), "content": base64.b64encode(data).decode()}
+    return render(request, "frontend/roster_preview.html", context)
+
+
 def _json_session(request: AuthenticatedHttpRequest, session_id: int) -> ClassSession | JsonResponse:
     session = session_get_for_user(session_id=session_id, user=request.user)
     return session if session is not None else json_error(404, "not_found", "No such session.")
@@ -342,6 +464,94 @@ def participant_timeline_view(request: AuthenticatedHttpRequest, session_id: int
         timeline["points"] = [{**point, "expression": None, "confidence": None} for point in timeline["points"]]
         timeline["minutes"] = [{**minute, "expressions": None} for minute in timeline["minutes"]]
     return JsonResponse({"policy": policy, **timeline})
+
+
+def _audit_foreign(request: AuthenticatedHttpRequest, session: ClassSession, action: str) -> None:
+    """An admin reading per-student data of another teacher's class goes to the audit log."""
+    if session.course.teacher_id != request.user.pk:
+        audit_record(user=request.user, action=action, target=f"session {session.pk}")
+
+
+@login_required
+@require_GET
+def session_report_view(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
+    """The session's report: summary, one row per participant, class timelines; prints on A4."""
+    session = _session_or_404(request, session_id)
+    _audit_foreign(request, session, "report.view")
+    report = session_report(session=session)
+    figures = {"engagement": engagement_figure(report, bands=settings.ENGAGEMENT_BANDS), "expressions": expression_figure(report)}
+    context = {"session": session, "report": report, "figures": {name: figure for name, figure in figures.items() if figure is not None}}
+    return render(request, "frontend/session_report.html", context)
+
+
+def _export(request: AuthenticatedHttpRequest, session_id: int, *, kind: str) -> StreamingHttpResponse:
+    session = _session_or_404(request, session_id)
+    # Every export is audited, the teacher's own included: exports leave the system.
+    audit_record(user=request.user, action=f"export.{kind}", target=f"session {session.pk}")
+    content, content_type = (
+        (export_csv(session=session), "text/csv; charset=utf-8") if kind == "csv" else (export_json(session=session), "application/json")
+    )
+    response = StreamingHttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{report_filename(session, kind)}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def session_export_csv(request: AuthenticatedHttpRequest, session_id: int) -> StreamingHttpResponse:
+    """One row per participant per minute, streamed (policy applied, formula cells neutralised)."""
+    return _export(request, session_id, kind="csv")
+
+
+@login_required
+@require_GET
+def session_export_json(request: AuthenticatedHttpRequest, session_id: int) -> StreamingHttpResponse:
+    """Session metadata, per-participant summary and per-minute series as one JSON document, streamed."""
+    return _export(request, session_id, kind="json")
+
+
+def _staff_only(request: AuthenticatedHttpRequest) -> None:
+    if not user_is_admin(user=request.user):
+        raise PermissionDenied("This page is for admins.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def teacher_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """An admin creates a teacher account; the teacher gets a link to set their own password."""
+    _staff_only(request)
+    form = TeacherCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            teacher = teacher_create(username=form.cleaned_data["username"], email=form.cleaned_data["email"])
+        except ValueError as error:
+            form.add_error("username", str(error))
+        else:
+            link = password_link_send(user=teacher, base_url=request.build_absolute_uri("/"))
+            messages.success(request, f"{teacher.username} created; a link to set their password was sent to {teacher.email}.")
+            return render(request, "frontend/teacher_created.html", {"teacher": teacher, "link": link})
+    return render(request, "frontend/teacher_create.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def admin_sessions_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Every session, for admins: filter by course, teacher and dates; each links to its report."""
+    _staff_only(request)
+    form = SessionFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        tz = timezone.get_current_timezone()
+        filters = {
+            "course_id": data["course"].pk if data["course"] else None,
+            "teacher_id": data["teacher"].pk if data["teacher"] else None,
+            "since": datetime.combine(data["since"], time.min, tzinfo=tz) if data["since"] else None,
+            "until": datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=tz) if data["until"] else None,
+        }
+    sessions = session_list_for_admin(**filters)[:500]
+    return render(request, "frontend/admin_sessions.html", {"form": form, "sessions": sessions}, status=400 if form.errors else 200)
 
 
 @require_safe

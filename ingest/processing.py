@@ -12,6 +12,7 @@ from django.utils import timezone
 from classroom.events import publish_on_commit
 from classroom.models import ClassSession, FrameLog, Participant, Student
 from classroom.policy import ATTENTION, course_policy
+from classroom.roster import name_key
 from classroom.selectors import session_frame_counts
 from inference.tasks import infer_frame
 from ingest import buffer
@@ -37,14 +38,14 @@ def frame_finish(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
 
 def _participants_for(session: ClassSession, detections: Detections, when: Any) -> tuple[list[Participant | None], int]:
     """Participant per detection (created on first sight); ``None`` for opted-out students."""
-    roster = {s.name.casefold(): s for s in Student.objects.filter(course_id=session.course_id)}
+    roster = {name_key(s.name): s for s in Student.objects.filter(course_id=session.course_id)}
     result: list[Participant | None] = []
     opted_out = 0
     for index, assigned in enumerate(detections.participant):
         key = assigned or f"face-{index + 1}"
         # Client tile names are the meeting's names; anonymous tracks get a readable label to rename.
         name = key if detections.client_tiles else key.replace("track-", "Participant ")
-        student = roster.get(name.casefold())
+        student = roster.get(name_key(name))
         if student is not None and student.opted_out:
             result.append(None)
             opted_out += 1

@@ -119,15 +119,23 @@ def test_teacher_sees_only_own_courses_admin_sees_all(alice: User, bob: User, st
         ({}, 400, None),
     ],
 )
-def test_course_create(alice: User, data: dict[str, str], status: int, created: str | None) -> None:
-    response = logged_in(alice).post(reverse("course-create"), data)
+def test_course_create(staff: User, data: dict[str, str], status: int, created: str | None) -> None:
+    response = logged_in(staff).post(reverse("course-create"), data)
     assert response.status_code == status
     if created is None:
         assert not Course.objects.exists()
     else:
         course = Course.objects.get()
-        assert (course.name, course.teacher) == (created, alice)
+        assert (course.name, course.teacher) == (created, staff)
         assert response["Location"] == reverse("course-detail", kwargs={"course_id": course.pk})
+
+
+def test_admin_creates_a_course_for_a_teacher_and_a_teacher_cannot(staff: User, alice: User) -> None:
+    response = logged_in(staff).post(reverse("course-create"), {"name": "Algebra", "teacher": alice.pk})
+    assert response.status_code == 302 and Course.objects.get().teacher == alice
+    refused = logged_in(alice).post(reverse("course-create"), {"name": "Mine"})
+    assert refused.status_code == 403 and Course.objects.count() == 1
+    assert "New course" not in logged_in(alice).get(reverse("dashboard-home")).content.decode()
 
 
 @pytest.mark.parametrize(("who", "status"), [("alice", 200), ("bob", 404), ("root", 200)])
