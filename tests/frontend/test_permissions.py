@@ -1,0 +1,158 @@
+"""Every URL has a permission rule, and this test, generated from the URL conf, proves each one.
+
+Rules: ``public`` (anyone), ``token`` (the ingest API: a session's bearer token), ``login`` (a signed-in
+user; anonymous visitors are sent to log in, JSON endpoints answer 401), ``owner`` (the course's teacher or
+an admin; another teacher gets 404, so ids cannot be probed), ``staff`` (admins only; a teacher gets 403).
+The WebSocket route's rule (4401 anonymous, 4403 another teacher) is proven in ``test_consumers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from classroom.models import Alert, ClassSession, Participant, Student
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+RULES: dict[str, str] = {
+    "healthz": "public",
+    "login": "public",
+    "password_reset": "public",
+    "password_reset_done": "public",
+    "password_reset_confirm": "public",
+    "password_reset_complete": "public",
+    "plotly-js": "public",
+    "static-file": "public",
+    "ingest-frames": "token",
+    "dashboard-home": "login",
+    "logout": "login",
+    "password_change": "login",
+    "password_change_done": "login",
+    "course-create": "staff",
+    "teacher-create": "staff",
+    "admin-sessions": "staff",
+    "course-detail": "owner",
+    "session-start": "owner",
+    "course-alerts": "owner",
+    "roster-add": "owner",
+    "roster-import": "owner",
+    "roster-update": "owner",
+    "roster-remove": "owner",
+    "session-live": "owner",
+    "session-end": "owner",
+    "session-report": "owner",
+    "session-export-csv": "owner",
+    "session-export-json": "owner",
+    "session-rotate-token": "owner",
+    "participant-rename": "owner",
+    "participant-timeline": "owner",
+    "alert-acknowledge": "owner",
+    "flag-create": "owner",
+}
+JSON_ENDPOINTS = {"participant-timeline", "alert-acknowledge", "flag-create"}
+POST_ONLY = {
+    "course-create",
+    "session-start",
+    "course-alerts",
+    "roster-add",
+    "roster-import",
+    "roster-update",
+    "roster-remove",
+    "session-end",
+    "session-rotate-token",
+    "participant-rename",
+    "alert-acknowledge",
+    "flag-create",
+    "logout",
+    "ingest-frames",
+}
+
+
+def url_names() -> Iterator[str]:
+    def walk(patterns: list[URLPattern | URLResolver]) -> Iterator[str]:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace != "admin":  # the Django admin checks is_staff itself
+                    yield from walk(pattern.url_patterns)
+            elif pattern.name:
+                yield pattern.name
+
+    return walk(get_resolver().url_patterns)
+
+
+def test_every_url_has_a_rule() -> None:
+    assert sorted(set(url_names()) - set(RULES)) == []
+    assert sorted(set(RULES) - set(url_names())) == []
+
+
+@pytest.fixture
+def world() -> dict[str, object]:
+    alice = factories.teacher("alice")
+    session, _ = factories.live_session(owner=alice)
+    participant = Participant.objects.create(session=session, key="Ada", display_name="Ada")
+    alert = Alert.objects.create(session=session, kind="uploads_stopped", raised_at=timezone.now())
+    student = Student.objects.create(course=session.course, name="Ada")
+    return {"alice": alice, "session": session, "participant": participant, "alert": alert, "student": student}
+
+
+def url_for(name: str, world: dict[str, object]) -> str:
+    session = world["session"]
+    assert isinstance(session, ClassSession)
+    values = {
+        "course_id": session.course_id,
+        "session_id": session.pk,
+        "participant_id": world["participant"].pk,  # type: ignore[attr-defined]
+        "alert_id": world["alert"].pk,  # type: ignore[attr-defined]
+        "student_id": world["student"].pk,  # type: ignore[attr-defined]
+        "uidb64": "MQ",
+        "token": "bad-token",
+        "path": "frontend/app.css",
+    }
+    pattern = get_resolver().reverse_dict.getlist(name)[0][0][0][1]
+    return reverse(name, kwargs={key: values[key] for key in pattern})
+
+
+def call(client: Client, name: str, url: str) -> int:
+    response = client.post(url) if name in POST_ONLY else client.get(url)
+    return response.status_code
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_anonymous_visitors(name: str, world: dict[str, object]) -> None:
+    client = Client()
+    url = url_for(name, world)
+    response = client.post(url) if name in POST_ONLY else client.get(url)
+    rule = RULES[name]
+    if rule == "public":
+        assert response.status_code in (200, 302)  # the reset-confirm page redirects to its own form
+        assert "/accounts/login/" not in response.get("Location", "")
+    elif rule == "token":
+        assert response.status_code == 401
+    elif name in JSON_ENDPOINTS:
+        assert response.status_code == 401 and response.json()["error"] == "not_authenticated"
+    else:
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", sorted(name for name, rule in RULES.items() if rule in ("owner", "staff")))
+def test_another_teacher(name: str, world: dict[str, object]) -> None:
+    client = Client()
+    client.force_login(factories.teacher("mallory"))
+    status = call(client, name, url_for(name, world))
+    assert status == (404 if RULES[name] == "owner" else 403)
+
+
+@pytest.mark.parametrize("name", sorted(name for name, rule in RULES.items() if rule == "owner" and name not in POST_ONLY))
+def test_owner_and_admin_may_read(name: str, world: dict[str, object]) -> None:
+    for user in (world["alice"], factories.teacher(f"root-{name}", staff=True)):
+        client = Client()
+        assert isinstance(user, User)
+        client.force_login(user)
+        assert call(client, name, url_for(name, world)) == 200
