@@ -5,6 +5,7 @@ Figures have a fixed width that fits an A4 page, so the printed report looks lik
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -12,6 +13,7 @@ import plotly.graph_objects as go
 from classroom.models import EXPRESSIONS
 
 WIDTH = 680
+MIN_SPAN = timedelta(minutes=5)
 BAND_COLORS = {"engaged": "#2a9d8f", "partly": "#e9c46a", "not_engaged": "#e76f51"}
 FLAG_COLOR = "#6d28d9"
 ALERT_COLOR = "#b42318"
@@ -30,6 +32,13 @@ def _layout(figure: go.Figure, *, title: str, y_title: str, height: int = 300) -
     )
     figure.update_xaxes(gridcolor="#e4e7eb")
     figure.update_yaxes(gridcolor="#e4e7eb")
+
+
+def _time_axis(figure: go.Figure, report: dict[str, Any]) -> None:
+    """The x axis spans the session (at least a few minutes), so a short class does not zoom to milliseconds."""
+    start = datetime.fromisoformat(report["started_at"]).replace(second=0, microsecond=0)
+    end = datetime.fromisoformat(report["ended_at"]) if report["ended_at"] else datetime.now(tz=start.tzinfo)
+    figure.update_xaxes(type="date", range=[start.isoformat(), max(end, start + MIN_SPAN).isoformat()])
 
 
 def _flags(figure: go.Figure, flags: list[dict[str, Any]]) -> None:
@@ -77,6 +86,7 @@ def engagement_figure(report: dict[str, Any], *, bands: dict[str, float]) -> dic
         )
     _flags(figure, report["flags"])
     _layout(figure, title="Class engagement indicator per minute (▲ alerts, dotted: marked moments)", y_title="engagement indicator")
+    _time_axis(figure, report)
     figure.update_yaxes(range=[0, 1.05])
     return figure.to_plotly_json()
 
@@ -89,18 +99,19 @@ def expression_figure(report: dict[str, Any]) -> dict[str, Any] | None:
     figure = go.Figure()
     for name in EXPRESSIONS:
         figure.add_trace(
-            go.Scatter(
+            go.Bar(
                 x=[m["t"] for m in minutes],
                 y=[m["expressions"][name] for m in minutes],
-                stackgroup="mix",
-                mode="lines",
                 name=name,
+                offset=0,
+                width=60_000,
                 hovertemplate=f"{name} %{{y:.0%}}<extra></extra>",
             )
         )
     _flags(figure, report["flags"])
     _layout(figure, title="Apparent expression mix per minute (share of observations)", y_title="share")
-    figure.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
+    figure.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2}, barmode="stack", bargap=0)
+    _time_axis(figure, report)
     figure.update_yaxes(range=[0, 1], tickformat=".0%")
     return figure.to_plotly_json()
 
