@@ -223,7 +223,7 @@ def course_trends(*, course: Course, sessions: Iterable[ClassSession]) -> dict[s
         per_session.append(
             {
                 "session": session.pk,
-                "title": session.title or session.started_at.strftime("%Y-%m-%d %H:%M"),
+                "title": f"{session.title or 'Session'} · {session.started_at:%m-%d %H:%M} (#{session.pk})",
                 "started_at": session.started_at.isoformat(),
                 "mean_engagement": round(engagement, 3) if engagement is not None else None,
                 "attendance": attended if scope.per_student else None,

@@ -89,9 +89,15 @@ class FlagForm(forms.Form):
 class StudentForm(forms.Form):
     """One roster student: a name, optionally the school's id and an email address."""
 
-    name = forms.CharField(max_length=200, strip=True)
-    external_id = forms.CharField(max_length=64, required=False, strip=True, label="External id")
-    email = forms.EmailField(required=False)
+    name = forms.CharField(max_length=200, strip=True, widget=forms.TextInput(attrs={"placeholder": "name", "aria-label": "Name"}))
+    external_id = forms.CharField(
+        max_length=64,
+        required=False,
+        strip=True,
+        label="External id",
+        widget=forms.TextInput(attrs={"placeholder": "external id (optional)", "aria-label": "External id"}),
+    )
+    email = forms.EmailField(required=False, widget=forms.EmailInput(attrs={"placeholder": "email (optional)", "aria-label": "Email"}))
 
 
 class StudentUpdateForm(forms.Form):

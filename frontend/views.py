@@ -521,7 +521,7 @@ def _staff_only(request: AuthenticatedHttpRequest) -> None:
 def teacher_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """An admin creates a teacher account; the teacher gets a link to set their own password."""
     _staff_only(request)
-    form = TeacherCreateForm(request.POST or None)
+    form = TeacherCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             teacher = teacher_create(username=form.cleaned_data["username"], email=form.cleaned_data["email"])

@@ -77,5 +77,5 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture
 def demo(stack: Stack) -> Demo:
     """A fresh live session in the stack (demo teacher and course)."""
-    data: dict[str, Any] = json.loads(stack.manage("demo_setup").strip().splitlines()[-1])
+    data: dict[str, Any] = json.loads(stack.manage("demo_setup", "--fresh").strip().splitlines()[-1])
     return Demo(**{key: data[key] for key in ("session", "token", "teacher", "password", "dashboard_url")})

@@ -92,6 +92,10 @@ def test_report_and_exports_of_a_real_class(stack: Stack, demo: Demo) -> None:
             browser_page.screenshot(path=str(OUTPUT_DIR / "report.png"), full_page=True)
             browser_page.emulate_media(media="print")
             pdf = browser_page.pdf(path=str(OUTPUT_DIR / "report.pdf"), format="A4", print_background=True)
+            browser_page.emulate_media(media="screen")
+            browser_page.click(".crumbs a:nth-of-type(2)")  # the course page: trends across sessions and the roster
+            browser_page.wait_for_selector("#trends .main-svg", timeout=30_000)
+            browser_page.screenshot(path=str(OUTPUT_DIR / "course.png"), full_page=True)
         finally:
             browser.close()
     assert pdf.startswith(b"%PDF") and len(pdf) > 20_000

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from classroom.models import ClassSession, Course
-from classroom.services import course_create, session_rotate_token, session_start
+from classroom.services import course_create, session_end, session_rotate_token, session_start
 
 DEMO_COURSE = "Demo course"
 DEMO_SESSION_TITLE = "Demo session"
@@ -19,7 +19,8 @@ DEMO_SESSION_TITLE = "Demo session"
 
 class Command(BaseCommand):
     help = (
-        "Create the demo teacher, admin, course and a live session (reusing a live demo session, with a fresh token). "
+        "Create the demo teacher, admin, course and a live session (reusing a live demo session, with a fresh token, "
+        "unless --fresh). "
         'Prints one JSON line: {"session", "token", "teacher", "password", "admin", "admin_password", "dashboard_url", "ingest_url"}.'
     )
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", default="demo-teacher-pass-2024", help="demo teacher's password (set every run)")
         parser.add_argument("--admin-username", default="admin", help="demo admin's username")
         parser.add_argument("--admin-password", default="demo-admin-pass-2024", help="demo admin's password (set every run)")
+        parser.add_argument("--fresh", action="store_true", help="end a live demo session and start a new one (tests)")
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -43,6 +45,9 @@ class Command(BaseCommand):
         admin.save()
         course = Course.objects.filter(name=DEMO_COURSE, teacher=teacher).first() or course_create(name=DEMO_COURSE, teacher=teacher)
         session = course.sessions.filter(status=ClassSession.Status.LIVE).first()
+        if session is not None and options["fresh"]:
+            session_end(session=session)
+            session = None
         if session is None:
             session, token = session_start(course=course, title=DEMO_SESSION_TITLE)
         else:
