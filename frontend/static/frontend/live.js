@@ -452,6 +452,11 @@
       case "participant":
         upsertParticipant({ participant: message.participant, name: message.name, ...(state.participants.has(message.participant) ? {} : { band: "absent" }) });
         break;
+      case "participant_removed": // an opted-out student: what was stored about them is gone, and so is their card
+        state.participants.delete(message.participant);
+        $("participant-cards").querySelector(`.participant-card[data-participant-id="${message.participant}"]`)?.remove();
+        dirty.order = true;
+        break;
       case "frames": {
         const { type, ...counts } = message;
         state.frames = counts;
