@@ -15,6 +15,7 @@ from ingest.vision.tiles import Tile, TileError, parse_tiles
 
 FRAME_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_CAPTURE_AGE = timedelta(days=1)
 IMAGE_SIGNATURES: tuple[tuple[str, bytes, int], ...] = (("image/jpeg", b"\xff\xd8\xff", 0), ("image/png", b"\x89PNG\r\n\x1a\n", 0))
 
 
@@ -52,8 +53,11 @@ def sniff_media_type(data: bytes) -> str | None:
     return None
 
 
-def parse_captured_at(raw: str | None) -> datetime:
-    """ISO 8601 with a time zone, or Unix epoch milliseconds; not in the future."""
+def parse_captured_at(raw: str | None, *, not_before: datetime | None = None) -> datetime:
+    """ISO 8601 with a time zone, or Unix epoch milliseconds; not in the future, not a day old, not before ``not_before``.
+
+    Capture times come from the client's clock, so a few minutes of skew either way are allowed.
+    """
     if raw is None or not raw.strip():
         raise IngestError(400, "invalid_field", "captured_at is required (ISO 8601 with time zone, or Unix epoch milliseconds)")
     raw = raw.strip()
@@ -66,8 +70,13 @@ def parse_captured_at(raw: str | None) -> datetime:
         raise IngestError(400, "invalid_field", "captured_at must be ISO 8601 with time zone, or Unix epoch milliseconds") from None
     if value.tzinfo is None:
         raise IngestError(400, "invalid_field", "captured_at must include a time zone")
-    if value > timezone.now() + MAX_CLOCK_SKEW:
+    now = timezone.now()
+    if value > now + MAX_CLOCK_SKEW:
         raise IngestError(400, "invalid_field", "captured_at is in the future")
+    if value < now - MAX_CAPTURE_AGE:
+        raise IngestError(400, "invalid_field", "captured_at is more than a day ago")
+    if not_before is not None and value < not_before - MAX_CLOCK_SKEW:
+        raise IngestError(400, "invalid_field", "captured_at is before the session started")
     return value
 
 
@@ -97,6 +106,9 @@ def image_size(data: bytes) -> tuple[int, int]:
     try:
         with Image.open(BytesIO(data)) as header:
             width, height = header.size
+    except Image.DecompressionBombError:
+        # A header claiming enormous dimensions (a decompression bomb): refused before any pixel is decoded.
+        raise IngestError(413, "image_too_large", f"image dimensions exceed the {settings.INGEST_MAX_PIXELS}-pixel limit") from None
     except (UnidentifiedImageError, OSError, ValueError):
         raise IngestError(400, "undecodable_image", "image could not be decoded") from None
     if width * height > settings.INGEST_MAX_PIXELS:
@@ -104,7 +116,9 @@ def image_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def validate_upload(*, data: bytes | None, captured_at: str | None, frame_id: str | None, tiles: str | None) -> FrameUpload:
+def validate_upload(
+    *, data: bytes | None, captured_at: str | None, frame_id: str | None, tiles: str | None, session_started_at: datetime | None = None
+) -> FrameUpload:
     """Check one upload's fields in a fixed order (size, type, fields, decodability, tiles)."""
     if data is None:
         raise IngestError(400, "invalid_field", "image is required (multipart file field 'image')")
@@ -115,7 +129,7 @@ def validate_upload(*, data: bytes | None, captured_at: str | None, frame_id: st
     media_type = sniff_media_type(data)
     if media_type is None:
         raise IngestError(415, "unsupported_media_type", "image must be JPEG, PNG or WebP")
-    when = parse_captured_at(captured_at)
+    when = parse_captured_at(captured_at, not_before=session_started_at)
     key = parse_frame_id(frame_id)
     width, height = image_size(data)
     decoded = decode_image(data)

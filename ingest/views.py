@@ -62,6 +62,7 @@ def frames(request: HttpRequest, session_id: int) -> JsonResponse:
             captured_at=request.POST.get("captured_at"),
             frame_id=request.POST.get("frame_id"),
             tiles=request.POST.get("tiles"),
+            session_started_at=session.started_at,
         )
         log, created = frame_accept(session=session, upload=upload)
     except IngestError as error:

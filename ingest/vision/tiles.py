@@ -51,6 +51,9 @@ def _number(item: dict[str, Any], index: int, key: str) -> int:
     return round(value)
 
 
+MAX_TILES_JSON_CHARS = 64 * 1024  # 64 tiles with long names fit easily
+
+
 def parse_tiles(raw: str | list[Any], *, width: int, height: int, max_tiles: int) -> list[Tile]:
     """Validate the client's tiles (JSON text or decoded list) against a ``width``×``height`` frame.
 
@@ -60,10 +63,14 @@ def parse_tiles(raw: str | list[Any], *, width: int, height: int, max_tiles: int
     if isinstance(raw, str):
         if not raw.strip():
             return []
+        if len(raw) > MAX_TILES_JSON_CHARS:
+            raise TileError(f"tiles is {len(raw)} characters long (at most {MAX_TILES_JSON_CHARS})")
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError as error:
             raise TileError(f"tiles is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+        except RecursionError:
+            raise TileError("tiles is nested too deeply (a list of flat objects is expected)") from None
     if not isinstance(raw, list):
         raise TileError(f"tiles must be a JSON list of objects, got {type(raw).__name__}")
     if len(raw) > max_tiles:

@@ -121,6 +121,8 @@ def test_non_multipart_body_is_415(client: Client, live: tuple[int, str]) -> Non
         (JPEG, {"captured_at": "yesterday"}, "invalid_field", "captured_at must be ISO 8601 with time zone, or Unix epoch milliseconds"),
         (JPEG, {"captured_at": "2026-01-01T10:00:00"}, "invalid_field", "captured_at must include a time zone"),
         (JPEG, {"captured_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}, "invalid_field", "captured_at is in the future"),
+        (JPEG, {"captured_at": "0001-01-01T00:00:00+00:00"}, "invalid_field", "captured_at is more than a day ago"),
+        (JPEG, {"captured_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}, "invalid_field", "captured_at is before the session started"),
         (JPEG, {"frame_id": "has spaces"}, "invalid_field", "frame_id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'"),
         (JPEG, {"frame_id": "x" * 65}, "invalid_field", "frame_id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'"),
     ],
@@ -131,12 +133,41 @@ def test_malformed_fields_are_400(
     assert_error(post(client, *live, image=image, **fields), 400, code, message)
 
 
-@pytest.mark.parametrize("tiles", ["not json", "{}", json.dumps([{"name": "A", "x": 0, "y": 0, "w": 9999, "h": 10}])])
+@pytest.mark.parametrize(
+    "tiles",
+    [
+        "not json",
+        "{}",
+        json.dumps([{"name": "A", "x": 0, "y": 0, "w": 9999, "h": 10}]),
+        "[" * 100_000 + "]" * 100_000,  # nested too deeply for any parser: once a 500
+        "[" * 5_000 + "]" * 5_000,
+    ],
+    ids=["not json", "object", "outside the frame", "too long", "nested too deeply"],
+)
 def test_malformed_tiles_are_400(client: Client, live: tuple[int, str], tiles: str) -> None:
     response = post(client, *live, tiles=tiles)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_tiles"
     assert response.json()["message"]
+    assert FrameLog.objects.count() == 0
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width``×``height`` (a decompression bomb when huge); its pixels are junk."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (2**31 - 1, 2**31 - 1)])
+def test_decompression_bomb_is_413_before_decoding(client: Client, live: tuple[int, str], width: int, height: int) -> None:
+    response = post(client, *live, image=png_header(width, height))
+    assert response.status_code == 413 and response.json()["error"] == "image_too_large"
     assert FrameLog.objects.count() == 0
 
 
@@ -181,9 +212,10 @@ def test_repeated_frame_id_is_accepted_once(client: Client, live: tuple[int, str
 
 
 def test_epoch_milliseconds_capture_time(client: Client, live: tuple[int, str]) -> None:
-    millis = str(int(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp() * 1000))
+    moment = datetime.now(UTC).replace(microsecond=0)
+    millis = str(int(moment.timestamp() * 1000))
     assert post(client, *live, captured_at=millis, frame_id="ms").status_code == 202
-    assert FrameLog.objects.get(frame_id="ms").captured_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert FrameLog.objects.get(frame_id="ms").captured_at == moment
 
 
 def test_uploads_never_touch_disk(settings: Any) -> None:
