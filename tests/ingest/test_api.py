@@ -122,7 +122,12 @@ def test_non_multipart_body_is_415(client: Client, live: tuple[int, str]) -> Non
         (JPEG, {"captured_at": "2026-01-01T10:00:00"}, "invalid_field", "captured_at must include a time zone"),
         (JPEG, {"captured_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}, "invalid_field", "captured_at is in the future"),
         (JPEG, {"captured_at": "0001-01-01T00:00:00+00:00"}, "invalid_field", "captured_at is more than a day ago"),
-        (JPEG, {"captured_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}, "invalid_field", "captured_at is before the session started"),
+        (
+            JPEG,
+            {"captured_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()},
+            "invalid_field",
+            "captured_at is before the session started",
+        ),
         (JPEG, {"frame_id": "has spaces"}, "invalid_field", "frame_id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'"),
         (JPEG, {"frame_id": "x" * 65}, "invalid_field", "frame_id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'"),
     ],
