@@ -17,6 +17,7 @@ import plotly
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.contrib.staticfiles.views import serve as staticfiles_serve
@@ -58,6 +59,7 @@ from classroom.services import (
     session_start,
     teacher_create,
 )
+from classroom.throttle import throttle_blocked, throttle_failure, throttle_reset
 from frontend.figures import engagement_figure, expression_figure, trends_figure
 from frontend.forms import (
     AlertThresholdsForm,
@@ -552,6 +554,33 @@ def admin_sessions_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         }
     sessions = session_list_for_admin(**filters)[:500]
     return render(request, "frontend/admin_sessions.html", {"form": form, "sessions": sessions}, status=400 if form.errors else 200)
+
+
+class ThrottledLoginView(auth_views.LoginView):
+    """The login page, refusing a username from an address after too many failed attempts (429 with the wait)."""
+
+    redirect_authenticated_user = True
+
+    def _key(self) -> str:
+        username = self.request.POST.get("username", "").strip().casefold()[:150]
+        return f"{self.request.META.get('REMOTE_ADDR', '')}:{username}"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Refuse while blocked; count a failure or forget them on success."""
+        wait = throttle_blocked(scope="login", key=self._key())
+        if wait:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, f"Too many failed attempts. Try again in {max(1, round(wait / 60))} minute{'s' if wait > 60 else ''}.")
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 200:  # the form came back: wrong credentials
+            throttle_failure(scope="login", key=self._key())
+        else:
+            throttle_reset(scope="login", key=self._key())
+        return response
 
 
 @require_safe
