@@ -83,6 +83,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "classroom.urls"
+CSRF_FAILURE_VIEW = "frontend.views.csrf_failure"
 ASGI_APPLICATION = "classroom.asgi.application"
 WSGI_APPLICATION = None
 

@@ -556,6 +556,14 @@ def admin_sessions_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "frontend/admin_sessions.html", {"form": form, "sessions": sessions}, status=400 if form.errors else 200)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form: JSON for the live page's JSON endpoints (they ask for it), the styled 403 page otherwise."""
+    message = "The page's security token is missing or old; reload the page and try again."
+    if _wants_json(request):
+        return json_error(403, "csrf_failed", message)
+    return render(request, "403.html", {"exception": message}, status=403)
+
+
 class ThrottledLoginView(auth_views.LoginView):
     """The login page, refusing a username from an address after too many failed attempts (429 with the wait)."""
 

@@ -3,5 +3,9 @@
 from django.urls import path
 
 from ingest import views
+from ingest.openapi import schema_view
 
-urlpatterns = [path("sessions/<int:session_id>/frames", views.frames, name="ingest-frames")]
+urlpatterns = [
+    path("sessions/<int:session_id>/frames", views.frames, name="ingest-frames"),
+    path("schema", schema_view, name="ingest-schema"),
+]

@@ -227,3 +227,13 @@ def test_another_teacher_cannot_set_thresholds(session: ClassSession) -> None:
 def test_course_page_shows_the_thresholds_form(session: ClassSession, alice: User) -> None:
     page = client_for(alice).get(reverse("course-detail", kwargs={"course_id": session.course_id})).content.decode()
     assert 'id="alert-thresholds"' in page and 'name="absent_minutes"' in page and 'value="3.0"' in page
+
+
+def test_a_refused_csrf_token_is_a_json_error_for_json_requests(session: ClassSession, alice: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(flag_url(session), {"note": "x"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 403 and response.json()["error"] == "csrf_failed"
+    page = client.post(reverse("session-end", kwargs={"session_id": session.pk}))
+    assert page.status_code == 403 and "security token" in page.content.decode()
+    assert Flag.objects.count() == 0

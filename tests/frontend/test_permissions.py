@@ -31,6 +31,7 @@ RULES: dict[str, str] = {
     "plotly-js": "public",
     "static-file": "public",
     "ingest-frames": "token",
+    "ingest-schema": "public",
     "dashboard-home": "login",
     "logout": "login",
     "password_change": "login",

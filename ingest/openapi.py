@@ -1,0 +1,103 @@
+"""The OpenAPI 3.1 description of the ingest API v1, served at ``/api/v1/schema`` (and checked by the fuzz test)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_safe
+
+TILES_DESCRIPTION = 'JSON list of {{"name", "x", "y", "w", "h"}} participant rectangles in image pixels, at most {max_tiles}'
+REFUSALS: dict[str, tuple[str, list[str]]] = {
+    "400": ("A field is missing or malformed, or the image does not decode", ["invalid_field", "undecodable_image", "invalid_tiles"]),
+    "401": ("No, malformed or unknown bearer token", ["missing_token", "invalid_token"]),
+    "403": ("The token is another session's, or the session has ended", ["wrong_session", "session_ended"]),
+    "405": ("Not a POST", ["method_not_allowed"]),
+    "411": ("No Content-Length (bodies are never spooled to disk)", ["length_required"]),
+    "413": ("Over the byte limit, or over the pixel limit", ["frame_too_large", "image_too_large"]),
+    "415": ("Not multipart, or the image is not JPEG, PNG or WebP", ["unsupported_media_type"]),
+    "429": ("Over the session's upload rate (see Retry-After)", ["rate_limited"]),
+    "503": ("Too many frames of this session waiting (see Retry-After)", ["backlog_full"]),
+}
+
+
+def ingest_schema() -> dict[str, Any]:
+    """The OpenAPI document."""
+    error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    accepted = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}}
+    responses: dict[str, Any] = {
+        "202": {"description": "Queued for processing", **accepted},
+        "200": {"description": "A repeated frame_id: accepted once already", **accepted},
+    }
+    for status, (description, codes) in REFUSALS.items():
+        responses[status] = {"description": f"{description}: error is one of {', '.join(codes)}", **error_ref}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Classroom engagement monitor: ingest API", "version": "1"},
+        "paths": {
+            "/api/v1/sessions/{session_id}/frames": {
+                "post": {
+                    "summary": "Upload one frame of the meeting",
+                    "operationId": "framesUpload",
+                    "security": [{"sessionToken": []}],
+                    "parameters": [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["image", "captured_at"],
+                                    "properties": {
+                                        "image": {
+                                            "type": "string",
+                                            "format": "binary",
+                                            "description": f"JPEG, PNG or WebP, at most {settings.INGEST_MAX_FRAME_BYTES} bytes "
+                                            f"and {settings.INGEST_MAX_PIXELS} pixels",
+                                        },
+                                        "captured_at": {
+                                            "type": "string",
+                                            "description": "ISO 8601 with a time zone, or Unix epoch milliseconds; within a day of now, "
+                                            "not before the session started (5 minutes of clock skew allowed)",
+                                        },
+                                        "frame_id": {
+                                            "type": "string",
+                                            "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                                            "description": "idempotency key",
+                                        },
+                                        "tiles": {
+                                            "type": "string",
+                                            "description": TILES_DESCRIPTION.format(max_tiles=settings.INGEST_MAX_TILES),
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": responses,
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {"sessionToken": {"type": "http", "scheme": "bearer", "description": "the session's ingest token"}},
+            "schemas": {
+                "Accepted": {
+                    "type": "object",
+                    "required": ["frame_id", "status", "duplicate"],
+                    "properties": {"frame_id": {"type": "string"}, "status": {"type": "string"}, "duplicate": {"type": "boolean"}},
+                },
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    }
+
+
+@require_safe
+def schema_view(request: HttpRequest) -> JsonResponse:
+    """``GET /api/v1/schema``: the OpenAPI description (public, like any API documentation)."""
+    return JsonResponse(ingest_schema())
