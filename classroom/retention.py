@@ -1,4 +1,5 @@
-"""Retention: per-sample series are purged after a configurable period; stuck frames are closed."""
+"""Retention: per-sample series go after ``RETENTION_OBSERVATION_DAYS``; whole sessions (participants, rollups,
+alerts, flags) after ``RETENTION_SESSION_DAYS``; stuck frames are closed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from classroom.models import FrameLog, Observation
+from classroom.models import ClassSession, FrameLog, Observation
 
 
 def observations_purge(*, older_than_days: int | None = None) -> dict[str, int]:
@@ -17,6 +18,18 @@ def observations_purge(*, older_than_days: int | None = None) -> dict[str, int]:
     observations, _ = Observation.objects.filter(captured_at__lt=cutoff).delete()
     frames, _ = FrameLog.objects.filter(received_at__lt=cutoff).delete()
     return {"observations": observations, "frame_logs": frames}
+
+
+def sessions_purge(*, older_than_days: int | None = None) -> dict[str, int]:
+    """Delete sessions that ended longer ago than the session retention period, with everything about them."""
+    days = settings.RETENTION_SESSION_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    _, by_model = ClassSession.objects.filter(status=ClassSession.Status.ENDED, ended_at__lt=cutoff).delete()
+    return {
+        "sessions": by_model.get("classroom.ClassSession", 0),
+        "participants": by_model.get("classroom.Participant", 0),
+        "rollups": by_model.get("classroom.MinuteRollup", 0),
+    }
 
 
 def frames_expire_stuck() -> int:

@@ -203,6 +203,7 @@ ENGAGEMENT_BASELINE_MAX_PITCH_DEGREES = _env_float("ENGAGEMENT_BASELINE_MAX_PITC
 # Privacy policy: full | aggregate | attention (docs/architecture.md "Privacy and policy").
 PRIVACY_POLICY = os.environ.get("PRIVACY_POLICY", "full")
 RETENTION_OBSERVATION_DAYS = int(os.environ.get("RETENTION_OBSERVATION_DAYS", 30))
+RETENTION_SESSION_DAYS = int(os.environ.get("RETENTION_SESSION_DAYS", 365))  # then the session and its aggregates go too
 SMOOTHING_SECONDS = _env_float("SMOOTHING_SECONDS", 3.0)  # dashboard smoothing time constant
 DASHBOARD_HISTORY_SECONDS = int(os.environ.get("DASHBOARD_HISTORY_SECONDS", 600))
 

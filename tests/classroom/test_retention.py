@@ -47,3 +47,22 @@ def test_stuck_frames_are_marked_expired_not_lost() -> None:
     assert frames_expire_stuck() == 1
     assert FrameLog.objects.get(frame_id="old").status == FrameLog.Status.EXPIRED
     assert FrameLog.objects.get(frame_id="fresh").status == FrameLog.Status.QUEUED
+
+
+def test_sessions_past_their_period_go_with_everything_about_them() -> None:
+    from classroom.models import ClassSession, MinuteRollup
+    from classroom.retention import sessions_purge
+    from classroom.services import session_end
+    from tests.factories import teacher
+
+    owner = teacher("owner")
+    old, _ = live_session(owner=owner)
+    session_end(session=old)
+    ClassSession.objects.filter(pk=old.pk).update(ended_at=timezone.now() - timedelta(days=400))
+    person = Participant.objects.create(session=old, key="A", display_name="A")
+    MinuteRollup.objects.create(session=old, participant=person, minute=timezone.now())
+    recent, _ = live_session(owner=owner, course_name="Recent")
+    session_end(session=recent)
+    still_live, _ = live_session(owner=owner, course_name="Live")
+    assert sessions_purge() == {"sessions": 1, "participants": 1, "rollups": 1}
+    assert set(ClassSession.objects.values_list("pk", flat=True)) == {recent.pk, still_live.pk}
