@@ -94,7 +94,8 @@ def participant_summaries(*, session: ClassSession, scope: ReportScope) -> list[
     per_participant = Alert.objects.filter(session=session, participant__isnull=False).values("participant").annotate(n=Count("pk"))
     alert_counts = {row["participant"]: row["n"] for row in per_participant}
     summaries = []
-    for participant in Participant.objects.filter(session=session).select_related("student").order_by("display_name"):
+    shown = Participant.objects.filter(session=session).exclude(student__opted_out=True)
+    for participant in shown.select_related("student").order_by("display_name"):
         found = totals.get(participant.pk)
         seconds = found["seconds"] if found else 0.0
         counted = expressions[participant.pk]

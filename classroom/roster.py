@@ -20,7 +20,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from classroom.events import publish_on_commit
-from classroom.models import ClassSession, Course, Participant, Student
+from classroom.models import Alert, ClassSession, Course, MinuteRollup, Observation, Participant, Student
 from classroom.reports import FORMULA_PREFIXES
 
 MAX_ROWS = 10_000
@@ -218,15 +218,18 @@ def student_rename(*, student: Student, name: str) -> Student:
 
 @transaction.atomic
 def student_set_opt_out(*, student: Student, opted_out: bool) -> Student:
-    """Opt a student out (nothing about them is stored from now on, and what was stored goes) or back in."""
+    """Opt a student out (their tiles are skipped from now on and what was stored about them goes) or back in.
+
+    Their participants stay as bare names linked to them, so a tile showing them under another name is
+    still recognised and skipped; every observation, rollup and alert of those participants is deleted.
+    """
     student.opted_out = opted_out
     student.save(update_fields=["opted_out"])
     if opted_out:
-        # Their participants and everything hanging off them (observations, rollups, alerts) are deleted.
-        for participant in Participant.objects.filter(student=student).select_related("session"):
-            session_id = participant.session_id
-            participant_id = participant.pk
-            participant.delete()
+        linked = Participant.objects.filter(student=student)
+        for model in (Observation, MinuteRollup, Alert):
+            model.objects.filter(participant__in=linked).delete()
+        for participant_id, session_id in linked.values_list("pk", "session_id"):
             publish_on_commit(session_id=session_id, event={"type": "participant_removed", "participant": participant_id})
     return student
 

@@ -140,7 +140,8 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
         series = [{"t": b["second"].isoformat(), "engagement": b["engagement"], "present": b["present"]} for b in buckets]
         latest_frame = list(observations.filter(captured_at=latest))
     latest_obs_id = Observation.objects.filter(participant=OuterRef("pk")).order_by("-captured_at", "-pk").values("pk")[:1]
-    participants = list(Participant.objects.filter(session=session).annotate(latest_obs_id=Subquery(latest_obs_id)))
+    visible = Participant.objects.filter(session=session).exclude(student__opted_out=True)  # opted out: not shown at all
+    participants = list(visible.annotate(latest_obs_id=Subquery(latest_obs_id)))
     latest_by_id = Observation.objects.in_bulk([p.latest_obs_id for p in participants if p.latest_obs_id is not None])
     present_ids = {o.participant_id for o in latest_frame}
     now = timezone.now()

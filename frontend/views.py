@@ -453,7 +453,9 @@ def participant_timeline_view(request: AuthenticatedHttpRequest, session_id: int
     session = _json_session(request, session_id)
     if isinstance(session, JsonResponse):
         return session
-    participant = Participant.objects.filter(pk=participant_id, session=session).select_related("session").first()
+    participant = (
+        Participant.objects.filter(pk=participant_id, session=session).exclude(student__opted_out=True).select_related("session").first()
+    )
     if participant is None:
         return json_error(404, "not_found", "No such participant in this session.")
     policy = course_policy(course=session.course)

@@ -107,7 +107,8 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
         log.latency_ms = round((log.processed_at - log.received_at).total_seconds() * 1000, 1)
         log.detail = detail
         log.save(update_fields=["status", "processed_at", "faces_found", "latency_ms", "detail"])
-        absent = list(Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names)))
+        others = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names))
+        absent = list(others.exclude(student__opted_out=True))  # opted out: never absent, never alerted on
         bands = {pid: engagement_band(value.engagement) for pid, value in smoothed.items()}
         alerts_after_frame(session=log.session, captured_at=log.captured_at, bands=bands, absent=[(p, p.last_seen_at) for p in absent])
         publish_on_commit(

@@ -38,7 +38,9 @@ def frame_finish(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
 
 def _participants_for(session: ClassSession, detections: Detections, when: Any) -> tuple[list[Participant | None], int]:
     """Participant per detection (created on first sight); ``None`` for opted-out students."""
-    roster = {name_key(s.name): s for s in Student.objects.filter(course_id=session.course_id)}
+    students = list(Student.objects.filter(course_id=session.course_id))
+    roster = {name_key(s.name): s for s in students}
+    opted_out_ids = {s.pk for s in students if s.opted_out}
     result: list[Participant | None] = []
     opted_out = 0
     for index, assigned in enumerate(detections.participant):
@@ -53,6 +55,10 @@ def _participants_for(session: ClassSession, detections: Detections, when: Any) 
         participant, _ = Participant.objects.get_or_create(
             session=session, key=key, defaults={"display_name": student.name if student else name, "student": student}
         )
+        if participant.student_id in opted_out_ids:  # linked to an opted-out student under another name
+            result.append(None)
+            opted_out += 1
+            continue
         participant.last_box = [round(float(v), 1) for v in detections.boxes[index]]
         participant.last_seen_at = when
         participant.save(update_fields=["last_box", "last_seen_at"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classroom.models import Course, Participant, Student
+from classroom.models import Course, Observation, Participant, Student
 from classroom.roster import (
     MAX_ROWS,
     RosterError,
@@ -117,6 +117,10 @@ def test_teacher_edits(course: Course) -> None:
     with pytest.raises(ValueError, match="already on this course's roster"):
         student_rename(student=alan, name="ada lovelace")
     session = course.sessions.get()
-    Participant.objects.create(session=session, key="Ada Lovelace", display_name="Ada Lovelace", student=ada)
+    tile = Participant.objects.create(session=session, key="A. L.", display_name="A. L.", student=ada)
+    Observation.objects.create(
+        session=session, participant=tile, captured_at=session.started_at, engagement=0.9, engagement_band="engaged", box=[0, 0, 1, 1]
+    )
     student_set_opt_out(student=ada, opted_out=True)
-    assert not Participant.objects.filter(student=ada).exists()  # what was stored about her goes
+    assert not Observation.objects.filter(participant=tile).exists()  # what was stored about her goes
+    assert Participant.objects.filter(student=ada).exists()  # her tile name stays known, so it keeps being skipped

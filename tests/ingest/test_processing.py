@@ -97,6 +97,26 @@ def test_client_tiles_name_participants_and_opted_out_students_leave_no_trace(se
     assert "Olly" not in str(sent)
 
 
+def test_a_student_opted_out_under_another_tile_name_is_skipped_too(sent: list[dict[str, Any]]) -> None:
+    from classroom.roster import student_set_opt_out
+
+    session, _ = live_session()
+    ada = Student.objects.create(course=session.course, name="Ada Lovelace")
+    frame, tiles = compose_gallery([FACE], names=["ada's laptop"])
+    tile_dicts = [asdict(tile) for tile in tiles]
+    first = accept(session, encode(frame), tile_dicts)
+    frame_ingest(frame_log_id=first.pk, tiles=tile_dicts)
+    Participant.objects.filter(key="ada's laptop").update(student=ada)  # the teacher linked the tile to her
+    student_set_opt_out(student=ada, opted_out=True)
+    assert Observation.objects.count() == 0  # what was stored about her went
+    sent.clear()
+    second = accept(session, encode(frame), tile_dicts)
+    frame_ingest(frame_log_id=second.pk, tiles=tile_dicts)
+    second.refresh_from_db()
+    assert second.detail["opted_out"] == 1 and Observation.objects.count() == 0
+    assert "laptop" not in str(sent)
+
+
 def test_an_empty_tile_is_reported(sent: list[dict[str, Any]]) -> None:
     session, _ = live_session()
     blank = FACE * 0
