@@ -8,7 +8,10 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
-TILES_DESCRIPTION = 'JSON list of {{"name", "x", "y", "w", "h"}} participant rectangles in image pixels, at most {max_tiles}'
+TILES_DESCRIPTION = (
+    'JSON list of {{"name", "x", "y", "w", "h", "self"?}} participant rectangles in image pixels, at most {max_tiles}; '
+    '"self": true marks the uploader\'s own view, which is dropped'
+)
 REFUSALS: dict[str, tuple[str, list[str]]] = {
     "400": ("A field is missing or malformed, or the image does not decode", ["invalid_field", "undecodable_image", "invalid_tiles"]),
     "401": ("No, malformed or unknown bearer token", ["missing_token", "invalid_token"]),

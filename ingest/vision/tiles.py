@@ -57,8 +57,10 @@ MAX_TILES_JSON_CHARS = 64 * 1024  # 64 tiles with long names fit easily
 def parse_tiles(raw: str | list[Any], *, width: int, height: int, max_tiles: int) -> list[Tile]:
     """Validate the client's tiles (JSON text or decoded list) against a ``width``×``height`` frame.
 
-    Each tile is ``{"name": str, "x", "y", "w", "h": numbers}`` (rounded to pixels; extra keys are
-    ignored). An empty string or list means no tiles. Raises :class:`TileError` with a precise message.
+    Each tile is ``{"name": str, "x", "y", "w", "h": numbers, "self": bool?}`` (rounded to pixels; other
+    keys are ignored). A ``self`` tile is the client's own view (the teacher's camera): it is dropped, so
+    the teacher is never read as a student nor counted towards a class's size. An empty string or list
+    means no tiles. Raises :class:`TileError` with a precise message.
     """
     if isinstance(raw, str):
         if not raw.strip():
@@ -97,7 +99,11 @@ def parse_tiles(raw: str | list[Any], *, width: int, height: int, max_tiles: int
         if name in seen:
             raise TileError(f"tiles[{index}].name {name!r} is a duplicate")
         seen.add(name)
-        tiles.append(Tile(name, x, y, w, h))
+        own = item.get("self", False)
+        if not isinstance(own, bool):
+            raise TileError(f"tiles[{index}].self must be true or false, got {type(own).__name__}")
+        if not own:  # the client's own view (the teacher) is not a student: not read, not counted
+            tiles.append(Tile(name, x, y, w, h))
     return tiles
 
 

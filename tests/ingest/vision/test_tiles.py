@@ -31,6 +31,7 @@ def tile(**overrides: Any) -> dict[str, Any]:
         ([tile(x=10.4, y=20.6, extra="ignored")], [Tile("Ana", 10, 21, 320, 240)]),
         ([tile(name="  Ana  ")], [Tile("Ana", 0, 0, 320, 240)]),
         ([tile(), tile(name="Ben", x=320, y=240)], [Tile("Ana", 0, 0, 320, 240), Tile("Ben", 320, 240, 320, 240)]),
+        ([tile(self=True), tile(name="Ben", x=320, self=False)], [Tile("Ben", 320, 0, 320, 240)]),  # the teacher's own view is dropped
     ],
 )
 def test_parse_tiles_accepts(raw: Any, expected: list[Tile]) -> None:
@@ -62,6 +63,7 @@ def test_parse_tiles_accepts(raw: Any, expected: list[Tile]) -> None:
         ([tile(x=400)], "tiles[0] (400, 0, 320, 240) lies outside the 640x480 image"),
         ([tile(y=300)], "tiles[0] (0, 300, 320, 240) lies outside the 640x480 image"),
         ([tile(), tile(x=320)], "tiles[1].name 'Ana' is a duplicate"),
+        ([tile(self="yes")], "tiles[0].self must be true or false, got str"),
     ],
 )
 def test_parse_tiles_refuses_with_exact_message(raw: Any, message: str) -> None:
