@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -17,8 +18,16 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
+MAX_CLIENT_MESSAGE_CHARS = 1024
+
+
 class SessionDashboardConsumer(JsonWebsocketConsumer):
-    """One teacher's (or admin's) view of one session. Clients only listen; what they send is ignored."""
+    """One teacher's (or admin's) view of one session.
+
+    Clients listen; the one thing they send is ``{"type": "ping"}``, which re-joins the session's group
+    (group membership lives in Redis and is lost if Redis restarts) and is answered ``{"type": "pong"}``.
+    Anything else gets an ``error`` message naming what was wrong; the socket stays open.
+    """
 
     group: str | None = None
     policy: str = ""
@@ -46,6 +55,34 @@ class SessionDashboardConsumer(JsonWebsocketConsumer):
         async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
         history = session_history(session=session, since_seconds=settings.DASHBOARD_HISTORY_SECONDS)
         self._send_redacted({"type": "history", "policy": self.policy, **history})
+
+    def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """Check what the client sent before acting on it."""
+        if self.group is None:
+            return  # refused sockets are closing; nothing they send matters
+        if text_data is None:
+            self._refuse("binary_message", "only JSON text messages are accepted")
+        elif len(text_data) > MAX_CLIENT_MESSAGE_CHARS:
+            self._refuse("message_too_large", f"messages are at most {MAX_CLIENT_MESSAGE_CHARS} characters")
+        else:
+            try:
+                content = json.loads(text_data)
+            except (json.JSONDecodeError, RecursionError):
+                self._refuse("invalid_json", "messages must be JSON objects")
+                return
+            self.receive_json(content)
+
+    def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """``ping``: re-join the group and answer ``pong``; anything else is refused with a reason."""
+        if not isinstance(content, dict) or content.get("type") != "ping":
+            self._refuse("unknown_message", 'the only message clients send is {"type": "ping"}')
+            return
+        assert self.group is not None
+        async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
+        self.send_json({"type": "pong"})
+
+    def _refuse(self, error: str, message: str) -> None:
+        self.send_json({"type": "error", "error": error, "message": message})
 
     def disconnect(self, code: int) -> None:
         """Leave the session's group."""

@@ -478,3 +478,60 @@ def test_attention_course_sends_no_expression_anywhere(session: ClassSession, al
             assert not any(f'"{name}"' in text for name in EXPRESSIONS), text
 
     run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("send", "reply"),
+    [
+        ({"text_data": '{"type": "ping"}'}, {"type": "pong"}),
+        ({"text_data": "not json"}, {"type": "error", "error": "invalid_json", "message": "messages must be JSON objects"}),
+        (
+            {"text_data": "[" * 500 + "]" * 500},
+            {"type": "error", "error": "unknown_message", "message": 'the only message clients send is {"type": "ping"}'},
+        ),
+        (
+            {"text_data": '{"type": "acknowledge"}'},
+            {"type": "error", "error": "unknown_message", "message": 'the only message clients send is {"type": "ping"}'},
+        ),
+        (
+            {"text_data": "[]"},
+            {"type": "error", "error": "unknown_message", "message": 'the only message clients send is {"type": "ping"}'},
+        ),
+        ({"text_data": " " * 2000}, {"type": "error", "error": "message_too_large", "message": "messages are at most 1024 characters"}),
+        ({"bytes_data": b"\x00\x01"}, {"type": "error", "error": "binary_message", "message": "only JSON text messages are accepted"}),
+    ],
+    ids=["ping", "not json", "nested", "unknown type", "not an object", "too large", "binary"],
+)
+def test_client_messages_are_checked(session: ClassSession, alice: User, send: dict[str, Any], reply: dict[str, Any]) -> None:
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        await connected_history(socket)
+        await socket.send_to(**send)
+        assert await socket.receive_json_from(timeout=TIMEOUT) == reply
+        # The socket stays open and still gets the session's events.
+        await group_send(session.pk, {"type": "frames", "received": 1, "processed": 1, "dropped": 0})
+        assert (await socket.receive_json_from(timeout=TIMEOUT))["type"] == "frames"
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_a_ping_rejoins_the_group_after_it_was_lost(session: ClassSession, alice: User) -> None:
+    handshake = headers(alice)
+
+    async def scenario() -> None:
+        socket = communicator(session.pk, handshake)
+        await connected_history(socket)
+        layer = get_channel_layer()
+        layer.groups.clear()  # what a Redis restart does to group membership
+        await group_send(session.pk, {"type": "frames", "received": 2, "processed": 2, "dropped": 0})
+        assert await socket.receive_nothing(timeout=0.5)
+        await socket.send_json_to({"type": "ping"})
+        assert await socket.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
+        await group_send(session.pk, {"type": "frames", "received": 3, "processed": 3, "dropped": 0})
+        assert (await socket.receive_json_from(timeout=TIMEOUT))["received"] == 3
+        await socket.disconnect()
+
+    run(scenario)

@@ -663,19 +663,34 @@
 
   // ---- socket ----------------------------------------------------------------------------------
 
+  // A ping every 20 s re-joins the session's group on the server (lost if its Redis restarted); a socket
+  // that has heard nothing, not even a pong, for 45 s is presumed dead and replaced (history first again).
+  const PING_MS = 20000;
+  const SILENT_MS = 45000;
   let retryMs = 1000;
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}${config.ws_path}`);
+    let heardAt = Date.now();
+    let pinger = null;
     setConnection(state.connected ? "reconnecting" : "connecting");
-    socket.addEventListener("open", () => { state.connected = true; retryMs = 1000; });
+    socket.addEventListener("open", () => {
+      state.connected = true;
+      retryMs = 1000;
+      pinger = setInterval(() => {
+        if (Date.now() - heardAt > SILENT_MS) socket.close(4000, "silent");
+        else if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
+      }, PING_MS);
+    });
     socket.addEventListener("message", (event) => {
       const receivedAt = performance.now();
+      heardAt = Date.now();
       apply(JSON.parse(event.data), receivedAt);
       state.render.applyMs += performance.now() - receivedAt;
       state.render.messages += 1;
     });
     socket.addEventListener("close", (event) => {
+      clearInterval(pinger);
       state.historyLoaded = false;
       if (CLOSE_REASONS[event.code]) {
         setConnection(CLOSE_REASONS[event.code]);
