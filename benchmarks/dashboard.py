@@ -32,7 +32,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from classroom.demo_media import large_class  # noqa: E402
 from classroom.stack import Stack, free_port  # noqa: E402
 from ingest.replay import LiveFeed  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, wait_live  # noqa: E402
 
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
 
@@ -54,13 +54,9 @@ def run(*, students: int, seconds: float) -> dict[str, Any]:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{stack.base_url}/accounts/login/")
-            page.fill("input[name=username]", demo["teacher"])
-            page.fill("input[name=password]", demo["password"])
-            page.click("form [type=submit]")
-            page.wait_for_load_state()
+            log_in(page, stack.base_url, demo["teacher"], demo["password"])
             page.goto(f"{stack.base_url}{demo['dashboard_url']}")
-            page.wait_for_function("document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=30_000)
+            wait_live(page)
             feed.start()
             try:
                 present = "document.querySelectorAll('#participant-cards .participant-card:not([data-band=absent])').length"

@@ -45,6 +45,7 @@ import numpy as np  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from benchmarks.head_turns import FaceMesh, turn_head  # noqa: E402
+from benchmarks.tables import markdown_table, pct  # noqa: E402
 from classroom.demo_media import astronaut_image, carphone_video, pyfeat_media  # noqa: E402
 from classroom.engagement import ABSENT, Baseline, baseline_add, engagement_band, engagement_score, expression_weight  # noqa: E402
 from inference.predictor import Predictor, get_predictor  # noqa: E402
@@ -239,17 +240,6 @@ def collect(data: Path, *, quick: bool) -> tuple[list[Student], list[Sample]]:
 # ---- report --------------------------------------------------------------------------------------------
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A Markdown table."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" ---: " if i else " --- " for i in range(len(headers))) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def pct(value: float) -> str:
-    return f"{100 * value:.0f}%"
-
-
 def run(data: Path, *, quick: bool) -> dict[str, Any]:
     """Collect once, score under every variant, print the tables; the result as JSON-able data."""
     started = time.perf_counter()
@@ -267,16 +257,16 @@ def run(data: Path, *, quick: bool) -> dict[str, Any]:
     default = variants["defaults"]["shares"]
     print("Band shares per condition, shipped settings:\n")
     print(
-        table(
+        markdown_table(
             ["condition", "n", "engaged", "partly", "not engaged", "absent"],
             [
                 [
                     c,
                     default[c]["n"],
-                    pct(default[c]["engaged"]),
-                    pct(default[c]["partly"]),
-                    pct(default[c]["not_engaged"]),
-                    pct(default[c][ABSENT]),
+                    pct(default[c]["engaged"], 0),
+                    pct(default[c]["partly"], 0),
+                    pct(default[c]["not_engaged"], 0),
+                    pct(default[c][ABSENT], 0),
                 ]
                 for c in conditions
                 if c in default
@@ -285,10 +275,10 @@ def run(data: Path, *, quick: bool) -> dict[str, Any]:
     )
     print("\nPer applied angle (yaw, pitch):\n")
     print(
-        table(
+        markdown_table(
             ["probe", "n", "engaged", "partly", "not engaged", "absent"],
             [
-                [name, row["n"], pct(row["engaged"]), pct(row["partly"]), pct(row["not_engaged"]), pct(row[ABSENT])]
+                [name, row["n"], pct(row["engaged"], 0), pct(row["partly"], 0), pct(row["not_engaged"], 0), pct(row[ABSENT], 0)]
                 for name, row in sorted(by_angle.items())
             ],
         )
@@ -301,12 +291,14 @@ def run(data: Path, *, quick: bool) -> dict[str, Any]:
         rows.append(
             [
                 label,
-                *(pct(s[c][GOALS[c][0]]) + ("" if met[c] else " ✗") for c in (FRONTAL, TURNED, DOWN, EMPTY)),
-                "/".join(pct(s[MILD][b]) for b in ("engaged", "partly", "not_engaged")),
+                *(pct(s[c][GOALS[c][0]], 0) + ("" if met[c] else " ✗") for c in (FRONTAL, TURNED, DOWN, EMPTY)),
+                "/".join(pct(s[MILD][b], 0) for b in ("engaged", "partly", "not_engaged")),
             ]
         )
     print(
-        table(["setting", "frontal engaged", "turned ≥45° not engaged", "looking down not engaged", "empty absent", "30° turn e/p/n"], rows)
+        markdown_table(
+            ["setting", "frontal engaged", "turned ≥45° not engaged", "looking down not engaged", "empty absent", "30° turn e/p/n"], rows
+        )
     )
     return {
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},

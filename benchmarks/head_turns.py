@@ -51,6 +51,7 @@ import cv2
 import numpy as np
 from scipy.spatial import ConvexHull, Delaunay, cKDTree
 
+from benchmarks.tables import table
 from classroom.demo_media import astronaut_image
 from ingest.vision.align import eye_angle
 from ingest.vision.detections import Detections
@@ -642,19 +643,6 @@ def measure(sources: Sequence[Source], mesh: FaceMesh, angles: Sequence[tuple[fl
         "away_thresholds": {"yaw": AWAY_YAW, "down": AWAY_DOWN},
         "angles": rows,
     }
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table: the first column left-aligned, the others right-aligned."""
-    cells = [[str(value) for value in row] for row in [headers, *rows]]
-    widths = [max(len(row[k]) for row in cells) for k in range(len(headers))]
-
-    def line(row: list[str]) -> str:
-        return "  ".join(
-            value.ljust(width) if k == 0 else value.rjust(width) for k, (value, width) in enumerate(zip(row, widths, strict=True))
-        )
-
-    return "\n".join([line(cells[0]), "  ".join("-" * width for width in widths), *(line(row) for row in cells[1:])])
 
 
 def spread(stats: dict[str, float | None]) -> str:

@@ -39,6 +39,7 @@ django.setup()
 
 import numpy as np  # noqa: E402
 
+from benchmarks.tables import pct, table  # noqa: E402
 from classroom.models import EXPRESSIONS  # noqa: E402
 from inference.predictor import ModelError, Predictor, get_predictor  # noqa: E402
 from ingest.vision.detections import Detections  # noqa: E402
@@ -144,24 +145,6 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
     """Median and 95th percentile (linear interpolation) of durations given in seconds, in milliseconds (one decimal)."""
     ms = np.asarray(seconds, dtype=np.float64) * 1000
     return {"median": round(float(np.median(ms)), 1), "p95": round(float(np.percentile(ms, 95)), 1)}
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table: the first column left-aligned, the others right-aligned."""
-    cells = [[str(value) for value in row] for row in [headers, *rows]]
-    widths = [max(len(row[k]) for row in cells) for k in range(len(headers))]
-
-    def line(row: list[str]) -> str:
-        return "  ".join(
-            value.ljust(width) if k == 0 else value.rjust(width) for k, (value, width) in enumerate(zip(row, widths, strict=True))
-        )
-
-    return "\n".join([line(cells[0]), "  ".join("-" * width for width in widths), *(line(row) for row in cells[1:])])
-
-
-def pct(value: float) -> str:
-    """A share as a percentage with one decimal."""
-    return f"{100 * value:.1f}%"
 
 
 # --- scenes -------------------------------------------------------------------------------------------------------------------------

@@ -177,7 +177,6 @@ def _student_alerts(
     ids = [*bands, *(participant.pk for participant, _ in absent)]
     stored = buffer.states_load(kind="alerts", ids=ids)
     states = {pid: _StudentState(**json.loads(raw)) if raw else _StudentState() for pid, raw in zip(ids, stored, strict=True)}
-    present = Participant.objects.in_bulk(list(bands))
     for pid, band in bands.items():
         state = states[pid]
         if (gone := opened.get((pid, Alert.Kind.ABSENT))) is not None:
@@ -185,13 +184,13 @@ def _student_alerts(
         if band == "not_engaged":
             state.not_engaged_since = state.not_engaged_since if state.not_engaged_since is not None else t
             lasted = t - state.not_engaged_since
-            if lasted >= thresholds.not_engaged_seconds and (pid, Alert.Kind.NOT_ENGAGED) not in opened and pid in present:
+            if lasted >= thresholds.not_engaged_seconds and (pid, Alert.Kind.NOT_ENGAGED) not in opened:
                 since = datetime.fromtimestamp(state.not_engaged_since, tz=at.tzinfo)
                 _raise(
                     session_id=session.pk,
                     kind=Alert.Kind.NOT_ENGAGED,
                     at=at,
-                    participant=present[pid],
+                    participant=Participant.objects.get(pk=pid),  # fetched only when raising: not on every frame
                     detail={"since": since.isoformat(), "threshold_seconds": thresholds.not_engaged_seconds},
                 )
         else:

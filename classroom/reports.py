@@ -224,7 +224,8 @@ def course_trends(*, course: Course, sessions: Iterable[ClassSession]) -> dict[s
         per_session.append(
             {
                 "session": session.pk,
-                "title": f"{session.title or 'Session'} · {session.started_at:%m-%d %H:%M} (#{session.pk})",
+                "title": session.title or "Untitled session",
+                "label": f"{session.started_at:%d %b %H:%M} #{session.pk}",  # unique, short enough for a chart axis
                 "started_at": session.started_at.isoformat(),
                 "mean_engagement": round(engagement, 3) if engagement is not None else None,
                 "attendance": attended if scope.per_student else None,

@@ -121,7 +121,7 @@ def trends_figure(trends: dict[str, Any]) -> dict[str, Any] | None:
     sessions = trends["sessions"]
     if not sessions:
         return None
-    labels = [s["title"] for s in sessions]
+    labels = [s["label"] for s in sessions]
     figure = go.Figure()
     if trends["policy"] != "aggregate":
         figure.add_trace(go.Bar(x=labels, y=[s["attendance"] for s in sessions], name="attended", marker_color="#c7d2fe", yaxis="y2"))
@@ -143,7 +143,8 @@ def trends_figure(trends: dict[str, Any]) -> dict[str, Any] | None:
     _layout(figure, title="Sessions: mean engagement indicator, students attending, alerts", y_title="engagement indicator")
     figure.update_layout(
         showlegend=True,
-        legend={"orientation": "h", "y": -0.25},
+        margin={"l": 50, "r": 10, "t": 36, "b": 80},
+        legend={"orientation": "h", "y": -0.3},
         yaxis={"range": [0, 1.05]},
         yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "title": "students / alerts", "showgrid": False},
     )

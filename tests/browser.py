@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+from playwright.sync_api import Page
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying Google's hosts (see the machine notes).
 CHROMIUM_ARGS = [
@@ -16,3 +18,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def log_in(page: Page, base_url: str, username: str, password: str) -> None:
+    """Sign in through the real login form."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form [type=submit]")
+    page.wait_for_load_state()
+
+
+def wait_live(page: Page, timeout_ms: int = 30_000) -> None:
+    """Until the live page's socket has delivered the history."""
+    page.wait_for_function("document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=timeout_ms)

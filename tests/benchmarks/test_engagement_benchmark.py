@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from benchmarks.engagement import EMPTY, FRONTAL, TURNED, Sample, Student, goal_met, score, shares, table, v1_score, variant
+from benchmarks.engagement import EMPTY, FRONTAL, TURNED, Sample, Student, goal_met, score, shares, v1_score, variant
+from benchmarks.tables import markdown_table
 
 NEUTRAL = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
 FEARFUL = (0.0, 0.0, 0.5, 0.0, 0.3, 0.0, 0.2)
@@ -60,7 +61,7 @@ def test_variants_apply_settings_and_restore_them() -> None:
 
 @pytest.mark.parametrize(("rows", "expected"), [([], "| a | b |\n| --- | ---: |"), ([[1, "x"]], "| a | b |\n| --- | ---: |\n| 1 | x |")])
 def test_table(rows: list[list[object]], expected: str) -> None:
-    assert table(["a", "b"], rows) == expected
+    assert markdown_table(["a", "b"], rows) == expected
 
 
 def test_full_run_meets_the_goals_on_real_faces() -> None:

@@ -13,7 +13,7 @@ from playwright.sync_api import sync_playwright
 from classroom.demo_media import demo_class
 from classroom.stack import Stack
 from ingest.replay import frames, post_frame
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, wait_live
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
 
@@ -42,13 +42,9 @@ def test_live_page_updates_without_reload(stack: Stack, demo: Demo) -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(f"{stack.base_url}/accounts/login/")
-            page.fill("input[name=username]", demo.teacher)
-            page.fill("input[name=password]", demo.password)
-            page.click("form [type=submit]")
-            page.wait_for_load_state()
+            log_in(page, stack.base_url, demo.teacher, demo.password)
             page.goto(f"{stack.base_url}{demo.dashboard_url}")
-            page.wait_for_function("document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=30_000)
+            wait_live(page)
             before = page.evaluate("window.dashboardState.updates")
             received_before = page.inner_text("#frames-received")
             feeder = threading.Thread(target=feed, args=(stack, demo, stop), daemon=True)
@@ -70,7 +66,7 @@ def test_live_page_updates_without_reload(stack: Stack, demo: Demo) -> None:
             page.screenshot(path=str(screenshot), full_page=True)
             # A reload loses nothing: the history sent on connect rebuilds cards and charts.
             page.reload()
-            page.wait_for_function("document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=30_000)
+            wait_live(page)
             names_after_reload = page.inner_text("#participant-cards")
             traces_after_reload = page.evaluate(f"{points}")
         finally:

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, sync_playwright
 from classroom.demo_media import large_class
 from classroom.stack import Stack
 from ingest.replay import LiveFeed
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, wait_live
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
 
@@ -37,11 +37,7 @@ def page(stack: Stack, demo: Demo) -> Iterator[Page]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{stack.base_url}/accounts/login/")
-            page.fill("input[name=username]", demo.teacher)
-            page.fill("input[name=password]", demo.password)
-            page.click("form [type=submit]")
-            page.wait_for_load_state()
+            log_in(page, stack.base_url, demo.teacher, demo.password)
             page.goto(f"{stack.base_url}{demo.dashboard_url}")
             page.click(".crumbs a:nth-of-type(2)")  # the course page
             page.fill("input[name=absent_minutes]", f"{ABSENT_AFTER_SECONDS / 60:.2f}")
@@ -49,7 +45,7 @@ def page(stack: Stack, demo: Demo) -> Iterator[Page]:
             page.click("#alert-thresholds button[type=submit]")
             page.wait_for_selector("text=Alert thresholds saved")
             page.goto(f"{stack.base_url}{demo.dashboard_url}")
-            page.wait_for_function("document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=30_000)
+            wait_live(page)
             yield page
         finally:
             browser.close()
@@ -109,7 +105,7 @@ def test_a_class_of_50_with_alerts_flags_reload_and_drill_down(stack: Stack, dem
 
         # A reload mid-class keeps the alert, the flag and the whole-session history.
         page.reload()
-        page.wait_for_function("document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=30_000)
+        wait_live(page)
         page.wait_for_function(open_alert("absent", LEAVER), timeout=10_000)
         assert page.evaluate("window.dashboardState.flags.map((f) => f.note)") == ["quiz starts"]
         # The whole-session series came with the history (minute rollups), not only from events since the reload.
