@@ -3,9 +3,11 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from classroom.models import AuditEntry, ClassSession, Course, FrameLog, Observation, Participant, Student
+from classroom.policy import AGGREGATE, courses_under
 from classroom.services import audit_record
 
 
@@ -56,6 +58,10 @@ class ObservationAdmin(AuditedAdmin):
     list_filter = ["expression", "engagement_band"]
     list_select_related = ["participant"]
     date_hierarchy = "captured_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Observation]:
+        # Rows kept from before a course moved to ``aggregate`` are out of sight here as on every page.
+        return super().get_queryset(request).exclude(session__course__in=courses_under(policy=AGGREGATE))
 
 
 @admin.register(FrameLog)

@@ -28,11 +28,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, Max, Min
+from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from classroom.events import publish_on_commit
-from classroom.models import Alert, ClassSession, Course, Observation, Participant
+from classroom.models import Alert, ClassSample, ClassSession, Course, Participant
 from classroom.policy import AGGREGATE_MIN_GROUP, course_policy, per_student_allowed
 from ingest import buffer
 
@@ -217,16 +217,17 @@ def _student_alerts(
 def _class_alerts(
     session: ClassSession, at: datetime, thresholds: Thresholds, opened: dict[tuple[int | None, str], Alert], policy: str
 ) -> None:
-    observations = Observation.objects.filter(session=session, captured_at__lte=at)
-    recent = observations.filter(captured_at__gt=at - CLASS_WINDOW).aggregate(
-        mean=Avg("engagement"), present=Count("participant", distinct=True)
+    samples = ClassSample.objects.filter(session=session, captured_at__lte=at)
+    recent = samples.filter(captured_at__gt=at - CLASS_WINDOW).aggregate(
+        engagement=Sum("engagement_sum"), faces=Sum("present"), present=Max("present")
     )
-    before = observations.filter(captured_at__gt=at - CLASS_WINDOW - CLASS_BASELINE, captured_at__lte=at - CLASS_WINDOW).aggregate(
-        mean=Avg("engagement"), first=Min("captured_at"), last=Max("captured_at")
+    before = samples.filter(captured_at__gt=at - CLASS_WINDOW - CLASS_BASELINE, captured_at__lte=at - CLASS_WINDOW).aggregate(
+        engagement=Sum("engagement_sum"), faces=Sum("present"), first=Min("captured_at"), last=Max("captured_at")
     )
-    now_mean = recent["mean"]
+    now_mean = recent["engagement"] / recent["faces"] if recent["faces"] else None
     if now_mean is None or (not per_student_allowed(policy=policy) and recent["present"] < AGGREGATE_MIN_GROUP):
         return
+    before["mean"] = before["engagement"] / before["faces"] if before["faces"] else None
     covered = before["first"] is not None and before["last"] - before["first"] >= CLASS_BASELINE_MIN
     drop = before["mean"] - now_mean if covered and before["mean"] is not None else None
     checks = [

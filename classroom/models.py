@@ -120,6 +120,33 @@ class Observation(models.Model):
         return f"{self.participant_id} @ {self.captured_at:%H:%M:%S}: {self.expression or '-'} {self.engagement:.2f}"
 
 
+class ClassSample(models.Model):
+    """The whole class in one processed frame: sums over the faces present, never who they were.
+
+    Written for every frame under every policy; it is all that is stored per frame under ``aggregate``
+    (no per-student rows). Class series, class alerts and class rollups read it.
+    """
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="class_samples")
+    captured_at = models.DateTimeField()
+    present = models.PositiveIntegerField(help_text="faces scored in the frame")
+    engagement_sum = models.FloatField(default=0.0, help_text="sum of the engagement indicator over the faces")
+    bands = models.JSONField(default=dict, blank=True, help_text="engagement band → faces")
+    expressions = models.JSONField(default=dict, blank=True, help_text="top apparent expression → faces; empty under attention")
+    probability_sums = models.JSONField(null=True, blank=True, help_text="7 sums in EXPRESSIONS order; null under attention")
+
+    class Meta:
+        indexes = [models.Index(fields=["session", "captured_at"], name="sample_session_time")]
+
+    def __str__(self) -> str:
+        return f"class of session {self.session_id} @ {self.captured_at:%H:%M:%S}: {self.present} present"
+
+    @property
+    def engagement(self) -> float | None:
+        """Mean engagement of the faces present."""
+        return self.engagement_sum / self.present if self.present else None
+
+
 class FrameLog(models.Model):
     """What happened to one uploaded frame. Never pixels: counts, timings and reasons only."""
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q, QuerySet
 
 from classroom.models import Course
 
@@ -39,6 +40,12 @@ def current_policy() -> str:
 def course_policy(*, course: Course) -> str:
     """The policy that applies to ``course``: its own, else the deployment's. Every layer asks this one function."""
     return course.privacy_policy or current_policy()
+
+
+def courses_under(*, policy: str) -> QuerySet[Course]:
+    """The courses ``policy`` applies to: set as their own, or the deployment's where they set none."""
+    own = Q(privacy_policy=policy)
+    return Course.objects.filter(own | Q(privacy_policy="") if current_policy() == policy else own)
 
 
 def per_student_allowed(*, policy: str) -> bool:

@@ -4,11 +4,12 @@ The live page's whole-session charts, the drill-down, session reports, exports a
 :class:`~classroom.models.MinuteRollup` rows, so a two-hour class is 120 rows per participant rather
 than 7,200 observations, and the rows outlive the raw series' retention period.
 
-Rows are recomputed from the stored frames and observations (delete and insert, in one transaction),
-so running twice, or again after late frames, gives the same rows. Each processed frame is credited
-with the time to the next processed frame, at most :data:`MAX_FRAME_CREDIT_SECONDS` (a stalled stream
-is not counted as presence); the last frame gets the median credit. Under the ``aggregate`` policy
-only class rows are written; under ``attention`` observations carry no expression, so none is counted.
+Rows are recomputed from the stored frames, class samples (class rows) and observations (participant
+rows), deleting and inserting in one transaction, so running twice, or again after late frames, gives
+the same rows. Each processed frame is credited with the time to the next processed frame, at most
+:data:`MAX_FRAME_CREDIT_SECONDS` (a stalled stream is not counted as presence); the last frame gets the
+median credit. Under the ``aggregate`` policy no observation is stored, so only class rows are written;
+under ``attention`` nothing carries an expression, so none is counted.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from classroom.models import ClassSession, FrameLog, MinuteRollup, Observation
+from classroom.models import ClassSample, ClassSession, FrameLog, MinuteRollup, Observation
 from classroom.policy import course_policy, per_student_allowed
 
 MAX_FRAME_CREDIT_SECONDS = 5.0
@@ -92,21 +93,30 @@ def rollups_compute(*, session: ClassSession, start: datetime, end: datetime) ->
             row = classes[minute_of(moment)]
             row["samples"] += 1
             row["seconds"] += credit
+    samples = ClassSample.objects.filter(session=session, captured_at__gte=first, captured_at__lt=upto)
+    for sample in samples.iterator():
+        credit = credits.get(sample.captured_at, 1.0)
+        row = classes[minute_of(sample.captured_at)]
+        row["person_seconds"] += sample.present * credit
+        row["engagement_seconds"] += sample.engagement_sum * credit
+        for band, faces in sample.bands.items():
+            if band in BANDS:
+                row["bands"][band] += faces * credit
+        for expression, faces in sample.expressions.items():
+            row["expressions"][expression] += faces
     observations = Observation.objects.filter(session=session, captured_at__gte=first, captured_at__lt=upto).values_list(
         "participant_id", "captured_at", "engagement", "engagement_band", "expression"
     )
     for participant_id, moment, engagement, band, expression in observations.iterator():
         credit = credits.get(moment, 1.0)
-        minute = minute_of(moment)
-        for acc, seconds_key in ((people[participant_id, minute], "seconds"), (classes[minute], "person_seconds")):
-            if seconds_key == "seconds":
-                acc["samples"] += 1
-            acc[seconds_key] += credit
-            acc["engagement_seconds"] += engagement * credit
-            if band in BANDS:
-                acc["bands"][band] += credit
-            if expression:
-                acc["expressions"][expression] += 1
+        acc = people[participant_id, minute_of(moment)]
+        acc["samples"] += 1
+        acc["seconds"] += credit
+        acc["engagement_seconds"] += engagement * credit
+        if band in BANDS:
+            acc["bands"][band] += credit
+        if expression:
+            acc["expressions"][expression] += 1
     rows = [_row(session.pk, None, minute, acc) for minute, acc in classes.items()]
     if per_student_allowed(policy=course_policy(course=session.course)):
         rows += [_row(session.pk, participant_id, minute, acc) for (participant_id, minute), acc in people.items()]

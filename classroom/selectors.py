@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Avg, Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncSecond
 from django.utils import timezone
 
 from classroom.alerts import alert_payload
 from classroom.engagement import ABSENT
-from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, Flag, FrameLog, MinuteRollup, Observation, Participant
+from classroom.models import EXPRESSIONS, Alert, ClassSample, ClassSession, Course, Flag, FrameLog, MinuteRollup, Observation, Participant
+from classroom.samples import class_figures
 from classroom.services import flag_payload, token_hash
 
 
@@ -75,14 +76,6 @@ def _probabilities_by_name(probabilities: list[float] | None) -> dict[str, float
     return None if probabilities is None else dict(zip(EXPRESSIONS, probabilities, strict=True))
 
 
-def _expression_mix(observations: list[Observation]) -> dict[str, float] | None:
-    """Mean apparent-expression probabilities over ``observations``; ``None`` when none carry probabilities."""
-    rows = [o.probabilities for o in observations if o.probabilities is not None]
-    if not rows:
-        return None
-    return {name: sum(row[i] for row in rows) / len(rows) for i, name in enumerate(EXPRESSIONS)}
-
-
 def _participant_state(participant: Participant, observation: Observation | None, *, present: bool) -> dict[str, Any]:
     state: dict[str, Any] = {
         "participant": participant.pk,
@@ -93,7 +86,7 @@ def _participant_state(participant: Participant, observation: Observation | None
         "confidence": None,
         "probabilities": None,
         "engagement": None,
-        "band": ABSENT,
+        "band": "present" if present else ABSENT,  # present but with no stored figures (the aggregate policy)
         "box": None,
         "yaw": None,
         "pitch": None,
@@ -119,35 +112,40 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
     """What a dashboard needs on (re)connect, so a reload loses nothing.
 
     The window is the ``since_seconds`` before the session's latest observation (so an ended session still
-    shows its last minutes). Returns the class engagement series as per-second means (with the number of
-    participants seen in that second), the whole session as per-minute class rollups, the class figures of
+    shows its last minutes). Returns the class engagement series as per-second means (with the most faces
+    scored in one frame of that second), the whole session as per-minute class rollups, the class figures of
     the latest frame (expression mix, engagement, present), every participant's latest state (``band`` is
     ``absent`` unless seen in the latest frame; ``age_seconds`` since they were last seen), every alert and
     flag, and the frame counters. Unredacted: the caller applies the privacy policy.
     """
-    observations = Observation.objects.filter(session=session)
-    latest = observations.aggregate(latest=Max("captured_at"))["latest"]
+    samples = ClassSample.objects.filter(session=session)
+    latest_sample = samples.order_by("-captured_at", "-pk").first()
+    latest = latest_sample.captured_at if latest_sample is not None else None
     series: list[dict[str, Any]] = []
-    latest_frame: list[Observation] = []
     if latest is not None:
         buckets = (
-            observations.filter(captured_at__gt=latest - timedelta(seconds=since_seconds))
+            samples.filter(captured_at__gt=latest - timedelta(seconds=since_seconds))
             .annotate(second=TruncSecond("captured_at"))
             .values("second")
-            .annotate(engagement=Avg("engagement"), present=Count("participant", distinct=True))
+            .annotate(engagement_sum=Sum("engagement_sum"), faces=Sum("present"), present=Max("present"))
             .order_by("second")
         )
-        series = [{"t": b["second"].isoformat(), "engagement": b["engagement"], "present": b["present"]} for b in buckets]
-        latest_frame = list(observations.filter(captured_at=latest))
+        series = [
+            {"t": b["second"].isoformat(), "engagement": b["engagement_sum"] / b["faces"] if b["faces"] else None, "present": b["present"]}
+            for b in buckets
+        ]
     latest_obs_id = Observation.objects.filter(participant=OuterRef("pk")).order_by("-captured_at", "-pk").values("pk")[:1]
     visible = Participant.objects.filter(session=session).exclude(student__opted_out=True)  # opted out: not shown at all
     participants = list(visible.annotate(latest_obs_id=Subquery(latest_obs_id)))
     latest_by_id = Observation.objects.in_bulk([p.latest_obs_id for p in participants if p.latest_obs_id is not None])
-    present_ids = {o.participant_id for o in latest_frame}
     now = timezone.now()
-    people = [_participant_state(p, latest_by_id.get(p.latest_obs_id), present=p.pk in present_ids) for p in participants]
-    for person, participant in zip(people, participants, strict=True):
+    people = []
+    for participant in participants:
+        # Seen in the latest scored frame (or a newer one still being scored); kept under every policy.
+        present = latest is not None and participant.last_seen_at is not None and participant.last_seen_at >= latest
+        person = _participant_state(participant, latest_by_id.get(participant.latest_obs_id), present=present)
         person["age_seconds"] = round((now - participant.last_seen_at).total_seconds(), 1) if participant.last_seen_at else None
+        people.append(person)
     return {
         "session": session.pk,
         "status": session.status,
@@ -155,11 +153,7 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
         "since_seconds": since_seconds,
         "latest_captured_at": latest.isoformat() if latest is not None else None,
         "series": series,
-        "class": {
-            "expression_mix": _expression_mix(latest_frame),
-            "engagement": sum(o.engagement for o in latest_frame) / len(latest_frame) if latest_frame else None,
-            "present": len(present_ids),
-        },
+        "class": class_figures(sample=latest_sample),
         "participants": people,
         "minutes": [minute_payload(row) for row in MinuteRollup.objects.filter(session=session, participant=None)],
         "alerts": session_alerts(session=session),

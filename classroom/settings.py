@@ -204,6 +204,7 @@ ENGAGEMENT_BASELINE_MAX_PITCH_DEGREES = _env_float("ENGAGEMENT_BASELINE_MAX_PITC
 PRIVACY_POLICY = os.environ.get("PRIVACY_POLICY", "full")
 RETENTION_OBSERVATION_DAYS = int(os.environ.get("RETENTION_OBSERVATION_DAYS", 30))
 RETENTION_SESSION_DAYS = int(os.environ.get("RETENTION_SESSION_DAYS", 365))  # then the session and its aggregates go too
+RETENTION_AUDIT_DAYS = int(os.environ.get("RETENTION_AUDIT_DAYS", 730))  # reads stay accountable after the data is gone
 SMOOTHING_SECONDS = _env_float("SMOOTHING_SECONDS", 3.0)  # dashboard smoothing time constant
 DASHBOARD_HISTORY_SECONDS = int(os.environ.get("DASHBOARD_HISTORY_SECONDS", 600))
 

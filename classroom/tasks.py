@@ -12,7 +12,7 @@ from celery.signals import worker_process_init
 
 from classroom.alerts import uploads_check
 from classroom.models import ClassSession
-from classroom.retention import frames_expire_stuck, observations_purge, sessions_purge
+from classroom.retention import frames_expire_stuck, retention_apply
 from classroom.rollups import rollups_refresh, rollups_refresh_active
 from inference.predictor import FACE_SIZE, get_predictor
 from ingest.vision.pipeline import get_pipeline
@@ -23,8 +23,8 @@ WARM_MARKER = "warm:"
 
 @shared_task(soft_time_limit=600, time_limit=660)
 def purge_old_observations() -> dict[str, int]:
-    """Apply the retention policy: per-sample series first, then whole sessions past their period."""
-    return {**observations_purge(), **sessions_purge()}
+    """Apply every retention period (per-sample series, whole sessions, the audit log)."""
+    return retention_apply()
 
 
 @shared_task(soft_time_limit=60, time_limit=90)

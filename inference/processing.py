@@ -13,6 +13,7 @@ from classroom.alerts import alerts_after_frame
 from classroom.engagement import engagement_band, engagement_score, expression_weight
 from classroom.events import publish_on_commit
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
+from classroom.samples import class_figures, frame_results_store
 from classroom.selectors import session_frame_counts
 from inference.baselines import baselines_for_frame
 from inference.predictor import FACE_SIZE, get_predictor
@@ -22,19 +23,6 @@ from inference.smoothing import Smoothed, smooth_frame
 def _crops(faces: list[dict[str, Any]]) -> np.ndarray:
     raw = [np.frombuffer(base64.b64decode(face["crop"]), dtype=np.uint8) for face in faces]
     return np.stack(raw).reshape(len(faces), FACE_SIZE, FACE_SIZE) if raw else np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
-
-
-def class_summary(observations: list[Observation]) -> dict[str, Any]:
-    """Whole-class figures for one frame: mean expression mix, mean engagement, faces present."""
-    if not observations:
-        return {"expression_mix": None, "engagement": None, "present": 0}
-    with_probs = [o.probabilities for o in observations if o.probabilities is not None]
-    mix = dict(zip(EXPRESSIONS, np.mean(with_probs, axis=0).round(4).tolist(), strict=True)) if with_probs else None
-    return {
-        "expression_mix": mix,
-        "engagement": round(float(np.mean([o.engagement for o in observations])), 4),
-        "present": len(observations),
-    }
 
 
 def observation_event(observation: Observation, name: str, smoothed: Smoothed) -> dict[str, Any]:
@@ -100,13 +88,18 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
         )
     smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in observations])
     with transaction.atomic():
-        Observation.objects.bulk_create(observations)
         log.status = FrameLog.Status.PROCESSED
         log.processed_at = timezone.now()
         log.faces_found = len(faces)
         log.latency_ms = round((log.processed_at - log.received_at).total_seconds() * 1000, 1)
         log.detail = detail
-        log.save(update_fields=["status", "processed_at", "faces_found", "latency_ms", "detail"])
+        # Claimed only while still queued: a redelivered or duplicated task that got here second stores nothing.
+        claimed = FrameLog.objects.filter(pk=log.pk, status=FrameLog.Status.QUEUED).update(
+            status=log.status, processed_at=log.processed_at, faces_found=log.faces_found, latency_ms=log.latency_ms, detail=detail
+        )
+        if not claimed:
+            return
+        sample = frame_results_store(session=log.session, captured_at=log.captured_at, observations=observations)
         others = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names))
         absent = list(others.exclude(student__opted_out=True))  # opted out: never absent, never alerted on
         bands = {pid: engagement_band(value.engagement) for pid, value in smoothed.items()}
@@ -120,7 +113,7 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
                 "frame_id": log.frame_id,
                 "latency_ms": log.latency_ms,
                 "observations": [observation_event(o, names.get(o.participant_id, ""), smoothed[o.participant_id]) for o in observations],
-                "class": class_summary(observations),
+                "class": class_figures(sample=sample),
                 "absent": [{"participant": p.pk, "name": p.display_name} for p in absent],
                 "skipped": len(detail.get("skipped", [])),
             },

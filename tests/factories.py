@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 import cv2
 import numpy as np
 from django.contrib.auth.models import User
+from django.db.models import Q
 
-from classroom.models import ClassSession, Course
+from classroom.models import ClassSession, Course, FrameLog, Observation, Participant
+from classroom.samples import frame_results_store
 from classroom.services import course_create, session_start
 
 
@@ -33,3 +39,17 @@ def encode(image: np.ndarray, ext: str = ".jpg") -> bytes:
     ok, buffer = cv2.imencode(ext, image)
     assert ok
     return buffer.tobytes()
+
+
+def scored_frame(session: ClassSession, at: datetime, seen: Mapping[Participant, Mapping[str, Any]], *, log: bool = True) -> None:
+    """A processed frame at ``at``: one observation per participant (fields as given), stored as inference stores it."""
+    if log:
+        FrameLog.objects.create(session=session, frame_id=at.isoformat(), captured_at=at, received_at=at, status=FrameLog.Status.PROCESSED)
+    observations = [
+        Observation(
+            session=session, participant=participant, captured_at=at, **{"engagement_band": "engaged", "box": [0, 0, 1, 1], **fields}
+        )
+        for participant, fields in seen.items()
+    ]
+    frame_results_store(session=session, captured_at=at, observations=observations)
+    Participant.objects.filter(Q(last_seen_at__lt=at) | Q(last_seen_at=None), pk__in=[p.pk for p in seen]).update(last_seen_at=at)

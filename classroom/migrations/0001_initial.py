@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,109 +14,171 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Course',
+            name="Course",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('teacher', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='courses', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "teacher",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="courses", to=settings.AUTH_USER_MODEL),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ClassSession',
+            name="ClassSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('status', models.CharField(choices=[('live', 'Live'), ('ended', 'Ended')], default='live', max_length=8)),
-                ('started_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('ingest_token_hash', models.CharField(max_length=64, unique=True)),
-                ('ingest_token_hint', models.CharField(help_text='first characters, to tell tokens apart', max_length=8)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='classroom.course')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("status", models.CharField(choices=[("live", "Live"), ("ended", "Ended")], default="live", max_length=8)),
+                ("started_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("ingest_token_hash", models.CharField(max_length=64, unique=True)),
+                ("ingest_token_hint", models.CharField(help_text="first characters, to tell tokens apart", max_length=8)),
+                ("course", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="sessions", to="classroom.course")),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='Student',
+            name="Student",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('opted_out', models.BooleanField(default=False)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='students', to='classroom.course')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("opted_out", models.BooleanField(default=False)),
+                ("course", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="students", to="classroom.course")),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Participant',
+            name="Participant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(help_text='tile name from the client, or track-N', max_length=200)),
-                ('display_name', models.CharField(max_length=200)),
-                ('last_box', models.JSONField(blank=True, help_text='[x, y, w, h] in frame pixels', null=True)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='classroom.classsession')),
-                ('student', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='participations', to='classroom.student')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(help_text="tile name from the client, or track-N", max_length=200)),
+                ("display_name", models.CharField(max_length=200)),
+                ("last_box", models.JSONField(blank=True, help_text="[x, y, w, h] in frame pixels", null=True)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="participants", to="classroom.classsession"
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="participations",
+                        to="classroom.student",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['display_name'],
+                "ordering": ["display_name"],
             },
         ),
         migrations.CreateModel(
-            name='FrameLog',
+            name="FrameLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('frame_id', models.CharField(max_length=64)),
-                ('captured_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField()),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('processed', 'Processed'), ('dropped', 'Dropped'), ('expired', 'Expired'), ('error', 'Error')], default='queued', max_length=10)),
-                ('width', models.PositiveIntegerField(default=0)),
-                ('height', models.PositiveIntegerField(default=0)),
-                ('tiles', models.PositiveIntegerField(default=0)),
-                ('faces_found', models.PositiveIntegerField(default=0)),
-                ('latency_ms', models.FloatField(blank=True, help_text='received to stored', null=True)),
-                ('detail', models.JSONField(blank=True, default=dict, help_text='error message or skipped faces and why')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='frame_logs', to='classroom.classsession')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("frame_id", models.CharField(max_length=64)),
+                ("captured_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField()),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("processed", "Processed"),
+                            ("dropped", "Dropped"),
+                            ("expired", "Expired"),
+                            ("error", "Error"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("width", models.PositiveIntegerField(default=0)),
+                ("height", models.PositiveIntegerField(default=0)),
+                ("tiles", models.PositiveIntegerField(default=0)),
+                ("faces_found", models.PositiveIntegerField(default=0)),
+                ("latency_ms", models.FloatField(blank=True, help_text="received to stored", null=True)),
+                ("detail", models.JSONField(blank=True, default=dict, help_text="error message or skipped faces and why")),
+                (
+                    "session",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="frame_logs", to="classroom.classsession"),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['session', 'received_at'], name='framelog_session_time')],
-                'constraints': [models.UniqueConstraint(fields=('session', 'frame_id'), name='unique_frame_id_per_session')],
+                "indexes": [models.Index(fields=["session", "received_at"], name="framelog_session_time")],
+                "constraints": [models.UniqueConstraint(fields=("session", "frame_id"), name="unique_frame_id_per_session")],
             },
         ),
         migrations.CreateModel(
-            name='Observation',
+            name="Observation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('captured_at', models.DateTimeField()),
-                ('probabilities', models.JSONField(blank=True, help_text='7 floats in EXPRESSIONS order; null under the attention policy', null=True)),
-                ('expression', models.CharField(blank=True, choices=[('angry', 'angry'), ('disgust', 'disgust'), ('fear', 'fear'), ('happy', 'happy'), ('sad', 'sad'), ('surprise', 'surprise'), ('neutral', 'neutral')], max_length=8)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('engagement', models.FloatField(help_text='engagement indicator 0..1')),
-                ('engagement_band', models.CharField(max_length=12)),
-                ('box', models.JSONField(help_text='[x, y, w, h] in frame pixels')),
-                ('yaw', models.FloatField(default=0.0)),
-                ('pitch', models.FloatField(default=0.0)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='observations', to='classroom.classsession')),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='observations', to='classroom.participant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("captured_at", models.DateTimeField()),
+                (
+                    "probabilities",
+                    models.JSONField(blank=True, help_text="7 floats in EXPRESSIONS order; null under the attention policy", null=True),
+                ),
+                (
+                    "expression",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("angry", "angry"),
+                            ("disgust", "disgust"),
+                            ("fear", "fear"),
+                            ("happy", "happy"),
+                            ("sad", "sad"),
+                            ("surprise", "surprise"),
+                            ("neutral", "neutral"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                ("engagement", models.FloatField(help_text="engagement indicator 0..1")),
+                ("engagement_band", models.CharField(max_length=12)),
+                ("box", models.JSONField(help_text="[x, y, w, h] in frame pixels")),
+                ("yaw", models.FloatField(default=0.0)),
+                ("pitch", models.FloatField(default=0.0)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="observations", to="classroom.classsession"
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="observations", to="classroom.participant"),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['session', 'captured_at'], name='obs_session_time'), models.Index(fields=['participant', 'captured_at'], name='obs_participant_time')],
+                "indexes": [
+                    models.Index(fields=["session", "captured_at"], name="obs_session_time"),
+                    models.Index(fields=["participant", "captured_at"], name="obs_participant_time"),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='student',
-            constraint=models.UniqueConstraint(fields=('course', 'name'), name='unique_student_name_per_course'),
+            model_name="student",
+            constraint=models.UniqueConstraint(fields=("course", "name"), name="unique_student_name_per_course"),
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.UniqueConstraint(fields=('session', 'key'), name='unique_participant_key_per_session'),
+            model_name="participant",
+            constraint=models.UniqueConstraint(fields=("session", "key"), name="unique_participant_key_per_session"),
         ),
     ]

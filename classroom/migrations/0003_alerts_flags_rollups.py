@@ -6,95 +6,168 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('classroom', '0002_audit_entry'),
+        ("classroom", "0002_audit_entry"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='course',
-            name='alert_absent_seconds',
-            field=models.PositiveIntegerField(blank=True, help_text='a student absent this long', null=True),
+            model_name="course",
+            name="alert_absent_seconds",
+            field=models.PositiveIntegerField(blank=True, help_text="a student absent this long", null=True),
         ),
         migrations.AddField(
-            model_name='course',
-            name='alert_class_drop',
-            field=models.FloatField(blank=True, help_text='class indicator drop against its 5-minute baseline', null=True),
+            model_name="course",
+            name="alert_class_drop",
+            field=models.FloatField(blank=True, help_text="class indicator drop against its 5-minute baseline", null=True),
         ),
         migrations.AddField(
-            model_name='course',
-            name='alert_class_floor',
-            field=models.FloatField(blank=True, help_text='class indicator below this', null=True),
+            model_name="course",
+            name="alert_class_floor",
+            field=models.FloatField(blank=True, help_text="class indicator below this", null=True),
         ),
         migrations.AddField(
-            model_name='course',
-            name='alert_not_engaged_seconds',
-            field=models.PositiveIntegerField(blank=True, help_text='a student not engaged this long', null=True),
+            model_name="course",
+            name="alert_not_engaged_seconds",
+            field=models.PositiveIntegerField(blank=True, help_text="a student not engaged this long", null=True),
         ),
         migrations.AddField(
-            model_name='course',
-            name='alert_uploads_stopped_seconds',
-            field=models.PositiveIntegerField(blank=True, help_text='no frame received this long', null=True),
+            model_name="course",
+            name="alert_uploads_stopped_seconds",
+            field=models.PositiveIntegerField(blank=True, help_text="no frame received this long", null=True),
         ),
         migrations.AddField(
-            model_name='course',
-            name='privacy_policy',
-            field=models.CharField(blank=True, choices=[('full', 'full'), ('aggregate', 'aggregate'), ('attention', 'attention')], help_text="empty: the deployment's PRIVACY_POLICY", max_length=10),
+            model_name="course",
+            name="privacy_policy",
+            field=models.CharField(
+                blank=True,
+                choices=[("full", "full"), ("aggregate", "aggregate"), ("attention", "attention")],
+                help_text="empty: the deployment's PRIVACY_POLICY",
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='Flag',
+            name="Flag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('note', models.CharField(blank=True, max_length=120)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='classroom.classsession')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField()),
+                ("note", models.CharField(blank=True, max_length=120)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="flags", to="classroom.classsession"),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('absent', 'absent'), ('not_engaged', 'not engaged'), ('class_drop', 'class engagement dropped'), ('class_low', 'class engagement low'), ('uploads_stopped', 'uploads stopped')], max_length=16)),
-                ('raised_at', models.DateTimeField()),
-                ('cleared_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('detail', models.JSONField(blank=True, default=dict, help_text='the figures that raised it (thresholds, values)')),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('participant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='classroom.participant')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='classroom.classsession')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("absent", "absent"),
+                            ("not_engaged", "not engaged"),
+                            ("class_drop", "class engagement dropped"),
+                            ("class_low", "class engagement low"),
+                            ("uploads_stopped", "uploads stopped"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("raised_at", models.DateTimeField()),
+                ("cleared_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("detail", models.JSONField(blank=True, default=dict, help_text="the figures that raised it (thresholds, values)")),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="classroom.participant",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="alerts", to="classroom.classsession"),
+                ),
             ],
             options={
-                'ordering': ['raised_at', 'pk'],
-                'indexes': [models.Index(fields=['session', 'raised_at'], name='alert_session_time')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('cleared_at__isnull', True), ('participant__isnull', False)), fields=('session', 'participant', 'kind'), name='one_open_participant_alert'), models.UniqueConstraint(condition=models.Q(('cleared_at__isnull', True), ('participant__isnull', True)), fields=('session', 'kind'), name='one_open_class_alert')],
+                "ordering": ["raised_at", "pk"],
+                "indexes": [models.Index(fields=["session", "raised_at"], name="alert_session_time")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("cleared_at__isnull", True), ("participant__isnull", False)),
+                        fields=("session", "participant", "kind"),
+                        name="one_open_participant_alert",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("cleared_at__isnull", True), ("participant__isnull", True)),
+                        fields=("session", "kind"),
+                        name="one_open_class_alert",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MinuteRollup',
+            name="MinuteRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('minute', models.DateTimeField()),
-                ('samples', models.PositiveIntegerField(default=0)),
-                ('seconds', models.FloatField(default=0.0)),
-                ('person_seconds', models.FloatField(default=0.0, help_text='class row: seconds present summed over participants')),
-                ('engagement_seconds', models.FloatField(default=0.0, help_text='engagement × seconds, for time-weighted means')),
-                ('engaged_seconds', models.FloatField(default=0.0)),
-                ('partly_seconds', models.FloatField(default=0.0)),
-                ('not_engaged_seconds', models.FloatField(default=0.0)),
-                ('expressions', models.JSONField(blank=True, default=dict, help_text='apparent expression → observations')),
-                ('participant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='classroom.participant')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='classroom.classsession')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("minute", models.DateTimeField()),
+                ("samples", models.PositiveIntegerField(default=0)),
+                ("seconds", models.FloatField(default=0.0)),
+                ("person_seconds", models.FloatField(default=0.0, help_text="class row: seconds present summed over participants")),
+                ("engagement_seconds", models.FloatField(default=0.0, help_text="engagement × seconds, for time-weighted means")),
+                ("engaged_seconds", models.FloatField(default=0.0)),
+                ("partly_seconds", models.FloatField(default=0.0)),
+                ("not_engaged_seconds", models.FloatField(default=0.0)),
+                ("expressions", models.JSONField(blank=True, default=dict, help_text="apparent expression → observations")),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollups",
+                        to="classroom.participant",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="rollups", to="classroom.classsession"),
+                ),
             ],
             options={
-                'ordering': ['minute'],
-                'indexes': [models.Index(fields=['session', 'minute'], name='rollup_session_minute')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('participant__isnull', False)), fields=('session', 'participant', 'minute'), name='one_rollup_per_participant_minute'), models.UniqueConstraint(condition=models.Q(('participant__isnull', True)), fields=('session', 'minute'), name='one_class_rollup_per_minute')],
+                "ordering": ["minute"],
+                "indexes": [models.Index(fields=["session", "minute"], name="rollup_session_minute")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("participant__isnull", False)),
+                        fields=("session", "participant", "minute"),
+                        name="one_rollup_per_participant_minute",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("participant__isnull", True)), fields=("session", "minute"), name="one_class_rollup_per_minute"
+                    ),
+                ],
             },
         ),
     ]

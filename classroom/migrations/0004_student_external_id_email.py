@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('classroom', '0003_alerts_flags_rollups'),
+        ("classroom", "0003_alerts_flags_rollups"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='student',
-            name='email',
+            model_name="student",
+            name="email",
             field=models.EmailField(blank=True, max_length=254),
         ),
         migrations.AddField(
-            model_name='student',
-            name='external_id',
+            model_name="student",
+            name="external_id",
             field=models.CharField(blank=True, help_text="the school's id for the student (roster import)", max_length=64),
         ),
     ]

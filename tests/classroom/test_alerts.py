@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from classroom import events
 from classroom.alerts import THRESHOLD_LIMITS, alert_acknowledge, alerts_after_frame, thresholds_for, uploads_check
-from classroom.models import Alert, ClassSession, FrameLog, Observation, Participant
+from classroom.models import Alert, ClassSession, FrameLog, Participant
 from classroom.services import course_alert_thresholds_update, session_end
 from tests import factories
 
@@ -122,21 +122,17 @@ def test_attention_policy_keeps_absence_and_attention_alerts(session: ClassSessi
     assert sorted(open_alerts(session)) == [("absent", "Ben"), ("not_engaged", "Ana")]
 
 
-def observe(session: ClassSession, participant: Participant, at: datetime, engagement: float) -> None:
-    Observation.objects.create(
-        session=session, participant=participant, captured_at=at, engagement=engagement, engagement_band="engaged", box=[0, 0, 1, 1]
-    )
+def observe(session: ClassSession, at: datetime, participants: list[Participant], engagement: float) -> None:
+    factories.scored_frame(session, at, {participant: {"engagement": engagement} for participant in participants}, log=False)
 
 
 def test_class_drop_against_its_own_baseline_and_floor(session: ClassSession, settings: Any) -> None:
     participants = people(session, *[f"S{k}" for k in range(5)])
     t0 = timezone.now() - timedelta(minutes=10)
     for second in range(0, 300, 10):  # five minutes at 0.9
-        for participant in participants:
-            observe(session, participant, t0 + timedelta(seconds=second), 0.9)
+        observe(session, t0 + timedelta(seconds=second), participants, 0.9)
     for second in range(300, 360, 10):  # then a minute at 0.6: a drop of 0.3, still above the 0.4 floor
-        for participant in participants:
-            observe(session, participant, t0 + timedelta(seconds=second), 0.6)
+        observe(session, t0 + timedelta(seconds=second), participants, 0.6)
     at = t0 + timedelta(seconds=355)
     alerts_after_frame(session=session, captured_at=at, bands={}, absent=[])
     assert open_alerts(session) == [("class_drop", None)]
@@ -147,8 +143,7 @@ def test_class_drop_against_its_own_baseline_and_floor(session: ClassSession, se
 
     buffer.client().flushdb()
     for second in range(360, 420, 10):
-        for participant in participants:
-            observe(session, participant, t0 + timedelta(seconds=second), 0.3)
+        observe(session, t0 + timedelta(seconds=second), participants, 0.3)
     alerts_after_frame(session=session, captured_at=t0 + timedelta(seconds=415), bands={}, absent=[])
     assert sorted(open_alerts(session)) == [("class_drop", None), ("class_low", None)]
 
@@ -157,9 +152,9 @@ def test_class_drop_needs_three_minutes_of_baseline(session: ClassSession) -> No
     [ana] = people(session, "Ana")
     t0 = timezone.now() - timedelta(minutes=5)
     for second in range(0, 90, 10):
-        observe(session, ana, t0 + timedelta(seconds=second), 0.95)
+        observe(session, t0 + timedelta(seconds=second), [ana], 0.95)
     for second in range(90, 150, 10):
-        observe(session, ana, t0 + timedelta(seconds=second), 0.5)
+        observe(session, t0 + timedelta(seconds=second), [ana], 0.5)
     alerts_after_frame(session=session, captured_at=t0 + timedelta(seconds=145), bands={}, absent=[])
     assert open_alerts(session) == []
 

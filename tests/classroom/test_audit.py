@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from classroom.models import AuditEntry, Participant
+from classroom.models import AuditEntry, Course, Observation, Participant
 from tests.factories import live_session, teacher
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +58,25 @@ def test_session_names_itself_with_or_without_a_title(title: str) -> None:
     session.title = title
     assert str(session).startswith("Physics — ")
     assert str(session).endswith(title or f"{session.started_at:%Y-%m-%d %H:%M}")
+
+
+@pytest.mark.parametrize(
+    ("course_policy", "deployment_policy", "listed"), [("", "full", True), ("aggregate", "full", False), ("", "aggregate", False)]
+)
+def test_the_django_admin_shows_no_observation_of_an_aggregate_course(
+    client: Client, settings: Any, course_policy: str, deployment_policy: str, listed: bool
+) -> None:
+    """Rows kept from before a course moved to ``aggregate`` stay out of the admin too."""
+    settings.PRIVACY_POLICY = deployment_policy
+    session, _ = live_session()
+    ada = Participant.objects.create(session=session, key="Ada", display_name="Ada")
+    observation = Observation.objects.create(
+        session=session, participant=ada, captured_at=timezone.now(), engagement=0.5, engagement_band="partly", box=[0, 0, 1, 1]
+    )
+    Course.objects.filter(pk=session.course_id).update(privacy_policy=course_policy)
+    admin = teacher("root", staff=True)
+    admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get("/admin/classroom/observation/").content.decode()
+    assert (f"/admin/classroom/observation/{observation.pk}/change/" in page) is listed

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from classroom.models import Alert, ClassSession, Course, FrameLog, Observation, Participant, Student
+from classroom.models import Alert, ClassSession, Course, Participant, Student
 from classroom.reports import course_trends, export_csv, export_json, session_report, spreadsheet_safe
 from classroom.rollups import minute_of, rollups_refresh
 from classroom.services import flag_create
@@ -30,19 +30,10 @@ def session() -> ClassSession:
     evil = Participant.objects.create(session=session, key="=cmd", display_name="=cmd|' /C calc'!A0")
     for second in range(0, 120, 2):
         at = t0 + timedelta(seconds=second)
-        FrameLog.objects.create(session=session, frame_id=str(second), captured_at=at, received_at=at, status=FrameLog.Status.PROCESSED)
-        for participant, engagement, band, expression in ((ada, 0.9, "engaged", "neutral"), (evil, 0.2, "not_engaged", "sad")):
-            if participant is evil and second >= 60:
-                continue
-            Observation.objects.create(
-                session=session,
-                participant=participant,
-                captured_at=at,
-                engagement=engagement,
-                engagement_band=band,
-                expression=expression,
-                box=[0, 0, 1, 1],
-            )
+        seen = {ada: {"engagement": 0.9, "engagement_band": "engaged", "expression": "neutral"}}
+        if second < 60:
+            seen[evil] = {"engagement": 0.2, "engagement_band": "not_engaged", "expression": "sad"}
+        factories.scored_frame(session, at, seen)
     Alert.objects.create(session=session, participant=evil, kind="absent", raised_at=t0 + timedelta(seconds=90))
     rollups_refresh(session=session)
     return session

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from classroom.models import ClassSession, FrameLog, MinuteRollup, Observation, Participant
+from classroom.models import ClassSession, MinuteRollup, Participant
 from classroom.rollups import MAX_FRAME_CREDIT_SECONDS, minute_of, rollups_compute, rollups_refresh
 from classroom.selectors import minute_payload
 from tests import factories
@@ -22,17 +22,9 @@ def session() -> ClassSession:
 
 
 def frame(session: ClassSession, at: datetime, seen: dict[Participant, tuple[float, str, str]]) -> None:
-    FrameLog.objects.create(session=session, frame_id=at.isoformat(), captured_at=at, received_at=at, status=FrameLog.Status.PROCESSED)
-    for participant, (engagement, band, expression) in seen.items():
-        Observation.objects.create(
-            session=session,
-            participant=participant,
-            captured_at=at,
-            engagement=engagement,
-            engagement_band=band,
-            expression=expression,
-            box=[0, 0, 1, 1],
-        )
+    factories.scored_frame(
+        session, at, {p: {"engagement": e, "engagement_band": band, "expression": expression} for p, (e, band, expression) in seen.items()}
+    )
 
 
 def test_one_minute_at_one_frame_per_second(session: ClassSession) -> None:

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from classroom.models import Alert, AuditEntry, ClassSession, Course, Flag, Observation, Participant
+from classroom.models import Alert, AuditEntry, ClassSession, Course, Flag, Participant
 from classroom.services import session_end
 from tests import factories
 
@@ -128,16 +128,8 @@ def observed(session: ClassSession) -> Participant:
     ana = Participant.objects.create(session=session, key="ana", display_name="Ana", last_seen_at=timezone.now())
     t0 = timezone.now() - timedelta(seconds=30)
     for second in range(0, 30, 5):
-        Observation.objects.create(
-            session=session,
-            participant=ana,
-            captured_at=t0 + timedelta(seconds=second),
-            engagement=0.9,
-            engagement_band="engaged",
-            expression="happy",
-            confidence=0.8,
-            box=[0, 0, 1, 1],
-        )
+        seen = {ana: {"engagement": 0.9, "expression": "happy", "confidence": 0.8}}
+        factories.scored_frame(session, t0 + timedelta(seconds=second), seen, log=False)
     Alert.objects.create(session=session, participant=ana, kind="absent", raised_at=t0)
     return ana
 

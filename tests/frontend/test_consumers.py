@@ -20,7 +20,7 @@ from django.utils import timezone
 from classroom.alerts import alert_payload
 from classroom.asgi import application
 from classroom.events import EVENT_HANDLER, session_group
-from classroom.models import EXPRESSIONS, Alert, AuditEntry, ClassSession, Course, FrameLog, MinuteRollup, Observation, Participant
+from classroom.models import EXPRESSIONS, Alert, AuditEntry, ClassSession, Course, FrameLog, MinuteRollup, Participant
 from classroom.rollups import rollups_refresh
 from classroom.selectors import session_history
 from classroom.services import participant_update, session_end
@@ -88,20 +88,19 @@ def session(alice: User) -> ClassSession:
 
 
 def observe(
-    session: ClassSession, participant: Participant, when: datetime, probabilities: list[float], engagement: float, band: str
+    session: ClassSession, people: list[Participant], when: datetime, probabilities: list[float], engagement: float, band: str
 ) -> None:
+    """One scored frame at ``when`` in which each of ``people`` shows the same figures."""
     top = max(range(len(EXPRESSIONS)), key=lambda i: probabilities[i])
-    Observation.objects.create(
-        session=session,
-        participant=participant,
-        captured_at=when,
-        probabilities=probabilities,
-        expression=EXPRESSIONS[top],
-        confidence=probabilities[top],
-        engagement=engagement,
-        engagement_band=band,
-        box=[0, 0, 40, 40],
-    )
+    fields = {
+        "probabilities": probabilities,
+        "expression": EXPRESSIONS[top],
+        "confidence": probabilities[top],
+        "engagement": engagement,
+        "engagement_band": band,
+        "box": [0, 0, 40, 40],
+    }
+    factories.scored_frame(session, when, dict.fromkeys(people, fields), log=False)
 
 
 def observations_event(session: ClassSession, people: list[Participant], when: datetime) -> dict[str, Any]:
@@ -218,10 +217,10 @@ def test_history_rebuilds_the_dashboard(session: ClassSession, alice: User, sett
     settings.DASHBOARD_HISTORY_SECONDS = 60  # type: ignore[attr-defined]
     t0 = timezone.now().replace(microsecond=0) - timedelta(seconds=30)
     ada, bert, gone = participants(session, 3)
-    observe(session, gone, t0 - timedelta(seconds=300), NEUTRAL, 0.9, "engaged")  # outside the window
-    observe(session, ada, t0, HAPPY, 0.5, "partly")
-    observe(session, bert, t0 + timedelta(milliseconds=400), NEUTRAL, 0.9, "engaged")
-    observe(session, ada, t0 + timedelta(seconds=2), NEUTRAL, 0.8, "engaged")
+    observe(session, [gone], t0 - timedelta(seconds=300), NEUTRAL, 0.9, "engaged")  # outside the window
+    observe(session, [ada], t0, HAPPY, 0.5, "partly")
+    observe(session, [bert], t0 + timedelta(milliseconds=400), NEUTRAL, 0.9, "engaged")
+    observe(session, [ada], t0 + timedelta(seconds=2), NEUTRAL, 0.8, "engaged")
     statuses = [FrameLog.Status.PROCESSED] * 3 + [FrameLog.Status.DROPPED, FrameLog.Status.EXPIRED, FrameLog.Status.QUEUED]
     for i, status in enumerate(statuses):
         FrameLog.objects.create(session=session, frame_id=f"f{i}", captured_at=t0, received_at=t0, status=status)
@@ -233,7 +232,8 @@ def test_history_rebuilds_the_dashboard(session: ClassSession, alice: User, sett
         assert history["since_seconds"] == 60
         assert history["latest_captured_at"] == (t0 + timedelta(seconds=2)).isoformat()
         series = history["series"]
-        assert [(point["t"], point["present"]) for point in series] == [(t0.isoformat(), 2), ((t0 + timedelta(seconds=2)).isoformat(), 1)]
+        # Two frames in one second, one face each: the second's mean covers both; present is the most in one frame.
+        assert [(point["t"], point["present"]) for point in series] == [(t0.isoformat(), 1), ((t0 + timedelta(seconds=2)).isoformat(), 1)]
         assert [point["engagement"] for point in series] == pytest.approx([0.7, 0.8])
         assert history["class"]["present"] == 1
         assert history["class"]["engagement"] == pytest.approx(0.8)
@@ -253,7 +253,7 @@ def test_history_rebuilds_the_dashboard(session: ClassSession, alice: User, sett
 def test_history_of_an_ended_session_keeps_its_last_minutes(session: ClassSession) -> None:
     long_ago = timezone.now() - timedelta(days=2)
     (ada,) = participants(session, 1)
-    observe(session, ada, long_ago, HAPPY, 0.5, "partly")
+    observe(session, [ada], long_ago, HAPPY, 0.5, "partly")
     ended = session_end(session=session)
     history = session_history(session=ended, since_seconds=60)
     assert history["status"] == "ended"
@@ -359,8 +359,7 @@ def test_privacy_policy_redacts_history_and_events(
     settings.PRIVACY_POLICY = policy  # type: ignore[attr-defined]
     people = participants(session, present)
     now = timezone.now()
-    for person in people:
-        observe(session, person, now - timedelta(seconds=5), HAPPY, 0.6, "partly")
+    observe(session, people, now - timedelta(seconds=5), HAPPY, 0.6, "partly")
 
     def check(people_payload: list[dict[str, Any]], figures: dict[str, Any]) -> None:
         assert len(people_payload) == present
@@ -407,8 +406,7 @@ def observed_frame(session: ClassSession, people: list[Participant], when: datet
     FrameLog.objects.create(
         session=session, frame_id=when.isoformat(), captured_at=when, received_at=when, status=FrameLog.Status.PROCESSED
     )
-    for person in people:
-        observe(session, person, when, HAPPY, 0.6, "partly")
+    observe(session, people, when, HAPPY, 0.6, "partly")
 
 
 def _alert(session: ClassSession, participant: Participant | None, kind: str) -> Alert:

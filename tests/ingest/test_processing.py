@@ -13,7 +13,10 @@ import pytest
 
 from classroom import events
 from classroom.celery import app as celery_app
-from classroom.models import EXPRESSIONS, ClassSession, FrameLog, Observation, Participant, Student
+from classroom.models import EXPRESSIONS, ClassSample, ClassSession, FrameLog, Observation, Participant, Student
+from inference.predictor import get_predictor
+from inference.processing import frame_infer
+from inference.tasks import infer_frame
 from ingest import buffer
 from ingest.processing import frame_ingest
 from ingest.services import frame_accept
@@ -157,3 +160,40 @@ def test_attention_policy_runs_no_expression_inference(sent: list[dict[str, Any]
     observation = Observation.objects.get()
     assert (observation.probabilities, observation.expression, observation.confidence) == (None, "", None)
     assert 0.0 <= observation.engagement <= 1.0
+
+
+def test_aggregate_policy_stores_no_per_student_row(sent: list[dict[str, Any]]) -> None:
+    session, _ = live_session()
+    session.course.privacy_policy = "aggregate"
+    session.course.save()
+    frame, tiles = compose_gallery([FACE, FACE], names=["Ada", "Bo"])
+    tile_dicts = [asdict(tile) for tile in tiles]
+    log = accept(session, encode(frame), tile_dicts)
+    frame_ingest(frame_log_id=log.pk, tiles=tile_dicts)
+    assert Observation.objects.count() == 0
+    sample = ClassSample.objects.get()
+    assert (sample.present, sum(sample.bands.values()), sum(sample.expressions.values())) == (2, 2, 2)
+    assert sample.probability_sums is not None and sum(sample.probability_sums) == pytest.approx(2.0, abs=1e-3)
+    assert sorted(Participant.objects.values_list("display_name", flat=True)) == ["Ada", "Bo"]  # who attended, not how
+
+
+def test_a_duplicate_delivery_racing_the_first_stores_nothing(sent: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two deliveries of one inference task overlap: the one that commits second must not store the frame again."""
+    session, _ = live_session()
+    log = accept(session, encode(FACE))
+    captured: list[list[dict[str, Any]]] = []
+    monkeypatch.setattr(infer_frame, "delay", lambda frame_log_id, faces, detail: captured.append(faces))
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    [faces] = captured
+    predictor = get_predictor()
+    real_predict = predictor.predict
+
+    def predict_while_the_duplicate_finishes(crops: Any) -> Any:
+        monkeypatch.setattr(predictor, "predict", real_predict)
+        frame_infer(frame_log_id=log.pk, faces=faces, detail={})  # the duplicate, delivered meanwhile, wins
+        return real_predict(crops)
+
+    monkeypatch.setattr(predictor, "predict", predict_while_the_duplicate_finishes)
+    frame_infer(frame_log_id=log.pk, faces=faces, detail={})
+    assert (Observation.objects.count(), ClassSample.objects.count()) == (1, 1)
+    assert [event["type"] for event in sent].count("observations") == 1
