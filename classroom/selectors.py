@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncSecond
@@ -15,6 +17,7 @@ from classroom.engagement import ABSENT
 from classroom.models import EXPRESSIONS, Alert, ClassSample, ClassSession, Course, Flag, FrameLog, MinuteRollup, Observation, Participant
 from classroom.samples import class_figures
 from classroom.services import flag_payload, token_hash
+from ingest import buffer
 
 
 def user_is_admin(*, user: User | AnonymousUser) -> bool:
@@ -164,7 +167,7 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
 
 
 def session_frame_counts(*, session_id: int) -> dict[str, int]:
-    """Frames received, processed and dropped (dropped, expired or failed), in all and in the last minute."""
+    """Frames received, processed and dropped (dropped, expired or failed), in all and in the last minute; uploads refused for load."""
     lost = [FrameLog.Status.DROPPED, FrameLog.Status.EXPIRED, FrameLog.Status.ERROR]
     recent = Q(received_at__gte=timezone.now() - timedelta(minutes=1))
     counts = FrameLog.objects.filter(session_id=session_id).aggregate(
@@ -175,6 +178,8 @@ def session_frame_counts(*, session_id: int) -> dict[str, int]:
         processed_last_minute=Count("pk", filter=recent & Q(status=FrameLog.Status.PROCESSED)),
         dropped_last_minute=Count("pk", filter=recent & Q(status__in=lost)),
     )
+    with contextlib.suppress(redis.RedisError):  # the counters live in Redis; without it the page still shows the rest
+        counts["refused"] = sum(buffer.refusals(session_id=session_id).values())
     return {key: int(value or 0) for key, value in counts.items()}
 
 

@@ -97,11 +97,7 @@ class Stack:
         """Start every part and wait until each one answers."""
         python = sys.executable
         if self.redis_port is not None:
-            redis_server = shutil.which("redis-server")
-            if redis_server is None:
-                raise StackError("redis-server is not installed; run scripts/setup.sh")
-            self._spawn("redis", [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            self._wait("redis", lambda: port_open("127.0.0.1", self.redis_port or 0), 20)
+            self.redis_start()
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         subprocess.run([python, manage, "migrate", "--noinput", "-v", "0"], check=True, env=self.environment(), cwd=settings.BASE_DIR)
         self._spawn("daphne", [python, "-m", "daphne", "-b", self.host, "-p", str(self.port), "classroom.asgi:application"])
@@ -117,6 +113,18 @@ class Stack:
             # Ready means consuming and warm: the detector or the CNN is loaded and has run once.
             self._wait(f"worker-{queue}", lambda q=queue: self._log_says(f"worker-{q}", b" ready.", f"{WARM_MARKER} {q}".encode()))
         return self
+
+    def redis_start(self) -> None:
+        """Start (or restart) the stack's own Redis: bounded, evicting keys that expire soonest (frame bytes) first."""
+        redis_server = shutil.which("redis-server")
+        if redis_server is None:
+            raise StackError("redis-server is not installed; run scripts/setup.sh")
+        if self.redis_port is None:
+            raise StackError("this stack uses an outside Redis (REDIS_URL); it does not run one")
+        bounds = ["--maxmemory", settings.REDIS_MAXMEMORY, "--maxmemory-policy", "volatile-ttl"]
+        args = [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *bounds]
+        self._spawn("redis", args)
+        self._wait("redis", lambda: port_open("127.0.0.1", self.redis_port or 0), 20)
 
     def _healthy(self) -> bool:
         try:

@@ -1,7 +1,9 @@
-"""The short-lived frame buffer in Redis: frame bytes (TTL), per-session rate limit and backlog.
+"""The short-lived frame buffer in Redis: frame bytes (TTL), per-session rate limit, backlog and refusals.
 
 Frames live here for at most ``INGEST_FRAME_TTL_SECONDS`` and are deleted as soon as a worker
-reads them; nothing else ever holds the pixels.
+reads them; nothing else ever holds the pixels. Every key here but the Celery queues carries a TTL,
+so Redis's ``volatile-ttl`` eviction (``REDIS_MAXMEMORY``) drops the oldest frame bytes first and
+never a queued task.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
@@ -92,6 +95,45 @@ def newer_pending(*, session_id: int, frame_log_id: int) -> int:
     if score is None:
         return 0
     return int(client().zcount(key, f"({score}", "+inf"))
+
+
+REFUSALS_TTL_SECONDS = 86_400
+TRACKER_LOCK_SECONDS = 10
+
+
+def refusal_count(*, session_id: int, reason: str) -> None:
+    """Count one upload refused for load (``rate_limited``, ``backlog_full``, ``server_busy``), shown on the live page."""
+    pipe = client().pipeline()
+    pipe.hincrby(_key("refused", session_id), reason, 1)
+    pipe.expire(_key("refused", session_id), REFUSALS_TTL_SECONDS)
+    pipe.execute()
+
+
+def refusals(*, session_id: int) -> dict[str, int]:
+    """Uploads of the session refused for load in the last day, by reason."""
+    stored = client().hgetall(_key("refused", session_id))
+    return {key.decode(): int(value) for key, value in stored.items()}
+
+
+def queue_length(*, queue: str) -> int:
+    """Tasks waiting in a Celery queue (the broker is this Redis)."""
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
+    return int(client().llen(f"{prefix}{queue}"))
+
+
+@contextmanager
+def tracker_lock(*, session_id: int) -> Iterator[None]:
+    """Hold the session's tracker while reading, assigning and saving it: two ingest processes never interleave.
+
+    The lock expires by itself after ``TRACKER_LOCK_SECONDS`` should its holder die.
+    """
+    lock = client().lock(_key("tracker-lock", session_id), timeout=TRACKER_LOCK_SECONDS, blocking_timeout=TRACKER_LOCK_SECONDS)
+    if not lock.acquire():
+        raise TimeoutError(f"the tracker of session {session_id} stayed locked for {TRACKER_LOCK_SECONDS}s")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def tracker_load(*, session_id: int) -> str | None:

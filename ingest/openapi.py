@@ -21,7 +21,10 @@ REFUSALS: dict[str, tuple[str, list[str]]] = {
     "413": ("Over the byte limit, or over the pixel limit", ["frame_too_large", "image_too_large"]),
     "415": ("Not multipart, or the image is not JPEG, PNG or WebP", ["unsupported_media_type"]),
     "429": ("Over the session's upload rate (see Retry-After)", ["rate_limited"]),
-    "503": ("Too many frames of this session waiting (see Retry-After)", ["backlog_full"]),
+    "503": (
+        "Too many frames waiting, for this session or all of them, or the frame buffer is full or restarting (see Retry-After)",
+        ["backlog_full", "server_busy"],
+    ),
 }
 
 

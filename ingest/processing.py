@@ -6,6 +6,7 @@ import base64
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
@@ -84,9 +85,10 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         image = decode_image(data)
         del data  # the pixels live only in this function's frame from here on
         detections = get_pipeline().process(image, tiles=[Tile(**tile) for tile in tiles] or None)
-        state = TrackerState.from_json(buffer.tracker_load(session_id=session_id))
-        detections, state = assign(detections, state, now=log.captured_at.timestamp())
-        buffer.tracker_save(session_id=session_id, state=state.to_json())
+        with buffer.tracker_lock(session_id=session_id):
+            state = TrackerState.from_json(buffer.tracker_load(session_id=session_id))
+            detections, state = assign(detections, state, now=log.captured_at.timestamp())
+            buffer.tracker_save(session_id=session_id, state=state.to_json())
         participants, opted_out = _participants_for(log.session, detections, log.captured_at)
         with_crops = course_policy(course=log.session.course) != ATTENTION  # no expression inference, so no crops
         no_pose = [0.0] * len(detections)
@@ -105,6 +107,9 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         ]
         skipped = [{"box": [round(float(v), 1) for v in r.box], "reason": r.reason} for r in detections.rejected]
         empty_tiles = sorted({tile["name"] for tile in tiles} - {name for name in detections.tile if name})
+        if faces and buffer.queue_length(queue="inference") >= settings.INFERENCE_MAX_QUEUED:
+            frame_finish(log=log, status=FrameLog.Status.DROPPED, detail={"reason": "inference is behind: its queue is full"})
+            return
         infer_frame.delay(frame_log_id, faces, {"skipped": skipped, "opted_out": opted_out, "empty_tiles": empty_tiles})
     except IngestError as error:
         frame_finish(log=log, status=FrameLog.Status.ERROR, detail={"reason": error.message})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 
+import redis
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,6 +29,8 @@ def frame_accept(*, session: ClassSession, upload: FrameUpload) -> tuple[FrameLo
         return existing, False
     if buffer.backlog_size(session_id=session.pk) >= settings.INGEST_MAX_BACKLOG:
         raise IngestError(503, "backlog_full", "too many frames are waiting for this session; retry later", retry_after=1)
+    if buffer.queue_length(queue="ingest") >= settings.INGEST_MAX_QUEUED:
+        raise IngestError(503, "server_busy", "the server has too many frames waiting from all sessions; retry later", retry_after=2)
     try:
         with transaction.atomic():
             log = FrameLog.objects.create(
@@ -45,6 +48,9 @@ def frame_accept(*, session: ClassSession, upload: FrameUpload) -> tuple[FrameLo
     except IntegrityError:
         # Two uploads of one frame_id raced; the other one won.
         return FrameLog.objects.get(session=session, frame_id=frame_id), False
+    except redis.OutOfMemoryError:
+        # Redis is full even after evicting what may go (REDIS_MAXMEMORY): nothing was written, the client retries.
+        raise IngestError(503, "server_busy", "the frame buffer is full; retry later", retry_after=2) from None
     return log, True
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+
+import redis
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -66,7 +69,13 @@ def frames(request: HttpRequest, session_id: int) -> JsonResponse:
         )
         log, created = frame_accept(session=session, upload=upload)
     except IngestError as error:
+        if error.status in (429, 503):
+            with contextlib.suppress(redis.RedisError):
+                buffer.refusal_count(session_id=session_id, reason=error.code)
         return error_response(error)
+    except redis.ConnectionError:
+        # Redis restarting: nothing was accepted, so nothing is lost; the client retries.
+        return error_response(IngestError(503, "server_busy", "the frame buffer is unavailable for a moment; retry later", retry_after=2))
     if not created:
         return JsonResponse({"frame_id": log.frame_id, "status": log.status, "duplicate": True}, status=200)
     return JsonResponse({"frame_id": log.frame_id, "status": log.status, "duplicate": False}, status=202)

@@ -198,7 +198,7 @@ def test_teacher_and_admin_get_history_first(session: ClassSession, alice: User,
         assert history["series"] == []
         assert history["participants"] == []
         assert history["frames"] == dict.fromkeys(
-            ("received", "processed", "dropped", "received_last_minute", "processed_last_minute", "dropped_last_minute"), 0
+            ("received", "processed", "dropped", "refused", "received_last_minute", "processed_last_minute", "dropped_last_minute"), 0
         )
         assert history["class"] == {"expression_mix": None, "engagement": None, "present": 0}
         assert history["minutes"] == history["alerts"] == history["flags"] == []
@@ -245,7 +245,7 @@ def test_history_rebuilds_the_dashboard(session: ClassSession, alice: User, sett
         assert by_name["Student 1"]["band"] == "absent"
         assert by_name["Student 2"]["band"] == "absent"
         recent = {"received_last_minute": 6, "processed_last_minute": 3, "dropped_last_minute": 2}
-        assert history["frames"] == {"received": 6, "processed": 3, "dropped": 2, **recent}
+        assert history["frames"] == {"received": 6, "processed": 3, "dropped": 2, "refused": 0, **recent}
 
     run(scenario)
 

@@ -9,10 +9,12 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from classroom.models import FrameLog
+from classroom.selectors import session_frame_counts
 from classroom.services import session_end
 from ingest import buffer
 from tests.factories import astronaut_bgr, encode, live_session, teacher
@@ -191,6 +193,46 @@ def test_full_backlog_is_503_with_retry_after(client: Client, live: tuple[int, s
     response = post(client, *live)
     assert_error(response, 503, "backlog_full", "too many frames are waiting for this session; retry later")
     assert response["Retry-After"] == "1"
+
+
+def test_full_ingest_queue_of_all_sessions_is_503(client: Client, live: tuple[int, str], settings: Any) -> None:
+    settings.INGEST_MAX_QUEUED = 2
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
+    buffer.client().rpush(f"{prefix}ingest", "a task of another session", "and another")
+    response = post(client, *live)
+    assert_error(response, 503, "server_busy", "the server has too many frames waiting from all sessions; retry later")
+    assert response["Retry-After"] == "2"
+    assert FrameLog.objects.count() == 0
+
+
+def test_redis_full_is_503_and_writes_nothing(client: Client, live: tuple[int, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(**_: Any) -> None:
+        raise redis.OutOfMemoryError("OOM command not allowed when used memory > 'maxmemory'.")
+
+    monkeypatch.setattr(buffer, "frame_put", full)
+    response = post(client, *live)
+    assert_error(response, 503, "server_busy", "the frame buffer is full; retry later")
+    assert FrameLog.objects.count() == 0  # the frame's log was rolled back with it
+
+
+def test_redis_down_is_503_not_500(client: Client, live: tuple[int, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def down(**_: Any) -> None:
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(buffer, "rate_check", down)
+    response = post(client, *live)
+    assert_error(response, 503, "server_busy", "the frame buffer is unavailable for a moment; retry later")
+    assert response["Retry-After"] == "2"
+
+
+def test_refusals_for_load_are_counted_for_the_live_page(client: Client, live: tuple[int, str], settings: Any) -> None:
+    settings.INGEST_MAX_BACKLOG = 1
+    settings.INGEST_RATE_BURST = 2
+    settings.INGEST_RATE_PER_SECOND = 0.1
+    assert [post(client, *live).status_code for _ in range(3)] == [202, 503, 429]
+    session_id = live[0]
+    assert buffer.refusals(session_id=session_id) == {"backlog_full": 1, "rate_limited": 1}
+    assert session_frame_counts(session_id=session_id)["refused"] == 2
 
 
 @pytest.mark.parametrize("ext", [".jpg", ".png", ".webp"])

@@ -17,7 +17,7 @@ from classroom.models import EXPRESSIONS, ClassSample, ClassSession, FrameLog, O
 from inference.predictor import get_predictor
 from inference.processing import frame_infer
 from inference.tasks import infer_frame
-from ingest import buffer
+from ingest import buffer, processing
 from ingest.processing import frame_ingest
 from ingest.services import frame_accept
 from ingest.validation import validate_upload
@@ -73,7 +73,7 @@ def test_a_real_face_becomes_an_observation_and_an_event(sent: list[dict[str, An
     assert sent[0]["observations"][0]["participant"] == observation.participant_id
     assert sent[0]["observations"][0]["smoothed"]["band"] in {"engaged", "partly", "not_engaged"}
     recent = {"received_last_minute": 1, "processed_last_minute": 1, "dropped_last_minute": 0}
-    assert sent[1] == {"type": "frames", "received": 1, "processed": 1, "dropped": 0, **recent}
+    assert sent[1] == {"type": "frames", "received": 1, "processed": 1, "dropped": 0, "refused": 0, **recent}
 
 
 def test_processing_twice_stores_once(sent: list[dict[str, Any]]) -> None:
@@ -139,7 +139,7 @@ def test_expired_frame_is_counted_not_lost(sent: list[dict[str, Any]]) -> None:
     log.refresh_from_db()
     assert (log.status, log.detail) == ("expired", {"reason": "frame expired in the buffer before processing"})
     recent = {"received_last_minute": 1, "processed_last_minute": 0, "dropped_last_minute": 1}
-    assert sent == [{"type": "frames", "received": 1, "processed": 0, "dropped": 1, **recent}]
+    assert sent == [{"type": "frames", "received": 1, "processed": 0, "dropped": 1, "refused": 0, **recent}]
 
 
 def test_bad_bytes_do_not_crash_the_worker(sent: list[dict[str, Any]]) -> None:
@@ -197,3 +197,35 @@ def test_a_duplicate_delivery_racing_the_first_stores_nothing(sent: list[dict[st
     frame_infer(frame_log_id=log.pk, faces=faces, detail={})
     assert (Observation.objects.count(), ClassSample.objects.count()) == (1, 1)
     assert [event["type"] for event in sent].count("observations") == 1
+
+
+def test_a_frame_is_dropped_and_counted_when_inference_is_behind(sent: list[dict[str, Any]], settings: Any) -> None:
+    settings.INFERENCE_MAX_QUEUED = 1
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
+    buffer.client().rpush(f"{prefix}inference", "a frame of another session")
+    session, _ = live_session()
+    log = accept(session, encode(FACE))
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    log.refresh_from_db()
+    assert (log.status, log.detail) == ("dropped", {"reason": "inference is behind: its queue is full"})
+    assert sent[-1]["dropped"] == 1
+    assert Observation.objects.count() == 0
+
+
+def test_the_tracker_is_locked_while_a_frame_is_assigned(sent: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two ingest processes on one session take turns on its tracker: read, assign and save happen under one lock."""
+    session, _ = live_session()
+    log = accept(session, encode(FACE))
+    held: list[bool] = []
+    real_assign = processing.assign
+
+    def assign_and_look(*args: Any, **kwargs: Any) -> Any:
+        other = buffer.client().lock(f"ingest:tracker-lock:{session.pk}", timeout=5, blocking_timeout=0.1)
+        held.append(not other.acquire())  # another process cannot take it now
+        return real_assign(*args, **kwargs)
+
+    monkeypatch.setattr(processing, "assign", assign_and_look)
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    assert held == [True]
+    with buffer.tracker_lock(session_id=session.pk):  # and it was released afterwards
+        pass

@@ -103,7 +103,9 @@
     setText("frames-dropped", String(f.dropped ?? 0));
     setText("frames-received-minute", `${f.received_last_minute ?? 0} in the last minute`);
     setText("frames-processed-minute", `${f.processed_last_minute ?? 0} in the last minute`);
-    setText("frames-dropped-minute", `${f.dropped_last_minute ?? 0} in the last minute`);
+    // Uploads the server refused for load never became frames: shown beside the drops so none goes unseen.
+    const refused = f.refused ? `; ${f.refused} uploads refused (server busy)` : "";
+    setText("frames-dropped-minute", `${f.dropped_last_minute ?? 0} in the last minute${refused}`);
     setText("present-count", String(state.classFigures.present ?? 0));
     const engagement = state.classFigures.engagement;
     setText("class-engagement-value", engagement == null ? "–" : engagement.toFixed(2));
