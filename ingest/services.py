@@ -48,7 +48,7 @@ def frame_accept(*, session: ClassSession, upload: FrameUpload) -> tuple[FrameLo
     except IntegrityError:
         # Two uploads of one frame_id raced; the other one won.
         return FrameLog.objects.get(session=session, frame_id=frame_id), False
-    except redis.OutOfMemoryError:
+    except redis.exceptions.OutOfMemoryError:
         # Redis is full even after evicting what may go (REDIS_MAXMEMORY): nothing was written, the client retries.
         raise IngestError(503, "server_busy", "the frame buffer is full; retry later", retry_after=2) from None
     return log, True

@@ -207,7 +207,7 @@ def test_full_ingest_queue_of_all_sessions_is_503(client: Client, live: tuple[in
 
 def test_redis_full_is_503_and_writes_nothing(client: Client, live: tuple[int, str], monkeypatch: pytest.MonkeyPatch) -> None:
     def full(**_: Any) -> None:
-        raise redis.OutOfMemoryError("OOM command not allowed when used memory > 'maxmemory'.")
+        raise redis.exceptions.OutOfMemoryError("OOM command not allowed when used memory > 'maxmemory'.")
 
     monkeypatch.setattr(buffer, "frame_put", full)
     response = post(client, *live)
