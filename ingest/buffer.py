@@ -80,7 +80,7 @@ def frame_put(*, session_id: int, frame_log_id: int, data: bytes) -> None:
 def frame_take(*, frame_log_id: int) -> bytes | None:
     """Read and delete the frame bytes (``None`` once expired or already taken)."""
     data = client().getdel(_key("frame", frame_log_id))
-    return bytes(data) if data is not None else None
+    return data if isinstance(data, bytes) else None  # the client never decodes responses
 
 
 def frame_done(*, session_id: int, frame_log_id: int) -> None:
@@ -112,7 +112,7 @@ def refusal_count(*, session_id: int, reason: str) -> None:
 def refusals(*, session_id: int) -> dict[str, int]:
     """Uploads of the session refused for load in the last day, by reason."""
     stored = client().hgetall(_key("refused", session_id))
-    return {key.decode(): int(value) for key, value in stored.items()}
+    return {key.decode() if isinstance(key, bytes) else key: int(value) for key, value in stored.items()}
 
 
 def queue_length(*, queue: str) -> int:
