@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
@@ -20,29 +21,26 @@ def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-def _secret_key() -> str:
-    """``DJANGO_SECRET_KEY``, else a random key made once and kept in ``DATA_DIR`` (never a known default)."""
+def _secret_key(debug: bool) -> str:
+    """``DJANGO_SECRET_KEY``, else the install's key file (``scripts/setup.sh`` writes it); never a known default.
+
+    With DEBUG off and neither, refuse to start. With DEBUG on, a throw-away key: sign-ins last one run.
+    """
     if os.environ.get("DJANGO_SECRET_KEY"):
         return os.environ["DJANGO_SECRET_KEY"]
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        # Written whole to a private file, then linked into place: processes starting together agree on one key.
-        draft = DATA_DIR / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_urlsafe(50))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_text().strip()
+    path = Path(os.environ.get("DJANGO_SECRET_KEY_FILE", DATA_DIR / "secret_key"))
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    if debug:
+        return secrets.token_urlsafe(50)
+    raise ImproperlyConfigured(
+        f"No secret key: set DJANGO_SECRET_KEY, or run scripts/setup.sh, which writes one to {path}. "
+        "Refusing to start with DEBUG off and a known or empty key."
+    )
 
 
-SECRET_KEY = _secret_key()
 DEBUG = _env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = _secret_key(DEBUG)
 
 # Behind HTTPS (DJANGO_HTTPS=true): redirect to HTTPS, secure cookies, HSTS; a TLS-terminating proxy
 # must set X-Forwarded-Proto.

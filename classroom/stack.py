@@ -63,7 +63,8 @@ class Stack:
 
     def environment(self) -> dict[str, str]:
         """The environment every part runs with (ours, the stack's overrides, its Redis)."""
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **self.env}
+        # The parts share this process's key, so a stack in a fresh DATA_DIR (tests, benchmarks) starts too.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "DJANGO_SECRET_KEY": settings.SECRET_KEY, **self.env}
         if self.redis_port is not None:
             env["REDIS_URL"] = f"redis://127.0.0.1:{self.redis_port}/0"
             env.pop("CELERY_BROKER_URL", None)

@@ -21,6 +21,12 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# This install's secret key (signs sessions and password links), made once, readable by root only.
+# DJANGO_SECRET_KEY in the environment overrides it; without either the server refuses to start.
+data_dir="${DATA_DIR:-var}"
+mkdir -p "$data_dir"
+[ -s "$data_dir/secret_key" ] || (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))' > "$data_dir/secret_key")
+
 export TF_CPP_MIN_LOG_LEVEL=3
 .venv/bin/python -m ingest.vision.model_files >/dev/null
 .venv/bin/python -m classroom.demo_media >/dev/null
