@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import User
 from django.contrib.staticfiles.views import serve as staticfiles_serve
 from django.core.exceptions import PermissionDenied
@@ -59,7 +60,6 @@ from classroom.services import (
     session_start,
     teacher_create,
 )
-from classroom.throttle import throttle_blocked, throttle_failure, throttle_reset
 from frontend.figures import engagement_figure, expression_figure, trends_figure
 from frontend.forms import (
     AlertThresholdsForm,
@@ -566,31 +566,20 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(request, "403.html", {"exception": message}, status=403)
 
 
-class ThrottledLoginView(auth_views.LoginView):
-    """The login page, refusing a username from an address after too many failed attempts (429 with the wait)."""
+class LoginView(auth_views.LoginView):
+    """The sign-in page; a signed-in visitor goes straight on. django-axes counts failures (see ``login_locked_out``)."""
 
     redirect_authenticated_user = True
 
-    def _key(self) -> str:
-        username = self.request.POST.get("username", "").strip().casefold()[:150]
-        return f"{self.request.META.get('REMOTE_ADDR', '')}:{username}"
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        """Refuse while blocked; count a failure or forget them on success."""
-        wait = throttle_blocked(scope="login", key=self._key())
-        if wait:
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, f"Too many failed attempts. Try again in {max(1, round(wait / 60))} minute{'s' if wait > 60 else ''}.")
-            response = self.render_to_response(self.get_context_data(form=form), status=429)
-            response["Retry-After"] = str(wait)
-            return response
-        response = super().post(request, *args, **kwargs)
-        if response.status_code == 200:  # the form came back: wrong credentials
-            throttle_failure(scope="login", key=self._key())
-        else:
-            throttle_reset(scope="login", key=self._key())
-        return response
+def login_locked_out(request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
+    """django-axes' answer to a locked-out sign-in: the login form with the wait in words, 429 and Retry-After."""
+    wait = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    form = AuthenticationForm(request, initial={"username": request.POST.get("username", "")[:150]})  # unbound: nothing re-checked
+    message = f"Too many failed attempts. Try again in {max(1, round(wait / 60))} minute{'s' if wait > 60 else ''}."
+    response = render(request, "registration/login.html", {"form": form, "locked_out": message}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 @require_safe

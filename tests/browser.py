@@ -32,3 +32,10 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
 def wait_live(page: Page, timeout_ms: int = 30_000) -> None:
     """Until the live page's socket has delivered the history."""
     page.wait_for_function("document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=timeout_ms)
+
+
+def watch_csp(page: Page) -> list[str]:
+    """Collect the page's Content-Security-Policy violations (Chromium reports each on the console) into a list."""
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    return violations

@@ -55,6 +55,7 @@ def _test_settings(settings: pytest.FixtureRequest, redis_url: str, tmp_path: Pa
 
     settings.REDIS_URL = redis_url  # type: ignore[attr-defined]
     settings.CELERY_BROKER_URL = redis_url  # type: ignore[attr-defined]
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis_url}}  # type: ignore[attr-defined]
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}  # type: ignore[attr-defined]
     buffer.client.cache_clear()
     buffer.client().flushdb()

@@ -3,21 +3,28 @@
 Rules: ``public`` (anyone), ``token`` (the ingest API: a session's bearer token), ``login`` (a signed-in
 user; anonymous visitors are sent to log in, JSON endpoints answer 401), ``owner`` (the course's teacher or
 an admin; another teacher gets 404, so ids cannot be probed), ``staff`` (admins only; a teacher gets 403).
-The WebSocket route's rule (4401 anonymous, 4403 another teacher) is proven in ``test_consumers``.
+WebSocket routes have their own table, ``WS_RULES``, generated and proven the same way (``owner``: 4401
+anonymous, 4403 another teacher, accepted for the course's teacher and an admin).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from classroom.asgi import application
 from classroom.models import Alert, ClassSession, Participant, Student
+from frontend.routing import websocket_urlpatterns
 from tests import factories
+from tests.frontend.test_consumers import headers
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +164,45 @@ def test_owner_and_admin_may_read(name: str, world: dict[str, object]) -> None:
         assert isinstance(user, User)
         client.force_login(user)
         assert call(client, name, url_for(name, world)) == 200
+
+
+# ---- WebSocket routes ----------------------------------------------------------------------------
+
+WS_RULES: dict[str, str] = {"ws/sessions/<int:session_id>/": "owner"}
+
+
+def ws_routes() -> list[str]:
+    return [str(pattern.pattern) for pattern in websocket_urlpatterns]
+
+
+def test_every_websocket_route_has_a_rule() -> None:
+    assert sorted(ws_routes()) == sorted(WS_RULES)
+
+
+async def _ws_outcome(path: str, handshake: list[tuple[bytes, bytes]]) -> str:
+    socket = WebsocketCommunicator(application, path, headers=handshake)
+    accepted, code = await socket.connect(timeout=5)
+    if not accepted:
+        return f"refused {code}"
+    message = await socket.receive_output(timeout=5)
+    await socket.disconnect()
+    return f"closed {message.get('code')}" if message["type"] == "websocket.close" else "accepted"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("route", sorted(WS_RULES))
+@pytest.mark.parametrize(
+    ("who", "expected"), [("anonymous", "closed 4401"), ("another teacher", "closed 4403"), ("owner", "accepted"), ("admin", "accepted")]
+)
+def test_websocket_routes_by_role(route: str, who: str, expected: str) -> None:
+    assert WS_RULES[route] == "owner"
+    alice = factories.teacher("alice")
+    session, _ = factories.live_session(owner=alice)
+    users = {
+        "anonymous": None,
+        "another teacher": factories.teacher("mallory"),
+        "owner": alice,
+        "admin": factories.teacher("root", staff=True),
+    }
+    path = "/" + re.sub(r"<int:session_id>", str(session.pk), route)
+    assert async_to_sync(_ws_outcome)(path, headers(users[who])) == expected

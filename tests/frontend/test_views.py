@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 
@@ -386,7 +390,7 @@ def test_demo_setup_is_idempotent_and_prints_what_the_run_script_needs() -> None
     assert session.ingest_token_hash == token_hash(str(second["token"]))
     assert Course.objects.filter(name="Demo course").count() == 1
     client = Client()
-    assert client.login(username=second["teacher"], password="another-demo-pass-99")
+    assert client.login(request=HttpRequest(), username=second["teacher"], password="another-demo-pass-99")  # django-axes needs a request
     assert client.get(str(second["dashboard_url"])).status_code == 200
     assert User.objects.get(username=second["admin"]).is_superuser
 
@@ -395,3 +399,24 @@ def test_demo_setup_starts_a_new_session_after_the_last_one_ended() -> None:
     first = run_demo_setup()
     session_end(session=ClassSession.objects.get(pk=first["session"]))
     assert run_demo_setup()["session"] != first["session"]
+
+
+# ---- Content-Security-Policy ---------------------------------------------------------------------
+
+TEMPLATES_DIR = Path(settings.BASE_DIR) / "frontend" / "templates"
+
+
+def test_pages_carry_a_content_security_policy_without_inline_script(client: Client) -> None:
+    policy = client.get(reverse("login"))["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+
+
+@pytest.mark.parametrize("template", sorted(str(path.relative_to(TEMPLATES_DIR)) for path in TEMPLATES_DIR.rglob("*.html")))
+def test_no_template_has_an_inline_script_or_handler(template: str) -> None:
+    """The policy forbids inline script: a template with one would break in the browser, so it fails here first."""
+    text = (TEMPLATES_DIR / template).read_text()
+    inline_scripts = [tag for tag in re.findall(r"<script\b[^>]*>", text) if "src=" not in tag and "application/json" not in tag]
+    handlers = re.findall(r"\son[a-z]+\s*=", text)
+    assert (inline_scripts, handlers) == ([], [])

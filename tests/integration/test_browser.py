@@ -13,7 +13,7 @@ from playwright.sync_api import sync_playwright
 from classroom.demo_media import demo_class
 from classroom.stack import Stack
 from ingest.replay import frames, post_frame
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, wait_live
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, wait_live, watch_csp
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
 
@@ -42,6 +42,7 @@ def test_live_page_updates_without_reload(stack: Stack, demo: Demo) -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            csp_violations = watch_csp(page)
             log_in(page, stack.base_url, demo.teacher, demo.password)
             page.goto(f"{stack.base_url}{demo.dashboard_url}")
             wait_live(page)
@@ -73,6 +74,7 @@ def test_live_page_updates_without_reload(stack: Stack, demo: Demo) -> None:
             stop.set()
             browser.close()
     assert all(name in names and name in names_after_reload for name, _ in demo_class())
+    assert csp_violations == []  # the whole page runs under the Content-Security-Policy, plotly included
     assert engaged_cards >= class_size - 1
     assert traces_after_reload >= traces
     assert received_after != received_before

@@ -16,7 +16,7 @@ from playwright.sync_api import sync_playwright
 from classroom.demo_media import large_class
 from classroom.stack import Stack
 from ingest.replay import LiveFeed
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, watch_csp
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
 
@@ -85,6 +85,7 @@ def test_report_and_exports_of_a_real_class(stack: Stack, demo: Demo) -> None:
             context = browser.new_context(viewport={"width": 1100, "height": 900})
             context.add_cookies([{"name": "sessionid", "value": teacher.cookies["sessionid"], "url": stack.base_url}])
             browser_page = context.new_page()
+            csp_violations = watch_csp(browser_page)
             browser_page.goto(report_url)
             browser_page.wait_for_selector("#chart-engagement .main-svg", timeout=30_000)
             assert browser_page.locator("#chart-engagement svg").count() >= 1
@@ -98,6 +99,7 @@ def test_report_and_exports_of_a_real_class(stack: Stack, demo: Demo) -> None:
             browser_page.screenshot(path=str(OUTPUT_DIR / "course.png"), full_page=True)
         finally:
             browser.close()
+    assert csp_violations == []
     assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
     image = cv2.imread(str(OUTPUT_DIR / "report.png"), cv2.IMREAD_GRAYSCALE)
     assert image is not None and float(np.std(image)) > 10.0
