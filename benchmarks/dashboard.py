@@ -32,7 +32,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from classroom.demo_media import large_class  # noqa: E402
 from classroom.stack import Stack, free_port  # noqa: E402
 from ingest.replay import LiveFeed  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, wait_live  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live  # noqa: E402
 
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
 
@@ -60,7 +60,7 @@ def run(*, students: int, seconds: float) -> dict[str, Any]:
             feed.start()
             try:
                 present = "document.querySelectorAll('#participant-cards .participant-card:not([data-band=absent])').length"
-                page.wait_for_function(f"{present} >= {students - 2}", timeout=180_000)
+                until(page, f"{present} >= {students - 2}", timeout=180_000)
                 page.select_option("#card-sort", "attention")  # the costliest order: it changes with every frame
                 cdp = page.context.new_cdp_session(page)
                 cdp.send("Performance.enable")

@@ -56,6 +56,7 @@ class Stack:
     log_dir: Path = field(default_factory=lambda: Path(settings.DATA_DIR) / "logs")
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, tuple[list[str], dict[str, str] | None]] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -72,6 +73,7 @@ class Stack:
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.commands[name] = (args, env)
         log = (self.log_dir / f"{name}.log").open("ab")
         # A new process group, so stopping the stack also stops each part's own children.
         self.processes[name] = subprocess.Popen(
@@ -109,11 +111,35 @@ class Stack:
         # Beat runs the retention purge and closes frames no worker will ever process.
         schedule = str(self.log_dir / "celerybeat-schedule")
         self._spawn("beat", [python, "-m", "celery", "-A", "classroom", "beat", "-l", "INFO", "-s", schedule])
-        self._wait("daphne", self._healthy)
+        self._wait_ready("daphne")
         for queue in ("ingest", "inference"):
-            # Ready means consuming and warm: the detector or the CNN is loaded and has run once.
-            self._wait(f"worker-{queue}", lambda q=queue: self._log_says(f"worker-{q}", b" ready.", f"{WARM_MARKER} {q}".encode()))
+            self._wait_ready(f"worker-{queue}")
         return self
+
+    def _wait_ready(self, name: str, log_from: int = 0) -> None:
+        if name == "redis":
+            self._wait(name, lambda: port_open("127.0.0.1", self.redis_port or 0), 20)
+        elif name == "daphne":
+            self._wait(name, self._healthy)
+        elif name.startswith("worker-"):
+            # Ready means consuming and warm: the detector or the CNN is loaded and has run once.
+            markers = (b" ready.", f"{WARM_MARKER} {name.removeprefix('worker-')}".encode())
+            self._wait(name, lambda: self._log_says(name, *markers, log_from=log_from))
+
+    def kill(self, name: str) -> None:
+        """``kill -9`` one part (and its children), as a crash would; :meth:`restart` brings it back."""
+        process = self.processes[name]
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def restart(self, name: str) -> None:
+        """Start a part again with the arguments it first had, and wait until it answers."""
+        args, env = self.commands[name]
+        log = self.log_dir / f"{name}.log"
+        log_from = log.stat().st_size if log.exists() else 0
+        self._spawn(name, args, env)
+        self._wait_ready(name, log_from)
 
     def redis_start(self) -> None:
         """Start (or restart) the stack's own Redis: bounded, evicting keys that expire soonest (frame bytes) first."""
@@ -125,7 +151,7 @@ class Stack:
         bounds = ["--maxmemory", settings.REDIS_MAXMEMORY, "--maxmemory-policy", "volatile-ttl"]
         args = [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *bounds]
         self._spawn("redis", args)
-        self._wait("redis", lambda: port_open("127.0.0.1", self.redis_port or 0), 20)
+        self._wait_ready("redis")
 
     def _healthy(self) -> bool:
         try:
@@ -134,11 +160,11 @@ class Stack:
         except OSError:
             return False
 
-    def _log_says(self, name: str, *markers: bytes) -> bool:
+    def _log_says(self, name: str, *markers: bytes, log_from: int = 0) -> bool:
         path = self.log_dir / f"{name}.log"
         if not path.exists():
             return False
-        text = path.read_bytes()
+        text = path.read_bytes()[log_from:]
         return all(marker in text for marker in markers)
 
     def stop(self) -> None:

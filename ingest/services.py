@@ -44,7 +44,9 @@ def frame_accept(*, session: ClassSession, upload: FrameUpload) -> tuple[FrameLo
             )
             buffer.frame_put(session_id=session.pk, frame_log_id=log.pk, data=upload.data)
             tiles = [asdict(tile) for tile in upload.tiles]
-            transaction.on_commit(lambda: _enqueue(log.pk, tiles))
+            # robust: should the broker be unreachable right then, the upload is still answered; the frame stays
+            # queued and the stuck-frame sweep counts it as expired.
+            transaction.on_commit(lambda: _enqueue(log.pk, tiles), robust=True)
     except IntegrityError:
         # Two uploads of one frame_id raced; the other one won.
         return FrameLog.objects.get(session=session, frame_id=frame_id), False

@@ -29,9 +29,18 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
     page.wait_for_load_state()
 
 
+def until(page: Page, expression: str, *, timeout: float) -> None:
+    """Wait until the JavaScript ``expression`` is true on the page (``timeout`` in ms).
+
+    Passed as a function: Playwright evaluates a bare expression string with ``eval``, which the pages'
+    Content-Security-Policy forbids.
+    """
+    page.wait_for_function(f"() => ({expression})", timeout=timeout)
+
+
 def wait_live(page: Page, timeout_ms: int = 30_000) -> None:
     """Until the live page's socket has delivered the history."""
-    page.wait_for_function("document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=timeout_ms)
+    until(page, "document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=timeout_ms)
 
 
 def watch_csp(page: Page) -> list[str]:

@@ -13,7 +13,7 @@ from playwright.sync_api import sync_playwright
 from classroom.demo_media import demo_class
 from classroom.stack import Stack
 from ingest.replay import frames, post_frame
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, wait_live, watch_csp
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live, watch_csp
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
 
@@ -52,12 +52,12 @@ def test_live_page_updates_without_reload(stack: Stack, demo: Demo) -> None:
             feeder.start()
             seen = "document.querySelectorAll('#participant-cards .participant-card:not([data-band=absent])').length"
             points = "(document.querySelector('#class-engagement-chart').data?.[0]?.x?.length ?? 0)"
-            page.wait_for_function(f"window.dashboardState.updates > {before} + 3 && {seen} >= 2 && {points} >= 2", timeout=120_000)
+            until(page, f"window.dashboardState.updates > {before} + 3 && {seen} >= 2 && {points} >= 2", timeout=120_000)
             # After their baselines have formed, attentive students looking at their cameras read "engaged"
             # (all of them but at most one, at one moment).
-            page.wait_for_function("Number(document.querySelector('#frames-processed').textContent) >= 15", timeout=90_000)
+            until(page, "Number(document.querySelector('#frames-processed').textContent) >= 15", timeout=90_000)
             engaged = "document.querySelectorAll('#participant-cards .participant-card[data-band=engaged]').length"
-            page.wait_for_function(f"{engaged} >= {class_size - 1}", timeout=90_000)
+            until(page, f"{engaged} >= {class_size - 1}", timeout=90_000)
             engaged_cards = page.evaluate(engaged)
             stop.set()
             feeder.join(timeout=10)

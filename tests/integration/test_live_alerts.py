@@ -17,7 +17,7 @@ from playwright.sync_api import Page, sync_playwright
 from classroom.demo_media import large_class
 from classroom.stack import Stack
 from ingest.replay import LiveFeed
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, wait_live
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
 
@@ -53,7 +53,7 @@ def page(stack: Stack, demo: Demo) -> Iterator[Page]:
 
 def seconds_until(page: Page, condition: str, *, timeout_s: float) -> float:
     started = time.monotonic()
-    page.wait_for_function(condition, timeout=timeout_s * 1000)
+    until(page, condition, timeout=timeout_s * 1000)
     return time.monotonic() - started
 
 
@@ -77,8 +77,8 @@ def test_a_class_of_50_with_alerts_flags_reload_and_drill_down(stack: Stack, dem
     feed.start()
     try:
         present = "document.querySelectorAll('#participant-cards .participant-card:not([data-band=absent])').length"
-        page.wait_for_function(f"{present} >= {CLASS_SIZE - 2}", timeout=120_000)
-        page.wait_for_function("window.dashboardState.frames.processed >= 12", timeout=60_000)  # some history first
+        until(page, f"{present} >= {CLASS_SIZE - 2}", timeout=120_000)
+        until(page, "window.dashboardState.frames.processed >= 12", timeout=60_000)  # some history first
 
         # A student leaves the picture: the absence alert reaches the page within threshold + 10 s.
         feed.hidden.add(LEAVER)
@@ -89,9 +89,11 @@ def test_a_class_of_50_with_alerts_flags_reload_and_drill_down(stack: Stack, dem
         # The teacher marks a moment; it is drawn on the class chart.
         page.fill("#flag-form input[name=note]", "quiz starts")
         page.click("#flag-button")
-        page.wait_for_function("window.dashboardState.flags.some((f) => f.note === 'quiz starts')", timeout=10_000)
-        page.wait_for_function(
-            "(document.querySelector('#class-engagement-chart').layout?.shapes ?? []).some((s) => s.line?.dash === 'dot')", timeout=10_000
+        until(page, "window.dashboardState.flags.some((f) => f.note === 'quiz starts')", timeout=10_000)
+        until(
+            page,
+            "(document.querySelector('#class-engagement-chart').layout?.shapes ?? []).some((s) => s.line?.dash === 'dot')",
+            timeout=10_000,
         )
         page.select_option("#card-sort", "attention")  # needs attention first: the absent student leads
         leads = (
@@ -100,25 +102,25 @@ def test_a_class_of_50_with_alerts_flags_reload_and_drill_down(stack: Stack, dem
             " const present = cards.findIndex((c) => c.dataset.band !== 'absent');"
             " return leaver >= 0 && (present < 0 || leaver < present); })()"
         )
-        page.wait_for_function(leads, timeout=10_000)  # among the absent, ahead of everyone present
+        until(page, leads, timeout=10_000)  # among the absent, ahead of everyone present
         page.screenshot(path=str(OUTPUT_DIR / "live-50.png"), full_page=True)
 
         # A reload mid-class keeps the alert, the flag and the whole-session history.
         page.reload()
         wait_live(page)
-        page.wait_for_function(open_alert("absent", LEAVER), timeout=10_000)
+        until(page, open_alert("absent", LEAVER), timeout=10_000)
         assert page.evaluate("window.dashboardState.flags.map((f) => f.note)") == ["quiz starts"]
         # The whole-session series came with the history (minute rollups), not only from events since the reload.
         assert page.evaluate("[...window.dashboardState.minutes.values()].filter((m) => !m.live).length") >= 1
         page.check("input[name=range][value=session]")
-        page.wait_for_function("(document.querySelector('#class-engagement-chart').data?.[0]?.x?.length ?? 0) >= 1", timeout=30_000)
+        until(page, "(document.querySelector('#class-engagement-chart').data?.[0]?.x?.length ?? 0) >= 1", timeout=30_000)
         assert "whole session" in page.inner_text("#mix-title")
 
         # The drill-down of the student who left: their timeline, the absent span and the alert.
         page.click(f"#participant-cards .participant-card:has(.name:text-is('{LEAVER}'))")
         page.wait_for_selector("#drilldown[open]")
-        page.wait_for_function("document.querySelector('#drilldown-alerts')?.textContent.includes('no face')", timeout=15_000)
-        page.wait_for_function("document.querySelector('#drilldown-engagement .main-svg') !== null", timeout=15_000)
+        until(page, "document.querySelector('#drilldown-alerts')?.textContent.includes('no face')", timeout=15_000)
+        until(page, "document.querySelector('#drilldown-engagement .main-svg') !== null", timeout=15_000)
         page.screenshot(path=str(OUTPUT_DIR / "drilldown.png"))
         page.click("#drilldown-close")
 
@@ -139,9 +141,7 @@ def test_a_class_of_50_with_alerts_flags_reload_and_drill_down(stack: Stack, dem
         assert "no recent data" in page.inner_text("#participant-cards")
         feed.resume()
         seconds_until(page, "document.querySelector('#uploads-banner').hidden", timeout_s=20)
-        page.wait_for_function(
-            "document.querySelectorAll('#participant-cards .participant-card[data-stale=true]').length === 0", timeout=20_000
-        )
+        until(page, "document.querySelectorAll('#participant-cards .participant-card[data-stale=true]').length === 0", timeout=20_000)
     finally:
         feed.stop()
     assert set(feed.stats.statuses) == {202} and feed.stats.sent >= 10, feed.stats.as_dict()
