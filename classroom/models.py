@@ -76,6 +76,40 @@ class ClassSession(models.Model):
         return self.status == self.Status.LIVE
 
 
+class IngestCredential(models.Model):
+    """Another bearer token for a session's uploads, minted when a paired client (the extension) asks for one.
+
+    Stored hashed like the session's own token; rotating the session's token revokes every credential.
+    """
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="credentials")
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_hint = models.CharField(max_length=8)
+    label = models.CharField(max_length=40, default="extension")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.token_hint}… for session {self.session_id}"
+
+
+class PairingCode(models.Model):
+    """A short one-time code a teacher shows to pair a client with a live session (single use, minutes long).
+
+    Only its hash is kept, so a database read cannot pair anything. Used and expired codes stay until
+    retention, so a late or repeated exchange gets a precise answer rather than "unknown".
+    """
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="pairing_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"pairing code for session {self.session_id} (expires {self.expires_at:%H:%M})"
+
+
 class Participant(models.Model):
     """A tracked face in a session: a meeting tile name or an anonymous track, maybe a student."""
 

@@ -3,6 +3,7 @@
 - Per-sample series (observations, class samples, frame logs) go after ``RETENTION_OBSERVATION_DAYS``.
 - Whole ended sessions, with their participants, rollups, alerts and flags, after ``RETENTION_SESSION_DAYS``.
 - The audit log is kept longer, ``RETENTION_AUDIT_DAYS``, so reads stay accountable after the data is gone.
+- Pairing codes a day after they expired.
 Frames stuck in the queue are closed here too.
 """
 
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from classroom.models import AuditEntry, ClassSample, ClassSession, FrameLog, Observation
+from classroom.models import AuditEntry, ClassSample, ClassSession, FrameLog, Observation, PairingCode
 
 
 def _cutoff(days: int | None, default: int) -> datetime:
@@ -48,9 +49,15 @@ def audit_purge(*, older_than_days: int | None = None) -> dict[str, int]:
     return {"audit_entries": deleted}
 
 
+def pairing_codes_purge() -> dict[str, int]:
+    """Delete pairing codes a day after they expired (kept that long so a late exchange hears "expired")."""
+    deleted, _ = PairingCode.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
+    return {"pairing_codes": deleted}
+
+
 def retention_apply() -> dict[str, int]:
     """Every retention period at once (the beat task and ``manage.py purge``); what was deleted, by table."""
-    return {**observations_purge(), **sessions_purge(), **audit_purge()}
+    return {**observations_purge(), **sessions_purge(), **audit_purge(), **pairing_codes_purge()}
 
 
 def frames_expire_stuck() -> int:

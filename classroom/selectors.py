@@ -39,8 +39,10 @@ def session_visible_to(*, session: ClassSession, user: User | AnonymousUser) -> 
 
 
 def session_by_token(*, token: str) -> ClassSession | None:
-    """The session whose ingest token is ``token``, if any."""
-    return ClassSession.objects.select_related("course").filter(ingest_token_hash=token_hash(token)).first()
+    """The session whose ingest token, or one of whose paired clients' credentials, is ``token``, if any."""
+    hashed = token_hash(token)
+    sessions = ClassSession.objects.select_related("course")
+    return sessions.filter(ingest_token_hash=hashed).first() or sessions.filter(credentials__token_hash=hashed).first()
 
 
 # dashboard reads ------------------------------------------------------------------------------------

@@ -53,8 +53,9 @@ def session_start(*, course: Course, title: str = "") -> tuple[ClassSession, str
 
 @transaction.atomic
 def session_rotate_token(*, session: ClassSession) -> str:
-    """Replace the session's ingest token (the old one stops working at once); returns the new one."""
+    """Replace the session's ingest token (the old one and every paired client's credential stop working at once)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
+    session.credentials.all().delete()
     session.ingest_token_hash = token_hash(token)
     session.ingest_token_hint = token[:6]
     session.save(update_fields=["ingest_token_hash", "ingest_token_hint"])

@@ -179,6 +179,10 @@ REDIS_MAXMEMORY = os.environ.get("REDIS_MAXMEMORY", "512mb")  # the Redis runsta
 INGEST_FRAME_TTL_SECONDS = int(os.environ.get("INGEST_FRAME_TTL_SECONDS", 60))
 INGEST_MAX_TILES = int(os.environ.get("INGEST_MAX_TILES", 64))
 INGEST_KEY_PREFIX = os.environ.get("INGEST_KEY_PREFIX", "ingest")
+# Pairing the extension (classroom/pairing.py): one-time codes, and the wrong-code throttle per address.
+PAIRING_CODE_SECONDS = int(os.environ.get("PAIRING_CODE_SECONDS", 600))
+PAIRING_MAX_FAILURES = int(os.environ.get("PAIRING_MAX_FAILURES", 20))
+PAIRING_FAILURE_WINDOW_SECONDS = int(os.environ.get("PAIRING_FAILURE_WINDOW_SECONDS", 600))
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_FRAME_BYTES + 256 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # Uploads stay in memory: a frame is never written to a temporary file (docs/architecture.md "Privacy and policy").

@@ -35,6 +35,7 @@ from django.views.static import serve
 
 from classroom.alerts import alert_acknowledge, alert_payload, thresholds_for
 from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, Participant, Student
+from classroom.pairing import pairing_code_create
 from classroom.policy import AGGREGATE_MIN_GROUP, ATTENTION, course_policy, per_student_allowed
 from classroom.reports import course_trends, export_csv, export_json, report_filename, session_report
 from classroom.roster import RosterError, roster_import, roster_parse, student_add, student_remove, student_rename, student_set_opt_out
@@ -444,6 +445,22 @@ def flag_create_view(request: AuthenticatedHttpRequest, session_id: int) -> Http
     except SessionEndedError as error:
         return json_error(409, "session_ended", str(error))
     return JsonResponse({"flag": flag_payload(flag)}, status=201)
+
+
+@never_cache
+@json_methods("POST")
+@json_login_required
+def pairing_code_view(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
+    """A one-time code to connect the extension to this live session (shown on the live page, never in a URL)."""
+    session = _json_session(request, session_id)
+    if isinstance(session, JsonResponse):
+        return session
+    try:
+        row, code = pairing_code_create(session=session, user=request.user)
+    except SessionEndedError as error:
+        return json_error(409, "session_ended", str(error))
+    seconds = round((row.expires_at - row.created_at).total_seconds())
+    return JsonResponse({"code": code, "expires_at": row.expires_at.isoformat(), "expires_in_seconds": seconds}, status=201)
 
 
 @json_methods("GET", "HEAD")

@@ -8,4 +8,5 @@ from ingest.openapi import schema_view
 urlpatterns = [
     path("sessions/<int:session_id>/frames", views.frames, name="ingest-frames"),
     path("schema", schema_view, name="ingest-schema"),
+    path("pairing", views.pairing, name="ingest-pairing"),
 ]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import json
 
 import redis
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from classroom.models import ClassSession
+from classroom.pairing import PairingError, pairing_code_exchange
 from classroom.selectors import session_by_token
 from ingest import buffer
 from ingest.services import frame_accept
@@ -79,3 +82,41 @@ def frames(request: HttpRequest, session_id: int) -> JsonResponse:
     if not created:
         return JsonResponse({"frame_id": log.frame_id, "status": log.status, "duplicate": True}, status=200)
     return JsonResponse({"frame_id": log.frame_id, "status": log.status, "duplicate": False}, status=202)
+
+
+PAIRING_MAX_BODY_BYTES = 1024
+
+
+@csrf_exempt
+def pairing(request: HttpRequest) -> JsonResponse:
+    """Exchange a one-time pairing code (JSON ``{"code": …}``) for this session's upload credentials (200), or say why not."""
+    if request.method != "POST":
+        return error_response(IngestError(405, "method_not_allowed", 'use POST with a JSON body {"code": "ABCD-EFGH"}'))
+    if int(request.headers.get("Content-Length") or 0) > PAIRING_MAX_BODY_BYTES:
+        return error_response(IngestError(413, "body_too_large", f"the body is limited to {PAIRING_MAX_BODY_BYTES} bytes"))
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return error_response(IngestError(400, "invalid_json", 'the body must be JSON: {"code": "ABCD-EFGH"}'))
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, str):
+        return error_response(IngestError(400, "invalid_code", 'give the pairing code as a string: {"code": "ABCD-EFGH"}'))
+    try:
+        session, token = pairing_code_exchange(code=code[:64], client=request.META.get("REMOTE_ADDR", ""))
+    except PairingError as error:
+        return error_response(IngestError(error.status, error.code, error.message, retry_after=error.retry_after))
+    except redis.ConnectionError:
+        return error_response(IngestError(503, "server_busy", "pairing is unavailable for a moment; retry later", retry_after=2))
+    response = JsonResponse(
+        {
+            "session": session.pk,
+            "course": session.course.name,
+            "title": session.title or str(session),
+            "token": token,
+            "frames_url": reverse("ingest-frames", kwargs={"session_id": session.pk}),
+            "max_frame_bytes": settings.INGEST_MAX_FRAME_BYTES,
+            "max_fps": settings.INGEST_RATE_PER_SECOND,
+        }
+    )
+    response["Cache-Control"] = "no-store"  # a credential: never cached
+    return response

@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q
 
 from classroom.models import ClassSession, Course, FrameLog, Observation, Participant
@@ -53,3 +54,8 @@ def scored_frame(session: ClassSession, at: datetime, seen: Mapping[Participant,
     ]
     frame_results_store(session=session, captured_at=at, observations=observations)
     Participant.objects.filter(Q(last_seen_at__lt=at) | Q(last_seen_at=None), pk__in=[p.pk for p in seen]).update(last_seen_at=at)
+
+
+def uploaded(data: bytes, name: str = "frame.jpg") -> SimpleUploadedFile:
+    """Image bytes as a multipart file field."""
+    return SimpleUploadedFile(name, data, content_type="image/jpeg")

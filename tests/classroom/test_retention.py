@@ -44,6 +44,7 @@ def test_purge_of_empty_tables_deletes_nothing() -> None:
         "alerts": 0,
         "flags": 0,
         "audit_entries": 0,
+        "pairing_codes": 0,
     }
 
 

@@ -57,7 +57,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
 # Payloads that no field accepts: the endpoint must refuse them whole.
 REFUSED_WHOLE = ("oversized", "nul characters", "out of range", "not a number")
 # Endpoints that read no field act on the URL alone; any body is fine for them.
-FIELDLESS = {"session-end", "session-rotate-token", "alert-acknowledge", "roster-remove", "logout"}
+FIELDLESS = {"session-end", "session-rotate-token", "alert-acknowledge", "roster-remove", "logout", "pairing-code"}
 POST_ENDPOINTS = sorted(name for name in POST_ONLY if RULES[name] in ("owner", "staff"))
 
 

@@ -1,6 +1,7 @@
 """Every URL has a permission rule, and this test, generated from the URL conf, proves each one.
 
-Rules: ``public`` (anyone), ``token`` (the ingest API: a session's bearer token), ``login`` (a signed-in
+Rules: ``public`` (anyone), ``token`` (the ingest API: a session's bearer token), ``code`` (pairing: a
+one-time code shown to the course's teacher), ``login`` (a signed-in
 user; anonymous visitors are sent to log in, JSON endpoints answer 401), ``owner`` (the course's teacher or
 an admin; another teacher gets 404, so ids cannot be probed), ``staff`` (admins only; a teacher gets 403).
 WebSocket routes have their own table, ``WS_RULES``, generated and proven the same way (``owner``: 4401
@@ -39,6 +40,7 @@ RULES: dict[str, str] = {
     "static-file": "public",
     "ingest-frames": "token",
     "ingest-schema": "public",
+    "ingest-pairing": "code",
     "dashboard-home": "login",
     "logout": "login",
     "password_change": "login",
@@ -63,8 +65,9 @@ RULES: dict[str, str] = {
     "participant-timeline": "owner",
     "alert-acknowledge": "owner",
     "flag-create": "owner",
+    "pairing-code": "owner",
 }
-JSON_ENDPOINTS = {"participant-timeline", "alert-acknowledge", "flag-create"}
+JSON_ENDPOINTS = {"participant-timeline", "alert-acknowledge", "flag-create", "pairing-code"}
 POST_ONLY = {
     "course-create",
     "session-start",
@@ -80,6 +83,8 @@ POST_ONLY = {
     "flag-create",
     "logout",
     "ingest-frames",
+    "ingest-pairing",
+    "pairing-code",
 }
 
 
@@ -143,6 +148,8 @@ def test_anonymous_visitors(name: str, world: dict[str, object]) -> None:
         assert "/accounts/login/" not in response.get("Location", "")
     elif rule == "token":
         assert response.status_code == 401
+    elif rule == "code":  # anyone may try; without a valid one-time code it is refused
+        assert response.status_code == 400 and response.json()["error"] in ("invalid_json", "invalid_code")
     elif name in JSON_ENDPOINTS:
         assert response.status_code == 401 and response.json()["error"] == "not_authenticated"
     else:
