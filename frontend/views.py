@@ -252,6 +252,7 @@ def session_live(request: AuthenticatedHttpRequest, session_id: int) -> HttpResp
         "timeline_url": reverse("participant-timeline", kwargs={"session_id": session.pk, "participant_id": 0}),
         "acknowledge_url": reverse("alert-acknowledge", kwargs={"session_id": session.pk, "alert_id": 0}),
         "flag_url": reverse("flag-create", kwargs={"session_id": session.pk}),
+        "pairing_url": reverse("pairing-code", kwargs={"session_id": session.pk}),
         "stale_after_seconds": STALE_AFTER_SECONDS,
         "csrf_token": get_token(request),
         "expressions": list(EXPRESSIONS),

@@ -1,58 +1,83 @@
-// Samples the captured tab at the chosen rate and posts each frame to the ingest API, with the
-// participant tiles scaled from page pixels to frame pixels. Honours Retry-After on 429 and 503.
+// Samples the captured tab and posts each frame to the ingest API with the participant tiles, mapped from
+// page pixels to frame pixels (geometry.js). Backs off on 429/503 as Retry-After says, stops with the
+// server's message on 401/403, keeps each JPEG under the server's size limit. Nothing is stored.
+"use strict";
+
+const MIN_QUALITY = 0.4;
 let running = false;
 
-function status(text) { chrome.runtime.sendMessage({ type: "status", text }).catch(() => {}); }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const tell = (message) => chrome.runtime.sendMessage(message).catch(() => {});
+
+// A 1080p gallery is a few hundred KB at 0.8; lower the quality, then the size, until it fits.
+async function encode(video, maxBytes) {
+  let scale = 1;
+  for (;;) {
+    const canvas = new OffscreenCanvas(Math.round(video.videoWidth * scale), Math.round(video.videoHeight * scale));
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    for (let quality = 0.8; quality >= MIN_QUALITY; quality -= 0.2) {
+      const blob = await canvas.convertToBlob({ type: "image/jpeg", quality });
+      if (blob.size <= maxBytes * 0.9) return { blob, width: canvas.width, height: canvas.height };
+    }
+    scale *= 0.75;
+  }
+}
+
+async function upload(config, frame, page) {
+  const form = new FormData();
+  form.append("image", frame.blob, "frame.jpg");
+  form.append("captured_at", new Date().toISOString());
+  form.append("frame_id", crypto.randomUUID());
+  const tiles = page ? globalThis.engagementMapTiles(page, frame.width, frame.height) : [];
+  if (tiles.length) form.append("tiles", JSON.stringify(tiles));
+  return fetch(config.url, { method: "POST", headers: { Authorization: `Bearer ${config.token}` }, body: form });
+}
 
 async function capture(streamId, config) {
   const stream = await navigator.mediaDevices.getUserMedia({ video: { mandatory: { chromeMediaSource: "tab", chromeMediaSourceId: streamId } } });
   const video = document.createElement("video");
   video.srcObject = stream;
   await video.play();
-  const url = `${config.server.replace(/\/$/, "")}/api/v1/sessions/${config.session}/frames`;
   const period = 1000 / Math.min(5, Math.max(0.2, Number(config.fps) || 1));
-  let sent = 0;
+  const counts = { sent: 0, refused: 0, lastError: "" };
+  let stopReason = "";  // stopped from the popup: nothing to explain
   running = true;
   while (running) {
     const started = performance.now();
-    const canvas = new OffscreenCanvas(video.videoWidth, video.videoHeight);
-    canvas.getContext("2d").drawImage(video, 0, 0);
-    const blob = await canvas.convertToBlob({ type: "image/jpeg", quality: 0.85 });
-    const page = await chrome.runtime.sendMessage({ type: "tiles" });
-    const form = new FormData();
-    form.append("image", blob, "frame.jpg");
-    form.append("captured_at", new Date().toISOString());
-    form.append("frame_id", crypto.randomUUID());
-    if (page && page.viewport && page.tiles.length) {
-      const sx = canvas.width / page.viewport.width;
-      const sy = canvas.height / page.viewport.height;
-      const tiles = page.tiles.map((t) => ({ name: t.name, x: Math.round(t.x * sx), y: Math.round(t.y * sy), w: Math.floor(t.w * sx), h: Math.floor(t.h * sy) }));
-      form.append("tiles", JSON.stringify(tiles.filter((t) => t.w > 0 && t.h > 0)));
-    }
     let wait = period;
     try {
-      const response = await fetch(url, { method: "POST", headers: { Authorization: `Bearer ${config.token}` }, body: form });
-      if (response.status === 429 || response.status === 503) {
-        wait = Math.max(period, 1000 * Number(response.headers.get("Retry-After") || 1));
-      } else if (!response.ok) {
-        const body = await response.json().catch(() => ({}));
-        status(`Stopped: ${response.status} ${body.message || response.statusText}`);
-        break;
+      const frame = await encode(video, config.maxFrameBytes || 4 * 1024 * 1024);
+      const page = await chrome.runtime.sendMessage({ type: "tiles" });
+      const response = await upload(config, frame, page);
+      if (response.ok) {
+        counts.sent += 1;
+        counts.lastError = "";
       } else {
-        sent += 1;
-        status(`Capturing: ${sent} frames sent`);
+        const body = await response.json().catch(() => ({}));
+        const reason = `${body.message || response.statusText} (${response.status})`;
+        if (response.status === 401 || response.status === 403) {
+          stopReason = `Stopped by the server: ${reason}`;
+          break;
+        }
+        counts.refused += 1;
+        counts.lastError = `Frame refused: ${reason}`;
+        if (response.status === 429 || response.status === 503) wait = Math.max(period, 1000 * Number(response.headers.get("Retry-After") || 1));
       }
     } catch (error) {
-      status(`Server unreachable, retrying: ${error}`);
+      counts.refused += 1;
+      counts.lastError = `Server unreachable, retrying: ${error.message || error}`;
+      wait = Math.max(period, 2000);
     }
+    tell({ type: "stats", ...counts });
     await sleep(Math.max(0, wait - (performance.now() - started)));
   }
   running = false;
   stream.getTracks().forEach((track) => track.stop());
+  tell({ type: "stopped", reason: stopReason });
 }
 
 chrome.runtime.onMessage.addListener((message) => {
-  if (message.type === "capture") capture(message.streamId, message.config).catch((error) => status(`Capture failed: ${error}`));
+  if (message.type === "capture") capture(message.streamId, message.config).catch((error) => tell({ type: "stopped", reason: `Capture failed: ${error}` }));
   if (message.type === "halt") running = false;
+  return false;
 });

@@ -1,26 +1,45 @@
-// The popup: where to send frames (server, session, token, rate); start/stop capturing this tab.
-const fields = ["server", "session", "token", "fps"];
+// The popup: pair with a live session by its one-time code, start or stop capturing this tab, and show what
+// happens (frames sent, refused or lost, the last error in words). State lives in the service worker's
+// chrome.storage.session (memory only: nothing survives the browser).
+"use strict";
+
 const $ = (id) => document.getElementById(id);
+const send = (message) => chrome.runtime.sendMessage(message);
 
-chrome.storage.local.get(fields).then((saved) => fields.forEach((f) => { if (saved[f]) $(f).value = saved[f]; }));
+function render(state) {
+  const paired = Boolean(state && state.pairing);
+  $("pair-view").hidden = paired;
+  $("session-view").hidden = !paired;
+  $("error").textContent = (state && state.lastError) || "";
+  if (!paired) return;
+  const p = state.pairing;
+  $("session-name").textContent = `${p.course} — ${p.title} (session ${p.session})`;
+  $("capturing").textContent = state.capturing ? "yes" : "no";
+  $("sent").textContent = String(state.sent || 0);
+  $("refused").textContent = String(state.refused || 0);
+  $("platform").textContent = state.platform || "–";
+  $("start").disabled = Boolean(state.capturing);
+  $("stop").disabled = !state.capturing;
+}
 
-function show(status) { $("status").textContent = status || ""; }
+async function refresh() { render(await send({ type: "state" })); }
+
+$("connect").addEventListener("click", async () => {
+  const server = $("server").value.trim().replace(/\/+$/, "");
+  const code = $("code").value.trim();
+  if (!/^https?:\/\/[^/\s]+/.test(server)) { render({ lastError: "Enter the server address shown on the live page (http… or https…)." }); return; }
+  if (!code) { render({ lastError: "Enter the pairing code shown on the live page." }); return; }
+  $("connect").disabled = true;
+  try { render(await send({ type: "pair", server, code })); } finally { $("connect").disabled = false; }
+});
 
 $("start").addEventListener("click", async () => {
-  const config = Object.fromEntries(fields.map((f) => [f, $(f).value.trim()]));
-  if (!/^https?:\/\//.test(config.server) || !/^\d+$/.test(config.session) || !config.token) {
-    show("Enter the server URL (http… or https…), the session id and its ingest token.");
-    return;
-  }
-  await chrome.storage.local.set(config);
   const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
-  const reply = await chrome.runtime.sendMessage({ type: "start", tabId: tab.id, config });
-  show(reply && reply.error ? `Could not start: ${reply.error}` : "Capturing this tab…");
+  render(await send({ type: "start", tabId: tab.id, fps: Number($("fps").value) }));
 });
+$("stop").addEventListener("click", async () => render(await send({ type: "stop" })));
+$("disconnect").addEventListener("click", async () => render(await send({ type: "disconnect" })));
 
-$("stop").addEventListener("click", async () => {
-  await chrome.runtime.sendMessage({ type: "stop" });
-  show("Stopped.");
-});
-
-chrome.runtime.onMessage.addListener((message) => { if (message.type === "status") show(message.text); });
+chrome.storage.session.onChanged.addListener((changes) => { if (changes.state) render(changes.state.newValue); });
+chrome.storage.local.get("server").then(({ server }) => { if (server) $("server").value = server; });
+refresh();

@@ -1,42 +1,63 @@
-// Reads participant tiles from a meeting page: every visible <video> big enough to hold a face,
-// named by the closest short label in its tile. Returns rectangles in CSS pixels of the viewport.
-// Injected into the meeting tab by background.js; also loaded by the project's browser test.
+// Reads the participant tiles of a meeting page, in CSS pixels of the viewport. background.js injects
+// adapters/generic.js, adapters/meet.js, adapters/zoom.js, adapters/teams.js and then this file, and
+// uses what this file returns: {platform, fallback, tiles: [{name, x, y, w, h, self}], viewport,
+// devicePixelRatio}. geometry.js maps the tiles onto a captured frame.
+//
+// The first platform adapter whose page this is (by hostname or by its DOM hooks) reads the tiles; when
+// none matches or it finds no tile (a redesign broke its hooks), the generic adapter reads every large
+// visible <video>; when that finds nothing either, no tiles are sent and the server finds the grid itself.
+//
+// Decisions:
+// - Camera-off tiles (an avatar or initials instead of video) are skipped: there is no face to read, and
+//   a tile sent with no face in it would count as a student looking away.
+// - Screen shares and presentations are skipped by the adapters: they are not a participant's camera.
+// - The self view (the teacher's own camera) is sent with self: true; the server drops it.
+// - Names are trimmed, runs of whitespace become one space, at most MAX_NAME characters (longer ones
+//   are cut, any " (n)" included); other scripts are kept. Repeated names get " (2)", " (3)", … as the
+//   server rejects duplicates; a tile without a name is "Tile n".
 (() => {
-  const MIN_WIDTH = 96;
-  const MAX_NAME = 60;
+  const MAX_NAME = 200;
+  const adapters = globalThis.engagementAdapters || [];
+  const generic = adapters.find((adapter) => adapter.platform === "generic");
 
-  function labelFor(video) {
-    let node = video;
-    for (let depth = 0; depth < 5 && node && node !== document.body; depth += 1) {
-      const aria = node.getAttribute && node.getAttribute("aria-label");
-      if (aria && aria.trim() && aria.length <= MAX_NAME) return aria.trim();
-      const labelled = node.querySelector && node.querySelector("[data-participant-name], [data-self-name]");
-      if (labelled) return (labelled.getAttribute("data-participant-name") || labelled.getAttribute("data-self-name") || labelled.textContent).trim();
-      const text = node.innerText ? node.innerText.trim().split("\n")[0] : "";
-      if (text && text.length <= MAX_NAME) return text;
-      node = node.parentElement;
+  // A platform adapter that throws (its page changed under it) counts as finding nothing.
+  function readWith(adapter) {
+    try {
+      return adapter.read(document);
+    } catch (error) {
+      console.warn(`engagement tiles: the ${adapter.platform} adapter failed`, error);
+      return [];
     }
-    return null;
   }
 
-  function readTiles() {
-    const used = new Map();
-    const tiles = [];
-    document.querySelectorAll("video").forEach((video, index) => {
-      const rect = video.getBoundingClientRect();
-      const visible = rect.width >= MIN_WIDTH && rect.bottom > 0 && rect.right > 0 && rect.top < innerHeight && rect.left < innerWidth;
-      if (!visible) return;
-      let name = labelFor(video) || `Tile ${index + 1}`;
-      const count = (used.get(name) || 0) + 1;
-      used.set(name, count);
-      if (count > 1) name = `${name} (${count})`;
-      const x = Math.max(0, rect.left);
-      const y = Math.max(0, rect.top);
-      tiles.push({ name, x, y, w: Math.min(innerWidth, rect.right) - x, h: Math.min(innerHeight, rect.bottom) - y });
+  function fit(name, suffix) {
+    const chars = Array.from(name); // code points: never cut a character in half
+    const room = MAX_NAME - Array.from(suffix).length;
+    return (chars.length > room ? chars.slice(0, room).join("").trimEnd() : name) + suffix;
+  }
+
+  function uniqueNames(found) {
+    const used = new Set();
+    return found.map((tile, index) => {
+      const base = String(tile.name || "").replace(/\s+/g, " ").trim() || `Tile ${index + 1}`;
+      let name = fit(base, "");
+      for (let count = 2; used.has(name); count += 1) name = fit(base, ` (${count})`);
+      used.add(name);
+      return name;
     });
-    return { tiles, viewport: { width: innerWidth, height: innerHeight } };
   }
 
-  globalThis.engagementReadTiles = readTiles;
-  return readTiles();
+  const platform = adapters.find((adapter) => adapter !== generic && adapter.matches(location, document));
+  let found = platform ? readWith(platform) : [];
+  const fallback = found.length === 0;
+  if (fallback && generic) found = generic.read(document);
+  found = found.filter((tile) => tile.video);
+  const names = uniqueNames(found);
+  return {
+    platform: platform ? platform.platform : "generic",
+    fallback,
+    tiles: found.map((tile, index) => ({ name: names[index], x: tile.rect.x, y: tile.rect.y, w: tile.rect.width, h: tile.rect.height, self: tile.self })),
+    viewport: { width: innerWidth, height: innerHeight },
+    devicePixelRatio,
+  };
 })();

@@ -1,0 +1,67 @@
+"""The extension loaded unpacked in Chromium (``--load-extension``): its popup pairs with a live session by code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+from classroom.models import IngestCredential
+from classroom.pairing import pairing_code_create
+from tests import factories
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.integration.conftest import OUTPUT_DIR
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+EXTENSION = Path(__file__).resolve().parents[2] / "frontend" / "extension"
+
+
+@pytest.fixture
+def extension(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[BrowserContext, str]]:
+    """Chromium with the extension loaded, and the extension's id."""
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        args = [*CHROMIUM_ARGS, f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}"]
+        context = playwright.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM, args=args)
+        try:
+            worker = context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker", timeout=15_000)
+            yield context, worker.url.split("/")[2]
+        finally:
+            context.close()
+
+
+def popup(context: BrowserContext, extension_id: str) -> Page:
+    page = context.new_page()
+    page.goto(f"chrome-extension://{extension_id}/popup.html")
+    return page
+
+
+def test_the_popup_pairs_with_a_live_session_by_its_code(extension: tuple[BrowserContext, str], live_server: object) -> None:
+    context, extension_id = extension
+    teacher = factories.teacher("alice")
+    session, _ = factories.live_session(owner=teacher)
+    _, code = pairing_code_create(session=session, user=teacher)
+    page = popup(context, extension_id)
+    page.fill("#server", str(live_server))
+    page.fill("#code", "WXYZ-2345")  # a guessed code: the server's words reach the teacher
+    page.click("#connect")
+    page.wait_for_selector("text=No such pairing code: check it, or get a new one from the live page.")
+    page.fill("#code", code.lower())
+    page.click("#connect")
+    page.wait_for_selector("#session-view:not([hidden])", timeout=10_000)
+    assert page.inner_text("#session-name") == f"Physics — Lecture 1 (session {session.pk})"
+    assert page.inner_text("#error") == ""
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 344, "height": 330})
+    page.screenshot(path=str(OUTPUT_DIR / "extension_popup.png"))
+    assert IngestCredential.objects.filter(session=session).count() == 1
+    # The popup shows the same state when opened again; Disconnect forgets the credential.
+    again = popup(context, extension_id)
+    again.wait_for_selector("#session-view:not([hidden])")
+    again.click("#disconnect")
+    again.wait_for_selector("#pair-view:not([hidden])")
+    assert again.input_value("#server") == str(live_server)
