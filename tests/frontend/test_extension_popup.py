@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 from classroom.models import IngestCredential
 from classroom.pairing import pairing_code_create
 from tests import factories
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, watch_csp
 from tests.integration.conftest import OUTPUT_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -65,3 +66,27 @@ def test_the_popup_pairs_with_a_live_session_by_its_code(extension: tuple[Browse
     again.click("#disconnect")
     again.wait_for_selector("#pair-view:not([hidden])")
     assert again.input_value("#server") == str(live_server)
+
+
+def test_the_live_page_shows_a_one_time_code_the_extension_pairs_with(extension: tuple[BrowserContext, str], live_server: object) -> None:
+    context, extension_id = extension
+    teacher = factories.teacher("alice")
+    session, _ = factories.live_session(owner=teacher)
+    page = context.new_page()
+    violations = watch_csp(page)
+    log_in(page, str(live_server), "alice", "pw-alice-123")
+    page.goto(f"{live_server}/sessions/{session.pk}/")
+    page.click("#pairing-button")
+    until(page, "/^[A-Z2-9]{4}-[A-Z2-9]{4}$/.test(document.querySelector('#pairing-code').textContent)", timeout=10_000)
+    code = page.inner_text("#pairing-code")
+    assert page.inner_text("#pairing-server") == str(live_server)
+    assert re.fullmatch(r"Single use; expires in (10:00|9:5\d)\.", page.inner_text("#pairing-expiry"))
+    page.locator("#pairing").screenshot(path=str(OUTPUT_DIR / "pairing_dialog.png"))
+    assert code not in page.url
+    paired = popup(context, extension_id)
+    paired.fill("#server", str(live_server))
+    paired.fill("#code", code)
+    paired.click("#connect")
+    paired.wait_for_selector("#session-view:not([hidden])", timeout=10_000)
+    assert IngestCredential.objects.filter(session=session).count() == 1
+    assert violations == []

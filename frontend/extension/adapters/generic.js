@@ -21,7 +21,8 @@
     },
 
     // The part of the element on screen: its box cut by the ancestors that clip overflow and by the
-    // viewport; null when nothing of it shows. A fixed element escapes its ancestors' clipping.
+    // viewport less its scroll bars; null when nothing of it shows. A fixed element escapes its
+    // ancestors' clipping.
     visibleRect(element) {
       if (!kit.isShown(element)) return null;
       const box = element.getBoundingClientRect();
@@ -33,7 +34,8 @@
         if (style.overflowX !== "visible") [left, right] = [Math.max(left, clip.left), Math.min(right, clip.right)];
         if (style.overflowY !== "visible") [top, bottom] = [Math.max(top, clip.top), Math.min(bottom, clip.bottom)];
       }
-      [left, top, right, bottom] = [Math.max(left, 0), Math.max(top, 0), Math.min(right, innerWidth), Math.min(bottom, innerHeight)];
+      const { clientWidth, clientHeight } = document.documentElement;
+      [left, top, right, bottom] = [Math.max(left, 0), Math.max(top, 0), Math.min(right, clientWidth), Math.min(bottom, clientHeight)];
       return right > left && bottom > top ? { x: left, y: top, width: right - left, height: bottom - top } : null;
     },
 
