@@ -15,6 +15,7 @@ from django.utils import timezone
 from classroom.alerts import alert_payload
 from classroom.engagement import ABSENT
 from classroom.models import EXPRESSIONS, Alert, ClassSample, ClassSession, Course, Flag, FrameLog, MinuteRollup, Observation, Participant
+from classroom.policy import FULL, course_policy, per_student_allowed
 from classroom.samples import class_figures
 from classroom.services import flag_payload, token_hash
 from ingest import buffer
@@ -43,6 +44,41 @@ def session_by_token(*, token: str) -> ClassSession | None:
     hashed = token_hash(token)
     sessions = ClassSession.objects.select_related("course")
     return sessions.filter(ingest_token_hash=hashed).first() or sessions.filter(credentials__token_hash=hashed).first()
+
+
+def frame_result(*, session: ClassSession, frame_id: str) -> dict[str, Any] | None:
+    """What became of one uploaded frame, for the client that sent it: status, and each face found within the course's policy.
+
+    ``None`` if the session has no such frame. Under ``aggregate`` no face is described (none is stored);
+    under ``attention`` faces carry no expression.
+    """
+    log = FrameLog.objects.filter(session=session, frame_id=frame_id).first()
+    if log is None:
+        return None
+    policy = course_policy(course=session.course)
+    faces = []
+    if log.status == FrameLog.Status.PROCESSED and per_student_allowed(policy=policy):
+        observations = Observation.objects.filter(session=session, captured_at=log.captured_at).select_related("participant")
+        for observation in observations.order_by("pk"):
+            face: dict[str, Any] = {
+                "name": observation.participant.display_name,
+                "box": observation.box,
+                "engagement": observation.engagement,
+                "band": observation.engagement_band,
+                "expression": None,
+                "confidence": None,
+            }
+            if policy == FULL:
+                face.update(expression=observation.expression or None, confidence=observation.confidence)
+            faces.append(face)
+    return {
+        "frame_id": log.frame_id,
+        "status": log.status,
+        "faces_found": log.faces_found,
+        "faces": faces,
+        "reason": log.detail.get("reason"),
+        "latency_ms": log.latency_ms,
+    }
 
 
 # dashboard reads ------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge_view, name="alert-acknowledge"),
     path("sessions/<int:session_id>/flags/", views.flag_create_view, name="flag-create"),
     path("sessions/<int:session_id>/pairing-code/", views.pairing_code_view, name="pairing-code"),
+    path("sessions/<int:session_id>/camera/", views.session_camera, name="session-camera"),
     path(views.PLOTLY_JS_PATH, views.plotly_js, name="plotly-js"),
     re_path(rf"^{re.escape(settings.STATIC_URL.lstrip('/'))}(?P<path>.+)$", views.static_file, name="static-file"),
 ]

@@ -237,6 +237,27 @@ def session_start_view(request: AuthenticatedHttpRequest, course_id: int) -> Htt
     return _render_token(request, session=session, token=token, started=True)
 
 
+@never_cache
+@require_GET
+def session_camera(request: HttpRequest, session_id: int) -> HttpResponse:
+    """This device's camera as a client of a live session: a teacher's room camera, or a student on their own laptop.
+
+    It uploads through the ingest API with a credential from a pairing code: the course's teacher gets one
+    without typing; anyone else enters the code the teacher shows. The page itself reveals nothing of the session.
+    """
+    session = session_get_for_user(session_id=session_id, user=request.user)
+    config = {
+        "session": session_id,
+        "frames_url": reverse("ingest-frames", kwargs={"session_id": session_id}),
+        "result_url": reverse("ingest-frame-result", kwargs={"session_id": session_id, "frame_id": "FRAME"}),
+        "exchange_url": reverse("ingest-pairing"),
+        "code_url": reverse("pairing-code", kwargs={"session_id": session_id}) if session is not None else None,
+        "csrf_token": get_token(request),
+        "fps": 1,
+    }
+    return render(request, "frontend/session_camera.html", {"session": session, "config": config})
+
+
 @login_required
 @require_GET
 def session_live(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from classroom.models import ClassSession
 from classroom.pairing import PairingError, pairing_code_exchange
-from classroom.selectors import session_by_token
+from classroom.selectors import frame_result, session_by_token
 from ingest import buffer
 from ingest.services import frame_accept
 from ingest.validation import IngestError, validate_upload
@@ -29,7 +29,7 @@ def error_response(error: IngestError) -> JsonResponse:
     return response
 
 
-def _authorise(request: HttpRequest, session_id: int) -> ClassSession:
+def _authorise(request: HttpRequest, session_id: int, *, live_only: bool = True) -> ClassSession:
     header = request.headers.get("Authorization", "")
     if not header:
         raise IngestError(401, "missing_token", "Authorization: Bearer <session ingest token> is required")
@@ -40,9 +40,23 @@ def _authorise(request: HttpRequest, session_id: int) -> ClassSession:
         raise IngestError(401, "invalid_token", "ingest token is not valid")
     if session.pk != session_id:
         raise IngestError(403, "wrong_session", "ingest token belongs to another session")
-    if not session.is_live:
+    if live_only and not session.is_live:
         raise IngestError(403, "session_ended", "session has ended; start a new session to upload frames")
     return session
+
+
+def frame_result_view(request: HttpRequest, session_id: int, frame_id: str) -> JsonResponse:
+    """What became of one frame this client uploaded (the camera page's feedback), with the same token."""
+    if request.method not in ("GET", "HEAD"):
+        return error_response(IngestError(405, "method_not_allowed", "use GET"))
+    try:
+        session = _authorise(request, session_id, live_only=False)
+    except IngestError as error:
+        return error_response(error)
+    result = frame_result(session=session, frame_id=frame_id)
+    if result is None:
+        return error_response(IngestError(404, "unknown_frame", "this session has no frame with that frame_id"))
+    return JsonResponse(result)
 
 
 @csrf_exempt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from playwright.sync_api import Page
 
@@ -48,3 +49,20 @@ def watch_csp(page: Page) -> list[str]:
     violations: list[str] = []
     page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
     return violations
+
+
+def y4m_from_video(source: Path, dest: Path, *, frames: int = 40, size: tuple[int, int] = (640, 480), fps: int = 5) -> Path:
+    """A Y4M file (what Chromium's ``--use-file-for-fake-video-capture`` plays, looping) from a video's first frames."""
+    import cv2
+
+    width, height = size
+    capture = cv2.VideoCapture(str(source))
+    with dest.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            ok, frame = capture.read()
+            if not ok:
+                break
+            out.write(b"FRAME\n" + cv2.cvtColor(cv2.resize(frame, size), cv2.COLOR_BGR2YUV_I420).tobytes())
+    capture.release()
+    return dest

@@ -8,8 +8,8 @@
 // visible <video>; when that finds nothing either, no tiles are sent and the server finds the grid itself.
 //
 // Decisions:
-// - Camera-off tiles (an avatar or initials instead of video) are skipped: there is no face to read, and
-//   a tile sent with no face in it would count as a student looking away.
+// - Camera-off tiles (an avatar or initials instead of video) are skipped: there is no face to read, so
+//   the server would search the tile for nothing.
 // - Screen shares and presentations are skipped by the adapters: they are not a participant's camera.
 // - The self view (the teacher's own camera) is sent with self: true; the server drops it.
 // - Names are trimmed, runs of whitespace become one space, at most MAX_NAME characters (longer ones

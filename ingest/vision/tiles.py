@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-MAX_NAME_LENGTH = 100
+MAX_NAME_LENGTH = 200  # a participant's name as stored (Participant.key); the extension cuts names to this
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ RULES: dict[str, str] = {
     "ingest-frames": "token",
     "ingest-schema": "public",
     "ingest-pairing": "code",
+    "ingest-frame-result": "token",
+    "session-camera": "public",
     "dashboard-home": "login",
     "logout": "login",
     "password_change": "login",
@@ -127,6 +129,7 @@ def url_for(name: str, world: dict[str, object]) -> str:
         "uidb64": "MQ",
         "token": "bad-token",
         "path": "frontend/app.css",
+        "frame_id": "f-1",
     }
     pattern = get_resolver().reverse_dict.getlist(name)[0][0][0][1]
     return reverse(name, kwargs={key: values[key] for key in pattern})

@@ -34,7 +34,8 @@
         if (style.overflowX !== "visible") [left, right] = [Math.max(left, clip.left), Math.min(right, clip.right)];
         if (style.overflowY !== "visible") [top, bottom] = [Math.max(top, clip.top), Math.min(bottom, clip.bottom)];
       }
-      const { clientWidth, clientHeight } = document.documentElement;
+      // The viewport less its scroll bars: the scrolling element's client box (the body's in quirks mode).
+      const { clientWidth, clientHeight } = document.scrollingElement || document.documentElement;
       [left, top, right, bottom] = [Math.max(left, 0), Math.max(top, 0), Math.min(right, clientWidth), Math.min(bottom, clientHeight)];
       return right > left && bottom > top ? { x: left, y: top, width: right - left, height: bottom - top } : null;
     },

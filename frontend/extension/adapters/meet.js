@@ -12,7 +12,7 @@
   // The name label is the [data-self-name] element's text (google-meet-pip; grid-view rewrites that text
   // to rename tiles); else the .notranslate span under the tooltip anchor (the LMA meet.js provider).
   const NAME = "[data-self-name]";
-  const NAME_FALLBACK = "[data-tooltip-id] .notranslate, .notranslate";
+  const NAME_FALLBACK = "[data-tooltip-id] .notranslate";
   // The self view is labelled "You" rather than with a name (google-meet-pip compares the label with
   // 'You') and is drawn mirrored (grid-view offers to flip it back). The mirror is the language-free hook.
   const SELF_LABEL = "You";

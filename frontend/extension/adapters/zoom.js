@@ -23,6 +23,7 @@
   // (participants-item__name-label, as Zoom-web attendance and host-finding scripts read it); the tile
   // with that name is the self view. A self-view container (self-video-container) is one too.
   const SELF_ROW_LABEL = ".participants-item__name-label";
+  const SELF_ROW_NAME = ".participants-item__display-name";
   const SELF_CONTAINER = "[class*='self-video']";
 
   function isShare(player) {
@@ -34,7 +35,7 @@
     const names = new Set();
     for (const label of document.querySelectorAll(SELF_ROW_LABEL)) {
       if (!/\bme\b/i.test(label.textContent)) continue;
-      const name = kit.text(label.parentElement.querySelector(".participants-item__display-name"));
+      const name = kit.text(label.parentElement.querySelector(SELF_ROW_NAME));
       if (name) names.add(name);
     }
     return names;

@@ -51,7 +51,7 @@ def test_parse_tiles_accepts(raw: Any, expected: list[Tile]) -> None:
         ([{"x": 0, "y": 0, "w": 1, "h": 1}], "tiles[0] is missing 'name'"),
         ([tile(name="")], "tiles[0].name must be a non-empty string"),
         ([tile(name=5)], "tiles[0].name must be a non-empty string"),
-        ([tile(name="x" * 101)], "tiles[0].name is longer than 100 characters"),
+        ([tile(name="x" * 201)], "tiles[0].name is longer than 200 characters"),
         ([{"name": "Ana", "x": 0, "y": 0, "w": 10}], "tiles[0] is missing 'h'"),
         ([tile(x="0")], "tiles[0].x must be a number, got str"),
         ([tile(y=None)], "tiles[0].y must be a number, got NoneType"),
