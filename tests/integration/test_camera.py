@@ -24,7 +24,8 @@ def test_the_camera_page_uploads_and_shows_what_the_server_read(stack: Stack, de
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *fake_camera])
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            context = browser.new_context(viewport={"width": 1100, "height": 900})
+            page = context.new_page()
             violations = watch_csp(page)
             log_in(page, stack.base_url, demo.teacher, demo.password)
             page.goto(f"{stack.base_url}/sessions/{demo.session}/camera/")
@@ -35,7 +36,7 @@ def test_the_camera_page_uploads_and_shows_what_the_server_read(stack: Stack, de
             feedback = page.inner_text("#camera-feedback")
             face = page.evaluate("window.cameraState.result.faces[0]")
             page.screenshot(path=str(OUTPUT_DIR / "camera.png"), full_page=True)
-            live = browser.new_page(viewport={"width": 1280, "height": 900})
+            live = context.new_page()  # the same signed-in teacher
             live.goto(f"{stack.base_url}{demo.dashboard_url}")
             wait_live(live)
             until(

@@ -125,7 +125,7 @@
         stop();
         return;
       }
-      setText("camera-counts", `${state.sent} frames sent, ${state.refused} refused`);
+      setText("camera-counts", `${state.sent} frame${state.sent === 1 ? "" : "s"} sent, ${state.refused} refused`);
       await sleep(Math.max(0, wait - (performance.now() - started)));
     }
   }
