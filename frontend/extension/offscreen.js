@@ -44,32 +44,25 @@ async function capture(streamId, config) {
   running = true;
   while (running) {
     const started = performance.now();
-    let wait = period;
+    let answer;
     try {
       const frame = await encode(video, config.maxFrameBytes || 4 * 1024 * 1024);
       const page = await chrome.runtime.sendMessage({ type: "tiles" });
       const response = await upload(config, frame, page);
-      if (response.ok) {
-        counts.sent += 1;
-        counts.lastError = "";
-      } else {
-        const body = await response.json().catch(() => ({}));
-        const reason = `${body.message || response.statusText} (${response.status})`;
-        if (response.status === 401 || response.status === 403) {
-          stopReason = `Stopped by the server: ${reason}`;
-          break;
-        }
-        counts.refused += 1;
-        counts.lastError = `Frame refused: ${reason}`;
-        if (response.status === 429 || response.status === 503) wait = Math.max(period, 1000 * Number(response.headers.get("Retry-After") || 1));
-      }
+      const body = response.ok ? {} : await response.json().catch(() => ({}));
+      answer = { status: response.status, retryAfter: response.headers.get("Retry-After"), message: body.message || response.statusText };
     } catch (error) {
-      counts.refused += 1;
-      counts.lastError = `Server unreachable, retrying: ${error.message || error}`;
-      wait = Math.max(period, 2000);
+      answer = { error: error.message || String(error) };
+    }
+    const next = globalThis.engagementAfterUpload(answer, period);
+    if (next.count) counts[next.count] += 1;
+    counts.lastError = next.lastError;
+    if (next.stop) {
+      stopReason = next.stop;
+      break;
     }
     tell({ type: "stats", ...counts });
-    await sleep(Math.max(0, wait - (performance.now() - started)));
+    await sleep(Math.max(0, next.waitMs - (performance.now() - started)));
   }
   running = false;
   stream.getTracks().forEach((track) => track.stop());
