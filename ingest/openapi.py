@@ -28,8 +28,26 @@ REFUSALS: dict[str, tuple[str, list[str]]] = {
 }
 
 
+PAIRING_REFUSALS: dict[str, tuple[str, list[str]]] = {
+    "400": ("Not JSON, or no code, or not a code's shape", ["invalid_json", "invalid_code"]),
+    "403": ("The code's session has ended", ["session_ended"]),
+    "404": ("No such code", ["unknown_code"]),
+    "405": ("Not a POST", ["method_not_allowed"]),
+    "410": ("The code was used already, or has expired", ["code_used", "code_expired"]),
+    "413": ("The body is over 1 KiB", ["body_too_large"]),
+    "429": ("Too many wrong codes from this address (see Retry-After)", ["pairing_throttled"]),
+    "503": ("Pairing is unavailable for a moment (see Retry-After)", ["server_busy"]),
+}
+RESULT_REFUSALS: dict[str, tuple[str, list[str]]] = {
+    "401": ("No, malformed or unknown bearer token", ["missing_token", "invalid_token"]),
+    "403": ("The token is another session's", ["wrong_session"]),
+    "404": ("The session has no frame with that id", ["unknown_frame"]),
+    "405": ("Not a GET", ["method_not_allowed"]),
+}
+
+
 def ingest_schema() -> dict[str, Any]:
-    """The OpenAPI document."""
+    """The OpenAPI document: uploading frames, reading what became of one, and pairing."""
     error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     accepted = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}}
     responses: dict[str, Any] = {
@@ -38,6 +56,26 @@ def ingest_schema() -> dict[str, Any]:
     }
     for status, (description, codes) in REFUSALS.items():
         responses[status] = {"description": f"{description}: error is one of {', '.join(codes)}", **error_ref}
+    pairing_responses: dict[str, Any] = {
+        "200": {
+            "description": "Paired: this client's upload credential",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Paired"}}},
+        },
+        **{
+            status: {"description": f"{text}: error is one of {', '.join(codes)}", **error_ref}
+            for status, (text, codes) in PAIRING_REFUSALS.items()
+        },
+    }
+    result_responses: dict[str, Any] = {
+        "200": {
+            "description": "What became of the frame",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FrameResult"}}},
+        },
+        **{
+            status: {"description": f"{text}: error is one of {', '.join(codes)}", **error_ref}
+            for status, (text, codes) in RESULT_REFUSALS.items()
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "Classroom engagement monitor: ingest API", "version": "1"},
@@ -83,7 +121,38 @@ def ingest_schema() -> dict[str, Any]:
                     },
                     "responses": responses,
                 }
-            }
+            },
+            "/api/v1/sessions/{session_id}/frames/{frame_id}": {
+                "get": {
+                    "summary": "What became of one uploaded frame: its status and the faces read in it, within the course's policy",
+                    "operationId": "frameResult",
+                    "security": [{"sessionToken": []}],
+                    "parameters": [
+                        {"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "frame_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    ],
+                    "responses": result_responses,
+                }
+            },
+            "/api/v1/pairing": {
+                "post": {
+                    "summary": "Exchange a one-time pairing code from the live page for an upload credential",
+                    "operationId": "pairingExchange",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["code"],
+                                    "properties": {"code": {"type": "string", "example": "ABCD-EFGH"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": pairing_responses,
+                }
+            },
         },
         "components": {
             "securitySchemes": {"sessionToken": {"type": "http", "scheme": "bearer", "description": "the session's ingest token"}},
@@ -92,6 +161,31 @@ def ingest_schema() -> dict[str, Any]:
                     "type": "object",
                     "required": ["frame_id", "status", "duplicate"],
                     "properties": {"frame_id": {"type": "string"}, "status": {"type": "string"}, "duplicate": {"type": "boolean"}},
+                },
+                "Paired": {
+                    "type": "object",
+                    "required": ["session", "course", "title", "token", "frames_url", "max_frame_bytes", "max_fps"],
+                    "properties": {
+                        "session": {"type": "integer"},
+                        "course": {"type": "string"},
+                        "title": {"type": "string"},
+                        "token": {"type": "string", "description": "bearer token for this client's uploads (shown once)"},
+                        "frames_url": {"type": "string"},
+                        "max_frame_bytes": {"type": "integer"},
+                        "max_fps": {"type": "number"},
+                    },
+                },
+                "FrameResult": {
+                    "type": "object",
+                    "required": ["frame_id", "status", "faces_found", "faces"],
+                    "properties": {
+                        "frame_id": {"type": "string"},
+                        "status": {"type": "string", "enum": ["queued", "processed", "dropped", "expired", "error"]},
+                        "faces_found": {"type": "integer"},
+                        "faces": {"type": "array", "items": {"type": "object"}},
+                        "reason": {"type": ["string", "null"]},
+                        "latency_ms": {"type": ["number", "null"]},
+                    },
                 },
                 "Error": {
                     "type": "object",

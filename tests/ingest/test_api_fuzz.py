@@ -16,7 +16,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classroom.models import FrameLog
+from classroom.models import FrameLog, IngestCredential
 from ingest.openapi import ingest_schema
 from tests import factories
 
@@ -119,3 +119,29 @@ def test_the_schema_is_published(client: Client) -> None:
     assert document["openapi"].startswith("3.1")
     assert set(OPERATION["requestBody"]["content"]["multipart/form-data"]["schema"]["required"]) == {"image", "captured_at"}
     assert document["paths"] == ingest_schema()["paths"]
+
+
+PAIRING = ingest_schema()["paths"]["/api/v1/pairing"]["post"]
+PAIRING_DOCUMENTED = {int(status) for status in PAIRING["responses"]}
+
+
+def pairing_bodies() -> st.SearchStrategy[bytes]:
+    codes = st.one_of(st.text(max_size=20), st.text(alphabet="ABCDEFGHJKMNPQRSTUVWXYZ23456789- ", min_size=8, max_size=12))
+    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10), lambda inner: st.lists(inner, max_size=3))
+    return st.one_of(
+        codes.map(lambda code: json.dumps({"code": code}).encode()),
+        json_values.map(lambda value: json.dumps({"code": value}).encode()),
+        json_values.map(lambda value: json.dumps(value).encode()),
+        st.binary(max_size=2000),
+    )
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=pairing_bodies())
+def test_pairing_answers_are_documented_and_refusals_mint_nothing(body: bytes, settings: Any) -> None:
+    settings.PAIRING_MAX_FAILURES = 10**6  # the throttle has its own test; here every body reaches the checks
+    response = Client().post("/api/v1/pairing", body, content_type="application/json")
+    assert response.status_code in PAIRING_DOCUMENTED, (response.status_code, response.content[:300])
+    assert response.status_code != 200  # no code exists: nothing may pair
+    assert set(response.json()) == {"error", "message"}
+    assert IngestCredential.objects.count() == 0
