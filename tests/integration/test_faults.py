@@ -21,6 +21,8 @@ from ingest.replay import LiveFeed
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live, watch_csp
 from tests.integration.conftest import OUTPUT_DIR, Demo
 
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
 CLASS_SIZE = 4
 RECOVERY_SECONDS = 90  # the page pings every 20 s (re-joining its group) and reconnects after 45 s of silence
 FAULTS = ("redis", "worker-ingest", "worker-inference", "daphne")
