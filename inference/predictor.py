@@ -60,10 +60,11 @@ class LiteRTPredictor:
     """A LiteRT (``.tflite``) model; resizes its input for each batch size it sees."""
 
     def __init__(self, path: Path) -> None:
-        import tensorflow as tf
+        # The LiteRT runtime alone, not TensorFlow: a worker serving a .tflite file never imports TensorFlow.
+        from ai_edge_litert.interpreter import Interpreter
 
         self.path = path
-        self.interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=int(os.environ.get("FER_THREADS", "2")))
+        self.interpreter = Interpreter(model_path=str(path), num_threads=int(os.environ.get("FER_THREADS", "2")))
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.batch = -1

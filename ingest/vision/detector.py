@@ -21,6 +21,7 @@ short-range model finds, but lifted the full-range model from 27/30 to 30/30 fac
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,26 @@ CONFIRM_CONTEXT = 2.0
 CONFIRM_MIN_SCORE = 0.75
 
 
+@functools.cache
+def _mediapipe() -> tuple[Any, Any, Any]:
+    """``mediapipe``, and its Tasks ``BaseOptions`` and ``vision``, imported without TensorFlow.
+
+    mediapipe imports TensorFlow, when it is installed, only for API-doc decorators
+    (``mediapipe/tasks/python/core/optional_dependencies.py``). Hidden during that import, the ingest
+    worker does not load about 500 MB it never uses; TensorFlow imports normally afterwards.
+    """
+    hide = "tensorflow" not in sys.modules
+    if hide:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]  # makes "import tensorflow" fail as if absent
+    try:
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+    finally:
+        if hide:
+            del sys.modules["tensorflow"]
+    return mp, BaseOptions, vision
+
+
 class FaceDetector:
     """Both MediaPipe face detectors, created lazily and reused; safe to share between threads."""
 
@@ -54,8 +75,7 @@ class FaceDetector:
 
     def _detector(self, kind: ModelKind) -> Any:
         if kind not in self._detectors:
-            from mediapipe.tasks.python import BaseOptions, vision
-
+            _, BaseOptions, vision = _mediapipe()
             options = vision.FaceDetectorOptions(
                 base_options=BaseOptions(model_asset_path=str(self.model_paths[kind])),
                 running_mode=vision.RunningMode.IMAGE,
@@ -67,8 +87,7 @@ class FaceDetector:
     def detect(self, image_bgr: np.ndarray, *, model: ModelKind, region: Tile | None = None) -> Detections:
         """One pass of ``model`` over ``region`` of a BGR frame (whole frame when ``None``), in frame
         coordinates, unconfirmed; faces carry ``region`` as their tile."""
-        import mediapipe as mp
-
+        mp, _, _ = _mediapipe()
         x, y = (region.x, region.y) if region else (0, 0)
         crop = image_bgr[y : y + region.h, x : x + region.w] if region else image_bgr
         height, width = crop.shape[:2]

@@ -1,0 +1,44 @@
+"""Lean workers: a worker process, warmed as the stack warms it, imports no TensorFlow and stays under 300 MB."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+MAX_RSS_MB = 300
+# What a worker does at start (classroom.tasks.warm_up), then what it reports about itself.
+WORKER = """
+import json, os, resource, sys
+import django
+django.setup()
+import numpy as np
+import classroom.tasks
+from inference.predictor import FACE_SIZE, get_predictor
+from ingest.vision.pipeline import get_pipeline
+if sys.argv[1] == "inference":
+    get_predictor().predict(np.zeros((25, FACE_SIZE, FACE_SIZE), np.uint8))
+else:
+    get_pipeline().process(np.zeros((720, 1280, 3), np.uint8), tiles_mode="none")
+print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "keras": "keras" in sys.modules,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+@pytest.mark.parametrize("queue", ["ingest", "inference"])
+def test_a_warm_worker_imports_no_tensorflow_and_stays_small(queue: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER, queue],
+        cwd=settings.BASE_DIR,
+        env={"DJANGO_SETTINGS_MODULE": "classroom.settings", "PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "test-only"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (report["tensorflow"], report["keras"]) == (False, False)
+    assert report["rss_mb"] <= MAX_RSS_MB, report
