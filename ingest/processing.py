@@ -38,33 +38,50 @@ def frame_finish(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
 
 
 def _participants_for(session: ClassSession, detections: Detections, when: Any) -> tuple[list[Participant | None], int]:
-    """Participant per detection (created on first sight); ``None`` for opted-out students."""
+    """Participant per detection (created on first sight); ``None`` for opted-out students.
+
+    A fixed number of queries whatever the number of faces: one read of the roster, one of the session's
+    participants with these keys, one bulk insert of the new ones (and a re-read if another process raced
+    it), one bulk update of where and when each was seen.
+    """
     students = list(Student.objects.filter(course_id=session.course_id))
     roster = {name_key(s.name): s for s in students}
     opted_out_ids = {s.pk for s in students if s.opted_out}
-    result: list[Participant | None] = []
-    opted_out = 0
+    wanted: dict[str, tuple[str, Student | None]] = {}
+    keys: list[str | None] = []
     for index, assigned in enumerate(detections.participant):
         key = assigned or f"face-{index + 1}"
         # Client tile names are the meeting's names; anonymous tracks get a readable label to rename.
         name = key if detections.client_tiles else key.replace("track-", "Participant ")
         student = roster.get(name_key(name))
         if student is not None and student.opted_out:
-            result.append(None)
-            opted_out += 1
+            keys.append(None)
             continue
-        participant, _ = Participant.objects.get_or_create(
-            session=session, key=key, defaults={"display_name": student.name if student else name, "student": student}
-        )
-        if participant.student_id in opted_out_ids:  # linked to an opted-out student under another name
+        keys.append(key)
+        wanted.setdefault(key, (student.name if student else name, student))
+    existing = {p.key: p for p in Participant.objects.filter(session=session, key__in=list(wanted))}
+    missing = [
+        Participant(session=session, key=key, display_name=name, student=student)
+        for key, (name, student) in wanted.items()
+        if key not in existing
+    ]
+    if missing:
+        # ignore_conflicts: another ingest process may create the same participant at the same moment.
+        Participant.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {p.key: p for p in Participant.objects.filter(session=session, key__in=list(wanted))}
+    result: list[Participant | None] = []
+    seen: list[Participant] = []
+    for index, slot in enumerate(keys):
+        participant = existing.get(slot) if slot is not None else None
+        if participant is None or participant.student_id in opted_out_ids:  # opted out, under any name
             result.append(None)
-            opted_out += 1
             continue
         participant.last_box = [round(float(v), 1) for v in detections.boxes[index]]
         participant.last_seen_at = when
-        participant.save(update_fields=["last_box", "last_seen_at"])
+        seen.append(participant)
         result.append(participant)
-    return result, opted_out
+    Participant.objects.bulk_update(seen, ["last_box", "last_seen_at"])
+    return result, sum(1 for participant in result if participant is None)
 
 
 def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import cv2
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from classroom import events
 from classroom.celery import app as celery_app
@@ -22,7 +24,7 @@ from ingest.processing import frame_ingest
 from ingest.services import frame_accept
 from ingest.validation import validate_upload
 from ingest.vision.gallery import compose_gallery
-from tests.factories import astronaut_bgr, encode, live_session
+from tests.factories import astronaut_bgr, encode, live_session, teacher
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -229,3 +231,26 @@ def test_the_tracker_is_locked_while_a_frame_is_assigned(sent: list[dict[str, An
     assert held == [True]
     with buffer.tracker_lock(session_id=session.pk):  # and it was released afterwards
         pass
+
+
+MAX_QUERIES_PER_FRAME = 25  # 22 measured: 2, 9 or 25 faces alike
+
+
+def queries_for_frame(faces: int) -> int:
+    """Queries made by both stages for one frame of ``faces`` named tiles, once its participants are known."""
+    session, _ = live_session(owner=teacher(f"teacher-{faces}"), course_name=f"Course of {faces}")
+    frame, tiles = compose_gallery([FACE] * faces, names=[f"Student {k}" for k in range(faces)])
+    tile_dicts = [asdict(tile) for tile in tiles]
+    counts = []
+    for _ in range(2):  # the first frame creates the participants; the second is the steady state
+        log = accept(session, encode(frame), tile_dicts)
+        with CaptureQueriesContext(connection) as queries:
+            frame_ingest(frame_log_id=log.pk, tiles=tile_dicts)
+        counts.append(len(queries))
+    assert Observation.objects.filter(session=session).count() == 2 * faces  # every face was stored, twice
+    return max(counts)
+
+
+def test_a_frame_costs_the_same_queries_whatever_the_number_of_faces(sent: list[dict[str, Any]]) -> None:
+    counts = {faces: queries_for_frame(faces) for faces in (2, 9)}
+    assert counts[2] == counts[9] <= MAX_QUERIES_PER_FRAME, counts
