@@ -1,0 +1,187 @@
+"""Load: N live classes of 25 named tiles at 1 frame/s each, against the real stack on this machine.
+
+    python -m benchmarks.load [--classes 1,4,10] [--students 25] [--seconds 60] [--out benchmarks/results/load.json]
+
+For each N, starts a fresh stack (own Redis, daphne, one worker per queue, beat; SQLite unless
+DATABASE_URL is set), opens N live sessions and posts, for each, a real gallery (the demo class's faces,
+cycled) with its tiles once a second for ``--seconds``. Galleries are rendered and encoded once, before
+the clock starts, so the client costs the machine little. Then it reads from the stack's database what
+became of every frame: the processed share, received→stored p50/p95/p99 (after the first
+``WARMUP_SECONDS``), and each part's resident memory (parent and pool processes together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
+django.setup()
+
+import cv2  # noqa: E402
+import requests  # noqa: E402
+
+from benchmarks.latency import rss_mb  # noqa: E402
+from benchmarks.tables import markdown_table, pct, table  # noqa: E402
+from classroom.demo_media import large_class  # noqa: E402
+from classroom.stack import Stack, free_port  # noqa: E402
+from ingest.replay import frames  # noqa: E402
+
+GALLERIES = 8  # distinct gallery frames per run, cycled
+WARMUP_SECONDS = 10
+DRAIN_SECONDS = 15
+SESSIONS = """
+import json
+from django.contrib.auth.models import User
+from classroom.services import course_create, session_start
+teacher = User.objects.create_user(username="load", password="load-pass-123")
+out = []
+for k in range({n}):
+    session, token = session_start(course=course_create(name=f"Load {{k}}", teacher=teacher), title="load")
+    out.append([session.pk, token])
+print(json.dumps(out))
+"""
+OUTCOMES = """
+import json
+from datetime import timedelta
+from django.db.models import Min
+import numpy as np
+from classroom.models import FrameLog
+logs = FrameLog.objects.all()
+start = logs.aggregate(first=Min("received_at"))["first"]
+counts = {{}}
+for status in logs.values_list("status", flat=True):
+    counts[status] = counts.get(status, 0) + 1
+measured = logs.filter(received_at__gte=start + timedelta(seconds={warmup}), status="processed")
+latencies = [v for v in measured.values_list("latency_ms", flat=True) if v is not None]
+q = [round(float(np.percentile(latencies, p)), 1) for p in (50, 95, 99)] if latencies else [None] * 3
+print(json.dumps({{"frames": counts, "received_to_stored_ms": dict(zip(["p50", "p95", "p99"], q)), "measured": len(latencies)}}))
+"""
+
+
+def galleries(students: int) -> list[tuple[bytes, str]]:
+    """Encoded gallery frames of ``students`` named real faces, with their tiles as the API takes them."""
+    iterator, _ = frames(
+        [path for _, path in large_class(students)], names=[name for name, _ in large_class(students)], loop=True, fps=None
+    )
+    rendered = []
+    for frame, tiles in iterator:
+        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        assert ok
+        rendered.append((jpeg.tobytes(), json.dumps(tiles)))
+        if len(rendered) == GALLERIES:
+            return rendered
+    return rendered
+
+
+def drive(url: str, token: str, pictures: list[tuple[bytes, str]], seconds: float, statuses: dict[int, int], lock: threading.Lock) -> None:
+    """One class: a frame a second for ``seconds``."""
+    with requests.Session() as http:
+        next_at = time.monotonic()
+        for index in range(int(seconds)):
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += 1.0
+            jpeg, tiles = pictures[index % len(pictures)]
+            data = {"captured_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), "frame_id": uuid.uuid4().hex, "tiles": tiles}
+            try:
+                response = http.post(
+                    url,
+                    data=data,
+                    files={"image": ("frame.jpg", jpeg, "image/jpeg")},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=10,
+                )
+                code = response.status_code
+            except requests.RequestException:
+                code = 0
+            with lock:
+                statuses[code] = statuses.get(code, 0) + 1
+
+
+def run_one(*, classes: int, students: int, seconds: float, pictures: list[tuple[bytes, str]]) -> dict[str, Any]:
+    """One stack, ``classes`` classes at once; the figures."""
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-load-{classes}-"))
+    env = {"DATA_DIR": str(data_dir)}
+    with Stack(port=free_port(), redis_port=free_port(), log_dir=data_dir / "logs", env=env) as stack:
+        sessions = json.loads(stack.manage("shell", "-c", SESSIONS.format(n=classes)).strip().splitlines()[-1])
+        statuses: dict[int, int] = {}
+        lock = threading.Lock()
+        threads = [
+            threading.Thread(
+                target=drive, args=(f"{stack.base_url}/api/v1/sessions/{sid}/frames", token, pictures, seconds, statuses, lock)
+            )
+            for sid, token in sessions
+        ]
+        for thread in threads:
+            thread.start()
+        peak: dict[str, float] = {}
+        while any(thread.is_alive() for thread in threads):
+            for name, process in stack.processes.items():
+                peak[name] = max(peak.get(name, 0.0), rss_mb(process.pid))
+            time.sleep(2)
+        time.sleep(DRAIN_SECONDS)
+        outcome = json.loads(stack.manage("shell", "-c", OUTCOMES.format(warmup=WARMUP_SECONDS)).strip().splitlines()[-1])
+    frames_total = sum(outcome["frames"].values())
+    processed = outcome["frames"].get("processed", 0)
+    return {
+        "classes": classes,
+        "students_per_class": students,
+        "seconds": seconds,
+        "uploads": {str(k): v for k, v in sorted(statuses.items())},
+        "frames": outcome["frames"],
+        "processed_share": round(processed / frames_total, 4) if frames_total else 0.0,
+        "received_to_stored_ms": outcome["received_to_stored_ms"],
+        "peak_rss_mb": {name: round(value, 1) for name, value in peak.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--classes", default="1,4,10", help="comma-separated numbers of simultaneous classes")
+    parser.add_argument("--students", type=int, default=25)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/load.json"))
+    args = parser.parse_args()
+    pictures = galleries(args.students)
+    runs = [run_one(classes=int(n), students=args.students, seconds=args.seconds, pictures=pictures) for n in args.classes.split(",")]
+    headers = ["classes", "frames", "processed", "p50 ms", "p95 ms", "p99 ms", "ingest MiB", "inference MiB"]
+    rows = [
+        [
+            run["classes"],
+            sum(run["frames"].values()),
+            pct(run["processed_share"]),
+            run["received_to_stored_ms"]["p50"],
+            run["received_to_stored_ms"]["p95"],
+            run["received_to_stored_ms"]["p99"],
+            run["peak_rss_mb"].get("worker-ingest"),
+            run["peak_rss_mb"].get("worker-inference"),
+        ]
+        for run in runs
+    ]
+    print(table(headers, rows))
+    print()
+    print(markdown_table(headers, rows))
+    result = {
+        "benchmark": f"{args.students} named tiles per class at 1 frame/s, N classes at once",
+        "runs": runs,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
