@@ -36,17 +36,31 @@ from ingest.replay import frames, post_frame  # noqa: E402
 WARMUP_FRAMES = 4  # the first frames load the detector and the CNN
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MiB (from /proc)."""
-    total = 0
+def rss_mb(pid: int, *, largest: bool = False) -> float:
+    """Resident memory of a process and its children together (or, with ``largest``, of the largest one), in MiB (from /proc)."""
+    sizes = [0]
     for child in [pid, *_children(pid)]:
         try:
             for line in Path(f"/proc/{child}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                    sizes.append(int(line.split()[1]))
         except OSError:
             continue
-    return round(total / 1024, 1)
+    return round((max(sizes) if largest else sum(sizes)) / 1024, 1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children, in seconds (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for child in [pid, *_children(pid)]:
+        try:
+            # Fields 14 and 15 (utime, stime) follow the command name, which may itself hold spaces.
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return round(total / ticks, 2)
 
 
 def _children(pid: int) -> list[int]:

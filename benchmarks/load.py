@@ -31,13 +31,13 @@ django.setup()
 import cv2  # noqa: E402
 import requests  # noqa: E402
 
-from benchmarks.latency import rss_mb  # noqa: E402
+from benchmarks.latency import cpu_seconds, rss_mb  # noqa: E402
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
 from classroom.demo_media import large_class  # noqa: E402
 from classroom.stack import Stack, free_port  # noqa: E402
 from ingest.replay import frames  # noqa: E402
 
-GALLERIES = 8  # distinct gallery frames per run, cycled
+GALLERIES = 12  # distinct gallery frames per run, one second apart in every video (as a 1 frame/s client sees them), cycled
 WARMUP_SECONDS = 10
 DRAIN_SECONDS = 15
 SESSIONS = """
@@ -65,15 +65,29 @@ for status in logs.values_list("status", flat=True):
 measured = logs.filter(received_at__gte=start + timedelta(seconds={warmup}), status="processed")
 latencies = [v for v in measured.values_list("latency_ms", flat=True) if v is not None]
 q = [round(float(np.percentile(latencies, p)), 1) for p in (50, 95, 99)] if latencies else [None] * 3
-print(json.dumps({{"frames": counts, "received_to_stored_ms": dict(zip(["p50", "p95", "p99"], q)), "measured": len(latencies)}}))
+details = list(measured.values_list("detail", "tiles"))
+stages = {{}}
+for detail, _ in details:
+    for name, ms in detail.get("stages_ms", {{}}).items():
+        stages.setdefault(name, []).append(ms)
+stage_ms = {{
+    name: {{f"p{{p}}": round(float(np.percentile(v, p)), 1) for p in (50, 95)}} for name, v in stages.items()
+}}
+tiles = sum(t for _, t in details)
+reused = sum(d.get("tiles_reused", 0) for d, _ in details)
+print(json.dumps({{
+    "frames": counts,
+    "received_to_stored_ms": dict(zip(["p50", "p95", "p99"], q)),
+    "measured": len(latencies),
+    "stage_ms": stage_ms,
+    "tiles_reused_share": round(reused / tiles, 3) if tiles else None,
+}}))
 """
 
 
 def galleries(students: int) -> list[tuple[bytes, str]]:
     """Encoded gallery frames of ``students`` named real faces, with their tiles as the API takes them."""
-    iterator, _ = frames(
-        [path for _, path in large_class(students)], names=[name for name, _ in large_class(students)], loop=True, fps=None
-    )
+    iterator, _ = frames([path for _, path in large_class(students)], names=[name for name, _ in large_class(students)], loop=True, fps=1.0)
     rendered = []
     for frame, tiles in iterator:
         ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
@@ -84,10 +98,12 @@ def galleries(students: int) -> list[tuple[bytes, str]]:
     return rendered
 
 
-def drive(url: str, token: str, pictures: list[tuple[bytes, str]], seconds: float, statuses: dict[int, int], lock: threading.Lock) -> None:
-    """One class: a frame a second for ``seconds``."""
+def drive(
+    url: str, token: str, pictures: list[tuple[bytes, str]], seconds: float, phase: float, statuses: dict[int, int], lock: threading.Lock
+) -> None:
+    """One class: a frame a second for ``seconds``, starting ``phase`` seconds in (classes are not in step)."""
     with requests.Session() as http:
-        next_at = time.monotonic()
+        next_at = time.monotonic() + phase
         for index in range(int(seconds)):
             time.sleep(max(0.0, next_at - time.monotonic()))
             next_at += 1.0
@@ -108,41 +124,62 @@ def drive(url: str, token: str, pictures: list[tuple[bytes, str]], seconds: floa
                 statuses[code] = statuses.get(code, 0) + 1
 
 
-def run_one(*, classes: int, students: int, seconds: float, pictures: list[tuple[bytes, str]]) -> dict[str, Any]:
-    """One stack, ``classes`` classes at once; the figures."""
+def run_one(*, classes: int, students: int, seconds: float, replicas: int, pictures: list[tuple[bytes, str]]) -> dict[str, Any]:
+    """One stack (``replicas`` workers per queue), ``classes`` classes at once; the figures."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-load-{classes}-"))
     env = {"DATA_DIR": str(data_dir)}
-    with Stack(port=free_port(), redis_port=free_port(), log_dir=data_dir / "logs", env=env) as stack:
+    with Stack(port=free_port(), redis_port=free_port(), log_dir=data_dir / "logs", env=env, replicas=replicas) as stack:
         sessions = json.loads(stack.manage("shell", "-c", SESSIONS.format(n=classes)).strip().splitlines()[-1])
         statuses: dict[int, int] = {}
         lock = threading.Lock()
         threads = [
             threading.Thread(
-                target=drive, args=(f"{stack.base_url}/api/v1/sessions/{sid}/frames", token, pictures, seconds, statuses, lock)
+                target=drive,
+                args=(f"{stack.base_url}/api/v1/sessions/{sid}/frames", token, pictures, seconds, k / classes, statuses, lock),
             )
-            for sid, token in sessions
+            for k, (sid, token) in enumerate(sessions)
         ]
+        cpu_before = {name: cpu_seconds(process.pid) for name, process in stack.processes.items()}
+        started = time.monotonic()
         for thread in threads:
             thread.start()
         peak: dict[str, float] = {}
+        peak_process: dict[str, float] = {}
         while any(thread.is_alive() for thread in threads):
             for name, process in stack.processes.items():
                 peak[name] = max(peak.get(name, 0.0), rss_mb(process.pid))
+                peak_process[name] = max(peak_process.get(name, 0.0), rss_mb(process.pid, largest=True))
             time.sleep(2)
         time.sleep(DRAIN_SECONDS)
+        elapsed = time.monotonic() - started
+        cpu = {name: round((cpu_seconds(process.pid) - cpu_before[name]) / elapsed, 3) for name, process in stack.processes.items()}
         outcome = json.loads(stack.manage("shell", "-c", OUTCOMES.format(warmup=WARMUP_SECONDS)).strip().splitlines()[-1])
     frames_total = sum(outcome["frames"].values())
     processed = outcome["frames"].get("processed", 0)
     return {
         "classes": classes,
+        "workers_per_queue": replicas,
+        "processes_per_worker": stack.concurrency,
         "students_per_class": students,
         "seconds": seconds,
         "uploads": {str(k): v for k, v in sorted(statuses.items())},
         "frames": outcome["frames"],
         "processed_share": round(processed / frames_total, 4) if frames_total else 0.0,
         "received_to_stored_ms": outcome["received_to_stored_ms"],
+        "stage_ms": outcome["stage_ms"],
+        "tiles_reused_share": outcome["tiles_reused_share"],
         "peak_rss_mb": {name: round(value, 1) for name, value in peak.items()},
+        "peak_rss_mb_largest_process": {name: round(value, 1) for name, value in peak_process.items()},
+        "cpu_cores_used": cpu,
     }
+
+
+def _memory(run: dict[str, Any], queue: str) -> str:
+    """Peak MiB of all of a queue's worker processes together, and of the largest one in brackets."""
+    parts = [name for name in run["peak_rss_mb"] if name.startswith(f"worker-{queue}")]
+    total = sum(run["peak_rss_mb"][name] for name in parts)
+    largest = max(run["peak_rss_mb_largest_process"][name] for name in parts)
+    return f"{total:.0f} ({largest:.0f})"
 
 
 def main() -> None:
@@ -150,27 +187,40 @@ def main() -> None:
     parser.add_argument("--classes", default="1,4,10", help="comma-separated numbers of simultaneous classes")
     parser.add_argument("--students", type=int, default=25)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--replicas", type=int, default=1, help="worker instances per queue (scale-out)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/load.json"))
     args = parser.parse_args()
     pictures = galleries(args.students)
-    runs = [run_one(classes=int(n), students=args.students, seconds=args.seconds, pictures=pictures) for n in args.classes.split(",")]
-    headers = ["classes", "frames", "processed", "p50 ms", "p95 ms", "p99 ms", "ingest MiB", "inference MiB"]
+    runs = [
+        run_one(classes=int(n), students=args.students, seconds=args.seconds, replicas=args.replicas, pictures=pictures)
+        for n in args.classes.split(",")
+    ]
+    headers = ["classes", "workers/queue", "frames", "processed", "p50 ms", "p95 ms", "p99 ms", "detector skipped", "cores used"]
+    headers += ["ingest MiB (largest process)", "inference MiB (largest process)"]
     rows = [
         [
             run["classes"],
+            run["workers_per_queue"],
             sum(run["frames"].values()),
             pct(run["processed_share"]),
             run["received_to_stored_ms"]["p50"],
             run["received_to_stored_ms"]["p95"],
             run["received_to_stored_ms"]["p99"],
-            run["peak_rss_mb"].get("worker-ingest"),
-            run["peak_rss_mb"].get("worker-inference"),
+            pct(run["tiles_reused_share"] or 0.0),
+            round(sum(run["cpu_cores_used"].values()), 2),
+            _memory(run, "ingest"),
+            _memory(run, "inference"),
         ]
         for run in runs
     ]
-    print(table(headers, rows))
-    print()
-    print(markdown_table(headers, rows))
+    stages = list(dict.fromkeys(name for run in runs for name in run["stage_ms"]))
+    stage_rows = [[run["classes"], *(run["stage_ms"].get(name, {}).get("p50") for name in stages)] for run in runs]
+    for render in (table, markdown_table):
+        print(render(headers, rows))
+        print()
+        print("p50 ms per stage")
+        print(render(["classes", *stages], stage_rows))
+        print()
     result = {
         "benchmark": f"{args.students} named tiles per class at 1 frame/s, N classes at once",
         "runs": runs,

@@ -16,12 +16,20 @@ def session_group(session_id: int) -> str:
     return f"session-{session_id}"
 
 
-def _send(session_id: int, event: dict[str, Any]) -> None:
+def _send(session_id: int, events: list[dict[str, Any]]) -> None:
     layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(session_group(session_id), {"type": EVENT_HANDLER, "event": event})
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        for event in events:
+            await layer.group_send(session_group(session_id), {"type": EVENT_HANDLER, "event": event})
+
+    # One event loop (and Redis connection) for all of them: each async_to_sync call sets up its own.
+    async_to_sync(send_all)()
 
 
-def publish_on_commit(*, session_id: int, event: dict[str, Any]) -> None:
-    """Send ``event`` to the session's dashboards once the current transaction commits."""
-    transaction.on_commit(lambda: _send(session_id, event))
+def publish_on_commit(*, session_id: int, event: dict[str, Any], then: dict[str, Any] | None = None) -> None:
+    """Send ``event`` (and ``then`` after it) to the session's dashboards once the current transaction commits."""
+    events = [event] if then is None else [event, then]
+    transaction.on_commit(lambda: _send(session_id, events))

@@ -174,6 +174,12 @@ INGEST_RATE_PER_SECOND = _env_float("INGEST_RATE_PER_SECOND", 5.0)
 INGEST_RATE_BURST = int(os.environ.get("INGEST_RATE_BURST", 10))
 INGEST_MAX_BACKLOG = int(os.environ.get("INGEST_MAX_BACKLOG", 8))  # per session: frames accepted, not yet through ingest
 INGEST_MAX_QUEUED = int(os.environ.get("INGEST_MAX_QUEUED", 100))  # all sessions: frames waiting for an ingest worker
+# Processes per Celery worker (runstack; compose sets the same): ingest is most of the work, and a second
+# process lets a 2-core machine use both cores during a burst of frames (benchmarks/load.py).
+WORKER_CONCURRENCY = {
+    "ingest": int(os.environ.get("INGEST_CONCURRENCY", 2)),
+    "inference": int(os.environ.get("INFERENCE_CONCURRENCY", 1)),
+}
 INFERENCE_MAX_QUEUED = int(os.environ.get("INFERENCE_MAX_QUEUED", 50))  # frames waiting for inference; more are dropped
 REDIS_MAXMEMORY = os.environ.get("REDIS_MAXMEMORY", "512mb")  # the Redis runstack starts: evicts frame bytes first (volatile-ttl)
 INGEST_FRAME_TTL_SECONDS = int(os.environ.get("INGEST_FRAME_TTL_SECONDS", 60))

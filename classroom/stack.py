@@ -24,6 +24,27 @@ from django.conf import settings
 from classroom.tasks import WARM_MARKER
 
 READY_TIMEOUT_SECONDS = 120.0
+QUEUES = ("ingest", "inference")
+
+
+def web_command(*, host: str, port: int) -> list[str]:
+    """The web part: daphne serving HTTP and WebSockets (also docker-compose.yml's ``web``)."""
+    return ["daphne", "-b", host, "-p", str(port), "classroom.asgi:application"]
+
+
+def worker_command(*, queue: str, concurrency: int, node: str) -> list[str]:
+    """A Celery worker of one queue with ``concurrency`` processes (also docker-compose.yml's ``<queue>-worker``)."""
+    return ["celery", "-A", "classroom", "worker", "-Q", queue, "-c", str(concurrency), "-n", node]
+
+
+def worker_environment(*, queue: str) -> dict[str, str]:
+    """What a worker of ``queue`` adds to the shared environment: it loads and runs its model once before taking work."""
+    return {"WORKER_WARMUP": queue}
+
+
+def beat_command(*, schedule: str) -> list[str]:
+    """Celery beat: the retention purge and closing frames no worker will process (also compose's ``beat``)."""
+    return ["celery", "-A", "classroom", "beat", "-s", schedule]
 
 
 class StackError(RuntimeError):
@@ -53,6 +74,8 @@ class Stack:
     host: str = "127.0.0.1"
     port: int = 8000
     redis_port: int | None = None  # None: use REDIS_URL as configured; a number: run our own Redis there
+    concurrency: dict[str, int] = field(default_factory=lambda: dict(settings.WORKER_CONCURRENCY))  # processes per worker, by queue
+    replicas: int = 1  # worker instances per queue, as more machines (or compose --scale) would run
     log_dir: Path = field(default_factory=lambda: Path(settings.DATA_DIR) / "logs")
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -103,18 +126,23 @@ class Stack:
             self.redis_start()
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         subprocess.run([python, manage, "migrate", "--noinput", "-v", "0"], check=True, env=self.environment(), cwd=settings.BASE_DIR)
-        self._spawn("daphne", [python, "-m", "daphne", "-b", self.host, "-p", str(self.port), "classroom.asgi:application"])
-        for queue in ("ingest", "inference"):
-            worker = [python, "-m", "celery", "-A", "classroom", "worker", "-Q", queue, "-c", "1", "-l", "INFO"]
-            worker += ["-n", f"{queue}-{self.port}@%h"]
-            self._spawn(f"worker-{queue}", worker, env={"WORKER_WARMUP": queue})
-        # Beat runs the retention purge and closes frames no worker will ever process.
-        schedule = str(self.log_dir / "celerybeat-schedule")
-        self._spawn("beat", [python, "-m", "celery", "-A", "classroom", "beat", "-l", "INFO", "-s", schedule])
+        self._spawn("daphne", [python, "-m", *web_command(host=self.host, port=self.port)])
+        for name, queue, replica in self.workers():
+            worker = worker_command(queue=queue, concurrency=self.concurrency[queue], node=f"{queue}{replica}-{self.port}@%h")
+            self._spawn(name, [python, "-m", *worker, "-l", "INFO"], env=worker_environment(queue=queue))
+        self._spawn("beat", [python, "-m", *beat_command(schedule=str(self.log_dir / "celerybeat-schedule")), "-l", "INFO"])
         self._wait_ready("daphne")
-        for queue in ("ingest", "inference"):
-            self._wait_ready(f"worker-{queue}")
+        for name, _, _ in self.workers():
+            self._wait_ready(name)
         return self
+
+    def workers(self) -> list[tuple[str, str, int]]:
+        """(part name, queue, replica number) of each worker: ``worker-ingest``, then ``worker-ingest-2``... per queue."""
+        return [
+            (f"worker-{queue}" + (f"-{replica}" if replica > 1 else ""), queue, replica)
+            for queue in QUEUES
+            for replica in range(1, self.replicas + 1)
+        ]
 
     def _wait_ready(self, name: str, log_from: int = 0) -> None:
         if name == "redis":
@@ -123,7 +151,8 @@ class Stack:
             self._wait(name, self._healthy)
         elif name.startswith("worker-"):
             # Ready means consuming and warm: the detector or the CNN is loaded and has run once.
-            markers = (b" ready.", f"{WARM_MARKER} {name.removeprefix('worker-')}".encode())
+            queue = next(queue for worker, queue, _ in self.workers() if worker == name)
+            markers = (b" ready.", f"{WARM_MARKER} {queue}".encode())
             self._wait(name, lambda: self._log_says(name, *markers, log_from=log_from))
 
     def kill(self, name: str) -> None:

@@ -18,6 +18,7 @@ from classroom.selectors import session_frame_counts
 from inference.baselines import baselines_for_frame
 from inference.predictor import FACE_SIZE, get_predictor
 from inference.smoothing import Smoothed, smooth_frame
+from ingest.vision.stages import StageClock
 
 
 def _crops(faces: list[dict[str, Any]]) -> np.ndarray:
@@ -58,52 +59,62 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
     log = FrameLog.objects.select_related("session", "session__course").filter(pk=frame_log_id).first()
     if log is None or log.status != FrameLog.Status.QUEUED:
         return
+    clock, detail = StageClock(), dict(detail)
+    clock.ms = dict(detail.pop("stages_ms", {}))
+    handed_off_ms = float(detail.pop("handed_off_ms", 0.0))
+    clock.add("inference_wait", (timezone.now() - log.received_at).total_seconds() * 1000 - handed_off_ms)
     with_crops = [face for face in faces if face.get("crop")]
-    probs = get_predictor().predict(_crops(with_crops)) if with_crops else np.zeros((0, len(EXPRESSIONS)), np.float32)
-    by_participant = {face["participant"]: p for face, p in zip(with_crops, probs, strict=True)}
-    names = dict(Participant.objects.filter(pk__in=[face["participant"] for face in faces]).values_list("pk", "display_name"))
-    rounded = {pid: [round(float(v), 5) for v in p] for pid, p in by_participant.items()}
-    weights = {pid: expression_weight(p) for pid, p in rounded.items()}
-    baselines = baselines_for_frame([(face["participant"], face["yaw"], face["pitch"], weights.get(face["participant"])) for face in faces])
-    observations = []
-    for face in faces:
-        p = by_participant.get(face["participant"])
-        probabilities = rounded.get(face["participant"])
-        score = engagement_score(probabilities=probabilities, yaw=face["yaw"], pitch=face["pitch"], baseline=baselines[face["participant"]])
-        top = int(np.argmax(p)) if p is not None else None
-        observations.append(
-            Observation(
-                session_id=log.session_id,
-                participant_id=face["participant"],
-                captured_at=log.captured_at,
-                probabilities=probabilities,
-                expression=EXPRESSIONS[top] if top is not None else "",
-                confidence=round(float(p[top]), 4) if p is not None and top is not None else None,
-                engagement=round(score, 4),
-                engagement_band=engagement_band(score),
-                box=face["box"],
-                yaw=round(face["yaw"], 2),
-                pitch=round(face["pitch"], 2),
-            )
+    with clock.stage("cnn"):
+        probs = get_predictor().predict(_crops(with_crops)) if with_crops else np.zeros((0, len(EXPRESSIONS)), np.float32)
+    with clock.stage("score"):  # engagement, baselines and smoothing from the CNN's output
+        by_participant = {face["participant"]: p for face, p in zip(with_crops, probs, strict=True)}
+        names = dict(Participant.objects.filter(pk__in=[face["participant"] for face in faces]).values_list("pk", "display_name"))
+        rounded = {pid: [round(float(v), 5) for v in p] for pid, p in by_participant.items()}
+        weights = {pid: expression_weight(p) for pid, p in rounded.items()}
+        baselines = baselines_for_frame(
+            [(face["participant"], face["yaw"], face["pitch"], weights.get(face["participant"])) for face in faces]
         )
-    smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in observations])
+        observations = []
+        for face in faces:
+            p = by_participant.get(face["participant"])
+            probabilities = rounded.get(face["participant"])
+            score = engagement_score(
+                probabilities=probabilities, yaw=face["yaw"], pitch=face["pitch"], baseline=baselines[face["participant"]]
+            )
+            top = int(np.argmax(p)) if p is not None else None
+            observations.append(
+                Observation(
+                    session_id=log.session_id,
+                    participant_id=face["participant"],
+                    captured_at=log.captured_at,
+                    probabilities=probabilities,
+                    expression=EXPRESSIONS[top] if top is not None else "",
+                    confidence=round(float(p[top]), 4) if p is not None and top is not None else None,
+                    engagement=round(score, 4),
+                    engagement_band=engagement_band(score),
+                    box=face["box"],
+                    yaw=round(face["yaw"], 2),
+                    pitch=round(face["pitch"], 2),
+                )
+            )
+        smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in observations])
     with transaction.atomic():
+        # Claimed only while still queued: a redelivered or duplicated task that got here second stores nothing.
+        claimed = FrameLog.objects.filter(pk=log.pk, status=FrameLog.Status.QUEUED).update(status=FrameLog.Status.PROCESSED)
+        if not claimed:
+            return
+        with clock.stage("store"):
+            sample = frame_results_store(session=log.session, captured_at=log.captured_at, observations=observations)
+            others = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names))
+            absent = list(others.exclude(student__opted_out=True))  # opted out: never absent, never alerted on
+            bands = {pid: engagement_band(value.engagement) for pid, value in smoothed.items()}
+            alerts_after_frame(session=log.session, captured_at=log.captured_at, bands=bands, absent=[(p, p.last_seen_at) for p in absent])
         log.status = FrameLog.Status.PROCESSED
         log.processed_at = timezone.now()
         log.faces_found = len(faces)
         log.latency_ms = round((log.processed_at - log.received_at).total_seconds() * 1000, 1)
-        log.detail = detail
-        # Claimed only while still queued: a redelivered or duplicated task that got here second stores nothing.
-        claimed = FrameLog.objects.filter(pk=log.pk, status=FrameLog.Status.QUEUED).update(
-            status=log.status, processed_at=log.processed_at, faces_found=log.faces_found, latency_ms=log.latency_ms, detail=detail
-        )
-        if not claimed:
-            return
-        sample = frame_results_store(session=log.session, captured_at=log.captured_at, observations=observations)
-        others = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names))
-        absent = list(others.exclude(student__opted_out=True))  # opted out: never absent, never alerted on
-        bands = {pid: engagement_band(value.engagement) for pid, value in smoothed.items()}
-        alerts_after_frame(session=log.session, captured_at=log.captured_at, bands=bands, absent=[(p, p.last_seen_at) for p in absent])
+        log.detail = {**detail, "stages_ms": clock.ms}
+        log.save(update_fields=["processed_at", "faces_found", "latency_ms", "detail"])
         publish_on_commit(
             session_id=log.session_id,
             event={
@@ -117,5 +128,5 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
                 "absent": [{"participant": p.pk, "name": p.display_name} for p in absent],
                 "skipped": len(detail.get("skipped", [])),
             },
+            then={"type": "frames", **session_frame_counts(session_id=log.session_id)},
         )
-        publish_on_commit(session_id=log.session_id, event={"type": "frames", **session_frame_counts(session_id=log.session_id)})

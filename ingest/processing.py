@@ -20,6 +20,7 @@ from ingest import buffer
 from ingest.validation import IngestError, decode_image
 from ingest.vision.detections import Detections
 from ingest.vision.pipeline import get_pipeline
+from ingest.vision.stages import StageClock
 from ingest.vision.tiles import Tile
 from ingest.vision.tracker import TrackerState, assign
 
@@ -37,12 +38,23 @@ def frame_finish(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
         publish_on_commit(session_id=log.session_id, event={"type": "frames", **session_frame_counts(session_id=log.session_id)})
 
 
+BOX_MOVE_FRACTION = 0.25  # a stored last_box is rewritten once the face has moved this share of its size
+
+
+def _moved(stored: list[float] | None, box: list[float]) -> bool:
+    """Whether ``box`` is far enough from the stored ``last_box`` to be worth a write."""
+    if not stored or len(stored) != 4:
+        return True
+    size = max(box[2], box[3], 1.0)
+    return max(abs(a - b) for a, b in zip(stored, box, strict=True)) > BOX_MOVE_FRACTION * size
+
+
 def _participants_for(session: ClassSession, detections: Detections, when: Any) -> tuple[list[Participant | None], int]:
     """Participant per detection (created on first sight); ``None`` for opted-out students.
 
     A fixed number of queries whatever the number of faces: one read of the roster, one of the session's
     participants with these keys, one bulk insert of the new ones (and a re-read if another process raced
-    it), one bulk update of where and when each was seen.
+    it), one update of when they were seen and one bulk update of the boxes of those that moved.
     """
     students = list(Student.objects.filter(course_id=session.course_id))
     roster = {name_key(s.name): s for s in students}
@@ -70,17 +82,23 @@ def _participants_for(session: ClassSession, detections: Detections, when: Any) 
         Participant.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {p.key: p for p in Participant.objects.filter(session=session, key__in=list(wanted))}
     result: list[Participant | None] = []
-    seen: list[Participant] = []
+    moved: list[Participant] = []
     for index, slot in enumerate(keys):
         participant = existing.get(slot) if slot is not None else None
         if participant is None or participant.student_id in opted_out_ids:  # opted out, under any name
             result.append(None)
             continue
-        participant.last_box = [round(float(v), 1) for v in detections.boxes[index]]
+        box = [round(float(v), 1) for v in detections.boxes[index]]
+        if _moved(participant.last_box, box):
+            participant.last_box = box
+            moved.append(participant)
         participant.last_seen_at = when
-        seen.append(participant)
         result.append(participant)
-    Participant.objects.bulk_update(seen, ["last_box", "last_seen_at"])
+    seen_ids = [participant.pk for participant in result if participant is not None]
+    if seen_ids:
+        Participant.objects.filter(pk__in=seen_ids).update(last_seen_at=when)
+    if moved:  # bulk_update costs per row, and most faces in a class keep their place
+        Participant.objects.bulk_update(moved, ["last_box"])
     return result, sum(1 for participant in result if participant is None)
 
 
@@ -90,6 +108,8 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
     if log is None or log.status != FrameLog.Status.QUEUED:
         return
     session_id = log.session_id
+    clock = StageClock()
+    clock.add("ingest_wait", (timezone.now() - log.received_at).total_seconds() * 1000)
     data = buffer.frame_take(frame_log_id=frame_log_id)
     try:
         if data is None:
@@ -99,14 +119,16 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         if age > STALE_AFTER_SECONDS and buffer.newer_pending(session_id=session_id, frame_log_id=frame_log_id) > 0:
             frame_finish(log=log, status=FrameLog.Status.DROPPED, detail={"reason": f"stale: {age:.1f}s old with newer frames waiting"})
             return
-        image = decode_image(data)
+        with clock.stage("decode"):
+            image = decode_image(data)
         del data  # the pixels live only in this function's frame from here on
-        detections = get_pipeline().process(image, tiles=[Tile(**tile) for tile in tiles] or None)
-        with buffer.tracker_lock(session_id=session_id):
-            state = TrackerState.from_json(buffer.tracker_load(session_id=session_id))
-            detections, state = assign(detections, state, now=log.captured_at.timestamp())
-            buffer.tracker_save(session_id=session_id, state=state.to_json())
-        participants, opted_out = _participants_for(log.session, detections, log.captured_at)
+        detections = get_pipeline().process(image, tiles=[Tile(**tile) for tile in tiles] or None, stream=session_id, clock=clock)
+        with clock.stage("assign"):
+            with buffer.tracker_lock(session_id=session_id):
+                state = TrackerState.from_json(buffer.tracker_load(session_id=session_id))
+                detections, state = assign(detections, state, now=log.captured_at.timestamp())
+                buffer.tracker_save(session_id=session_id, state=state.to_json())
+            participants, opted_out = _participants_for(log.session, detections, log.captured_at)
         with_crops = course_policy(course=log.session.course) != ATTENTION  # no expression inference, so no crops
         no_pose = [0.0] * len(detections)
         yaw = detections.yaw if detections.yaw is not None else no_pose
@@ -127,7 +149,15 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         if faces and buffer.queue_length(queue="inference") >= settings.INFERENCE_MAX_QUEUED:
             frame_finish(log=log, status=FrameLog.Status.DROPPED, detail={"reason": "inference is behind: its queue is full"})
             return
-        infer_frame.delay(frame_log_id, faces, {"skipped": skipped, "opted_out": opted_out, "empty_tiles": empty_tiles})
+        detail = {
+            "skipped": skipped,
+            "opted_out": opted_out,
+            "empty_tiles": empty_tiles,
+            "tiles_reused": clock.counts.get("tiles_reused", 0),
+        }
+        # The time from receipt to hand-off lets the inference stage tell its own queue wait apart.
+        handed_off_ms = round((timezone.now() - log.received_at).total_seconds() * 1000, 2)
+        infer_frame.delay(frame_log_id, faces, {**detail, "stages_ms": clock.ms, "handed_off_ms": handed_off_ms})
     except IngestError as error:
         frame_finish(log=log, status=FrameLog.Status.ERROR, detail={"reason": error.message})
     except OperationalError:

@@ -97,6 +97,19 @@ def decode_image(data: bytes) -> np.ndarray:
     return image
 
 
+def decoded_size(data: bytes, *, width: int, height: int) -> tuple[int, int]:
+    """Width and height of the image as workers will decode it (EXIF orientation applied), given its header's.
+
+    Decoding at an eighth of the size proves the data decodes at a small part of the cost: JPEG scales
+    in its DCT, and the web process is no place for a full decode of every frame.
+    """
+    small = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) if data else None
+    if small is None or small.size == 0:
+        raise IngestError(400, "undecodable_image", "image could not be decoded")
+    rotated = abs(small.shape[1] - width / 8) > abs(small.shape[1] - height / 8)
+    return (height, width) if rotated else (width, height)
+
+
 def image_size(data: bytes) -> tuple[int, int]:
     """Width and height from the header alone, so oversized images are refused before decoding."""
     from io import BytesIO
@@ -132,11 +145,11 @@ def validate_upload(
     when = parse_captured_at(captured_at, not_before=session_started_at)
     key = parse_frame_id(frame_id)
     width, height = image_size(data)
-    decoded = decode_image(data)
+    decoded_width, decoded_height = decoded_size(data, width=width, height=height)
     parsed_tiles: list[Tile] = []
     if tiles not in (None, ""):
         try:
-            parsed_tiles = parse_tiles(tiles, width=decoded.shape[1], height=decoded.shape[0], max_tiles=settings.INGEST_MAX_TILES)
+            parsed_tiles = parse_tiles(tiles, width=decoded_width, height=decoded_height, max_tiles=settings.INGEST_MAX_TILES)
         except TileError as error:
             raise IngestError(400, "invalid_tiles", str(error)) from None
     return FrameUpload(data=data, media_type=media_type, width=width, height=height, captured_at=when, frame_id=key, tiles=parsed_tiles)

