@@ -140,6 +140,7 @@ def run_one(*, classes: int, students: int, seconds: float, replicas: int, pictu
             for k, (sid, token) in enumerate(sessions)
         ]
         cpu_before = {name: cpu_seconds(process.pid) for name, process in stack.processes.items()}
+        client_before, machine_before = time.process_time(), _machine_busy()
         started = time.monotonic()
         for thread in threads:
             thread.start()
@@ -153,6 +154,8 @@ def run_one(*, classes: int, students: int, seconds: float, replicas: int, pictu
         time.sleep(DRAIN_SECONDS)
         elapsed = time.monotonic() - started
         cpu = {name: round((cpu_seconds(process.pid) - cpu_before[name]) / elapsed, 3) for name, process in stack.processes.items()}
+        cpu["client (this benchmark)"] = round((time.process_time() - client_before) / elapsed, 3)
+        busy = [after - before for before, after in zip(machine_before, _machine_busy(), strict=True)]
         outcome = json.loads(stack.manage("shell", "-c", OUTCOMES.format(warmup=WARMUP_SECONDS)).strip().splitlines()[-1])
     frames_total = sum(outcome["frames"].values())
     processed = outcome["frames"].get("processed", 0)
@@ -171,7 +174,15 @@ def run_one(*, classes: int, students: int, seconds: float, replicas: int, pictu
         "peak_rss_mb": {name: round(value, 1) for name, value in peak.items()},
         "peak_rss_mb_largest_process": {name: round(value, 1) for name, value in peak_process.items()},
         "cpu_cores_used": cpu,
+        "machine_busy_share": round(busy[0] / busy[1], 3) if busy[1] else None,
     }
+
+
+def _machine_busy() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
 
 
 def _memory(run: dict[str, Any], queue: str) -> str:
@@ -195,7 +206,18 @@ def main() -> None:
         run_one(classes=int(n), students=args.students, seconds=args.seconds, replicas=args.replicas, pictures=pictures)
         for n in args.classes.split(",")
     ]
-    headers = ["classes", "workers/queue", "frames", "processed", "p50 ms", "p95 ms", "p99 ms", "detector skipped", "cores used"]
+    headers = [
+        "classes",
+        "workers/queue",
+        "frames",
+        "processed",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "detector skipped",
+        "cores used",
+        "machine busy",
+    ]
     headers += ["ingest MiB (largest process)", "inference MiB (largest process)"]
     rows = [
         [
@@ -208,6 +230,7 @@ def main() -> None:
             run["received_to_stored_ms"]["p99"],
             pct(run["tiles_reused_share"] or 0.0),
             round(sum(run["cpu_cores_used"].values()), 2),
+            pct(run["machine_busy_share"] or 0.0),
             _memory(run, "ingest"),
             _memory(run, "inference"),
         ]

@@ -34,7 +34,8 @@ def web_command(*, host: str, port: int) -> list[str]:
 
 def worker_command(*, queue: str, concurrency: int, node: str) -> list[str]:
     """A Celery worker of one queue with ``concurrency`` processes (also docker-compose.yml's ``<queue>-worker``)."""
-    return ["celery", "-A", "classroom", "worker", "-Q", queue, "-c", str(concurrency), "-n", node]
+    prefetch = str(settings.WORKER_PREFETCH[queue])
+    return ["celery", "-A", "classroom", "worker", "-Q", queue, "-c", str(concurrency), "--prefetch-multiplier", prefetch, "-n", node]
 
 
 def worker_environment(*, queue: str) -> dict[str, str]:
