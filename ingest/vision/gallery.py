@@ -1,14 +1,15 @@
 """Meeting-like gallery frames composed from image or video sources, with the true tile rectangles.
 
 Used by tests, the replay client and benchmarks to build what a meeting tab looks like: a grid of
-participant tiles on a dark background, optional name strips under the tiles, uneven gaps, or a
-speaker view (one large tile above a strip of small ones).
+participant tiles on a dark background, with gaps or touching, names in strips under the tiles or
+over the video, uneven gaps, camera-off tiles, an active-speaker border, or a speaker view (one large
+tile above a strip of small ones).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,6 +21,9 @@ from ingest.vision.tiles import Tile
 BACKGROUND_BGR = (36, 32, 30)  # meeting apps draw galleries on a near-black background
 STRIP_BGR = (60, 56, 54)
 TEXT_BGR = (235, 235, 235)
+CAMERA_OFF_BGR = (67, 64, 60)  # the dark gray meeting apps fill a tile with when its camera is off
+AVATAR_BGR = (160, 110, 60)
+SPEAKER_BGR = (248, 180, 138)  # the active speaker's outline
 
 
 def _fit(source: np.ndarray, w: int, h: int, *, contain: bool = False) -> np.ndarray:
@@ -75,13 +79,20 @@ def compose_gallery(
     speaker: bool = False,
     margin: int = 16,
     seed: int = 0,
+    frame_size: tuple[int, int] | None = None,
+    name_overlay: bool = False,
+    camera_off: Collection[int] = (),
+    active: int | None = None,
 ) -> tuple[np.ndarray, list[Tile]]:
     """A BGR gallery frame holding each source (BGR or gray image) in a tile, and the tiles' true rectangles.
 
-    ``cols`` defaults to the most square grid; ``tile_size`` is (w, h) of one video area; a name strip
-    (under the video, holding the name) adds to each cell's height and is not part of the tile;
+    ``cols`` defaults to the most square grid; ``tile_size`` is (w, h) of one video area; ``gap`` 0 makes
+    tiles touch; a name strip (under the video, holding the name) adds to each cell's height and is not
+    part of the tile, while ``name_overlay`` writes the name over the video's lower left corner;
     ``uneven`` varies the gaps (seeded); ``speaker`` puts the first source in one large tile above a
-    strip of the others.
+    strip of the others; ``frame_size`` (w, h) centres the grid in a frame of that size instead of
+    ``margin``; tiles at the ``camera_off`` indices show an initial on dark gray instead of their
+    source; tile ``active`` gets the active speaker's outline.
     """
     if not sources:
         raise ValueError("compose_gallery needs at least one source")
@@ -105,17 +116,52 @@ def compose_gallery(
         offset_x = (big_w - grid_w) // 2
         rects = [(0, 0, big_w, big_h)] + [(x + offset_x, y + big_h + strip_h + gap, w, h) for x, y, w, h in rects]
         grid_w, grid_h = big_w, big_h + strip_h + gap + grid_h
-    frame = np.full((grid_h + 2 * margin, grid_w + 2 * margin, 3), BACKGROUND_BGR, dtype=np.uint8)
+    frame_w, frame_h = frame_size or (grid_w + 2 * margin, grid_h + 2 * margin)
+    if frame_w < grid_w or frame_h < grid_h:
+        raise ValueError(f"a {grid_w}x{grid_h} grid does not fit in a {frame_w}x{frame_h} frame")
+    left, top = (frame_w - grid_w) // 2, (frame_h - grid_h) // 2
+    frame = np.full((frame_h, frame_w, 3), BACKGROUND_BGR, dtype=np.uint8)
     tiles = []
     for index, (source, name, (x, y, w, h)) in enumerate(zip(sources, names, rects, strict=True)):
-        x, y = x + margin, y + margin
-        frame[y : y + h, x : x + w] = _fit(source, w, h, contain=speaker and index == 0)
+        x, y = x + left, y + top
+        frame[y : y + h, x : x + w] = _camera_off(name, w, h) if index in camera_off else _fit(source, w, h, contain=speaker and index == 0)
+        if name_overlay:
+            _write_name(frame[y : y + h, x : x + w], name)
+        if index == active:
+            thickness = max(2, w // 80)
+            cv2.rectangle(frame, (x, y), (x + w - 1, y + h - 1), SPEAKER_BGR, thickness=thickness)
         if name_strip:
             cv2.rectangle(frame, (x, y + h), (x + w - 1, y + h + strip_h - 1), STRIP_BGR, thickness=-1)
             font_scale = strip_h / 30
             cv2.putText(frame, name, (x + 4, y + h + strip_h - 4), cv2.FONT_HERSHEY_SIMPLEX, font_scale, TEXT_BGR, 1, cv2.LINE_AA)
         tiles.append(Tile(name, x, y, w, h))
     return frame, tiles
+
+
+def _camera_off(name: str, w: int, h: int) -> np.ndarray:
+    """A camera-off tile: the participant's initial in a circle on dark gray."""
+    tile = np.full((h, w, 3), CAMERA_OFF_BGR, np.uint8)
+    radius = max(4, min(w, h) // 5)
+    cv2.circle(tile, (w // 2, h // 2), radius, AVATAR_BGR, thickness=-1, lineType=cv2.LINE_AA)
+    scale = radius / 14
+    (text_w, text_h), _ = cv2.getTextSize(name[:1].upper(), cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cv2.putText(
+        tile, name[:1].upper(), (w // 2 - text_w // 2, h // 2 + text_h // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, TEXT_BGR, 1, cv2.LINE_AA
+    )
+    return tile
+
+
+def _write_name(tile: np.ndarray, name: str) -> None:
+    """The name over a tile's lower left corner on a darkened box, as Zoom, Meet and Teams draw it (cut at the tile's edge)."""
+    h, w = tile.shape[:2]
+    scale = max(0.25, h / 360)
+    (text_w, text_h), baseline = cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    pad = max(2, round(4 * scale))
+    box_w, box_h = min(w - 2 * pad, text_w + 2 * pad), text_h + baseline + 2 * pad
+    x0, y0 = pad, h - pad - box_h
+    region = tile[y0 : y0 + box_h, x0 : x0 + box_w]
+    region[:] = (region.astype(np.float32) * 0.4).astype(np.uint8)
+    cv2.putText(tile, name, (x0 + pad, y0 + pad + text_h), cv2.FONT_HERSHEY_SIMPLEX, scale, TEXT_BGR, 1, cv2.LINE_AA)
 
 
 class VideoFrame(NamedTuple):

@@ -17,6 +17,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ingest.vision.seams import even_split, line_contrast
+
 MAX_NAME_LENGTH = 200  # a participant's name as stored (Participant.key); the extension cuts names to this
 
 
@@ -179,6 +181,9 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 of a rectangle found in the fr
 GUTTER_TOLERANCE = 24  # per-channel distance from the gutter colour; covers JPEG ringing next to bright tiles
 GUTTER_COVERAGE = 0.9  # share of a line that must be gutter-coloured for it to separate tiles (JPEG, 2 px gaps)
 DARK_LEVEL = 64  # with no border colour, flat areas this dark are gutters
+# A tile narrower or shorter than the typical one down to this share grows back to it: dark hair or a dark
+# room at a tile's edge reads as gutter, and at 88×50 tiles that took up to a third of the width.
+GROW_FROM = 0.6
 
 
 def _border_colour(image: np.ndarray) -> np.ndarray | None:
@@ -240,6 +245,75 @@ def _cut(integral: np.ndarray, box: Box, *, min_size: int, depth: int) -> list[B
     return leaves
 
 
+def _split_touching(gray: np.ndarray, integral: np.ndarray, leaf: Box, *, min_tile: int) -> list[Box]:
+    """A block of touching tiles cut along its seams: into rows, then the rows into tiles. A leaf that is
+    one tile comes back whole.
+
+    The rows share their column edges, so those are found on all rows at once (two neighbours that look
+    alike in one row rarely do in every row). A row whose ends are background (a shorter last row,
+    centred) is cut into tiles of the same width; a row whose dark edge the background test nibbled
+    keeps the shared columns.
+    """
+    x0, y0, x1, y1 = leaf
+    rows = [y0, *(y0 + edge for edge in even_split(line_contrast(gray, leaf, axis=1), min_part=min_tile)), y1]
+    bands = list(itertools.pairwise(rows))
+    contrast = np.mean([line_contrast(gray, (x0, top, x1, bottom), axis=0) for top, bottom in bands], axis=0)
+    shared = even_split(contrast, min_part=min_tile)
+    tile_w = (x1 - x0) / (len(shared) + 1)
+    grid_columns = list(itertools.pairwise([x0, *(x0 + edge for edge in shared), x1]))
+    cells: list[Box] = []
+    for top, bottom in bands:
+        trimmed = _trim(integral, (x0, top, x1, bottom), min_size=min_tile)
+        if trimmed is None:
+            continue
+        bx0, _, bx1, _ = trimmed
+        width, count = bx1 - bx0, max(1, round((bx1 - bx0) / tile_w))
+        if shared and count < len(grid_columns) and abs(count * tile_w - width) <= 0.05 * tile_w:
+            spans = list(itertools.pairwise([bx0 + round(k * tile_w) for k in range(count)] + [bx1]))
+        elif shared:
+            spans = [(left, right) for left, right in grid_columns if min(right, bx1) - max(left, bx0) >= 0.5 * tile_w]
+        else:
+            edges = even_split(line_contrast(gray, trimmed, axis=0), min_part=min_tile)
+            spans = list(itertools.pairwise([bx0, *(bx0 + edge for edge in edges), bx1]))
+        cells += [(left, top, right, bottom) for left, right in spans]
+    return cells
+
+
+def _trim(integral: np.ndarray, box: Box, *, min_size: int) -> Box | None:
+    """``box`` less the gutter lines along its edges (the background beside a short row), or ``None`` if
+    what is left is under ``min_size``."""
+    x0, y0, x1, y1 = box
+    rows = np.flatnonzero(_coverage(integral, box, axis=1) < GUTTER_COVERAGE)
+    if len(rows) == 0:
+        return None
+    y0, y1 = y0 + int(rows[0]), y0 + int(rows[-1]) + 1
+    columns = np.flatnonzero(_coverage(integral, (x0, y0, x1, y1), axis=0) < GUTTER_COVERAGE)
+    if len(columns) == 0:
+        return None
+    x0, x1 = x0 + int(columns[0]), x0 + int(columns[-1]) + 1
+    return (x0, y0, x1, y1) if min(x1 - x0, y1 - y0) >= min_size else None
+
+
+def _regular(leaves: list[Box]) -> bool:
+    """Whether at least two leaves make a grid of one tile size (nine in ten within 3% of the typical size)."""
+    typical_w = _typical([x1 - x0 for x0, _, x1, _ in leaves])
+    typical_h = _typical([y1 - y0 for _, y0, _, y1 in leaves])
+    if len(leaves) < 2 or typical_w is None or typical_h is None:
+        return False
+    same = [abs((x1 - x0) - typical_w) <= 0.03 * typical_w and abs((y1 - y0) - typical_h) <= 0.03 * typical_h for x0, y0, x1, y1 in leaves]
+    return sum(same) >= 0.9 * len(leaves)
+
+
+def _block(leaf: Box, leaves: list[Box]) -> bool:
+    """Whether ``leaf`` may hold several touching tiles: with a typical tile size among the leaves, only
+    a leaf about twice as wide or tall may; without one, any may (a gallery with no gutter at all)."""
+    typical_w = _typical([x1 - x0 for x0, _, x1, _ in leaves])
+    typical_h = _typical([y1 - y0 for _, y0, _, y1 in leaves])
+    if typical_w is None or typical_h is None:
+        return True
+    return leaf[2] - leaf[0] >= 1.8 * typical_w or leaf[3] - leaf[1] >= 1.8 * typical_h
+
+
 def _grow(start: int, size: int, target: int, low: int, high: int) -> tuple[int, int]:
     """The span [start, start + size) extended towards ``target`` inside [low, high): (start, size)."""
     before_room, after_room = start - low, high - (start + size)
@@ -289,7 +363,7 @@ def _regularise(leaves: list[Box], *, width: int, height: int) -> list[Box]:
     """Repair tiles whose dark content next to their edge, or across them, reads as gutter.
 
     Meeting grids use one tile size (a speaker tile is larger): pieces that together make one
-    typical tile are joined, and a tile smaller than typical by up to a quarter grows into the free
+    typical tile are joined, and a tile smaller than typical by up to 40% grows into the free
     space beside it, keeping the smallest gap seen between tiles. Tiles never shrink or overlap.
     """
     typical_w = _typical([x1 - x0 for x0, _, x1, _ in leaves])
@@ -316,10 +390,10 @@ def _regularise(leaves: list[Box], *, width: int, height: int) -> list[Box]:
     result = []
     for index, (x0, y0, x1, y1) in enumerate(leaves):
         w, h = x1 - x0, y1 - y0
-        if 0.75 * typical_w <= w < typical_w:
+        if GROW_FROM * typical_w <= w < typical_w:
             low, high = free(index, 0)
             x0, w = _grow(x0, w, typical_w, low + gap if low else 0, high - gap if high < width else width)
-        if 0.75 * typical_h <= h < typical_h:
+        if GROW_FROM * typical_h <= h < typical_h:
             low, high = free(index, 1)
             y0, h = _grow(y0, h, typical_h, low + gap if low else 0, high - gap if high < height else height)
         result.append((x0, y0, x0 + w, y0 + h))
@@ -331,18 +405,27 @@ def find_grid(image_bgr: np.ndarray, *, min_tile: int = 32, max_tiles: int = 100
 
     Tiles are the rectangles left by recursively cutting the frame along lines that are almost
     wholly gutter (the border's background colour or flat dark), so uneven gaps, name strips under
-    tiles and a speaker view (one large tile above a strip) all come out. Returns ``[]`` when the
+    tiles and a speaker view (one large tile above a strip) all come out; blocks of tiles that touch
+    are then cut along their seams (:mod:`ingest.vision.seams`). Returns ``[]`` when the
     frame is not a grid (fewer than two tiles of at least ``min_tile`` pixels, or implausibly many).
     """
     height, width = image_bgr.shape[:2]
     if image_bgr.ndim != 3 or min(height, width) < 2 * min_tile:
         return []
     integral = cv2.integral(_gutter_mask(image_bgr).view(np.uint8))
-    leaves = _cut(integral, (0, 0, width, height), min_size=min_tile, depth=3)
+    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    cut = _cut(integral, (0, 0, width, height), min_size=min_tile, depth=3)
+    leaves = [cell for leaf in cut for cell in (_split_touching(gray, integral, leaf, min_tile=min_tile) if _block(leaf, cut) else [leaf])]
     if len(leaves) > max_tiles:
         return []
     leaves = _regularise(leaves, width=width, height=height)
-    if len(leaves) < 2:
+    if not _regular(leaves):
+        # Touching tiles with dark content can fool the gutter cut; the seams of the whole block may not.
+        content = _trim(integral, (0, 0, width, height), min_size=min_tile)
+        block = _split_touching(gray, integral, content, min_tile=min_tile) if content else []
+        if _regular(block) and len(block) >= len(leaves):
+            leaves = block
+    if len(leaves) < 2 or len(leaves) > max_tiles:
         return []
     unnamed = [Tile("", x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in leaves]
     return [
