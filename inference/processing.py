@@ -16,6 +16,7 @@ from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
 from classroom.samples import class_figures, frame_results_store
 from classroom.selectors import session_frame_counts
 from inference.baselines import baselines_for_frame
+from inference.low_resolution import temper
 from inference.predictor import FACE_SIZE, get_predictor
 from inference.smoothing import Smoothed, smooth_frame
 from ingest.vision.stages import StageClock
@@ -42,6 +43,7 @@ def observation_event(observation: Observation, name: str, smoothed: Smoothed) -
         "box": observation.box,
         "yaw": observation.yaw,
         "pitch": observation.pitch,
+        "low_resolution": observation.low_resolution,
         "smoothed": {
             "engagement": round(smoothed.engagement, 4),
             "band": engagement_band(smoothed.engagement),
@@ -67,7 +69,10 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
     with clock.stage("cnn"):
         probs = get_predictor().predict(_crops(with_crops)) if with_crops else np.zeros((0, len(EXPRESSIONS)), np.float32)
     with clock.stage("score"):  # engagement, baselines and smoothing from the CNN's output
-        by_participant = {face["participant"]: p for face, p in zip(with_crops, probs, strict=True)}
+        by_participant = {
+            face["participant"]: temper(p, box_px=min(face["box"][2:])) if face.get("low_resolution") else p
+            for face, p in zip(with_crops, probs, strict=True)
+        }
         names = dict(Participant.objects.filter(pk__in=[face["participant"] for face in faces]).values_list("pk", "display_name"))
         rounded = {pid: [round(float(v), 5) for v in p] for pid, p in by_participant.items()}
         weights = {pid: expression_weight(p) for pid, p in rounded.items()}
@@ -95,6 +100,7 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
                     box=face["box"],
                     yaw=round(face["yaw"], 2),
                     pitch=round(face["pitch"], 2),
+                    low_resolution=bool(face.get("low_resolution", False)),
                 )
             )
         smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in observations])

@@ -139,6 +139,7 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
                 "box": [round(float(v), 1) for v in detections.boxes[i]],
                 "yaw": float(yaw[i]),
                 "pitch": float(pitch[i]),
+                "low_resolution": bool(detections.low_resolution[i]) if detections.low_resolution is not None else False,
                 "crop": base64.b64encode(detections.crops[i].tobytes()).decode() if with_crops and detections.crops is not None else None,
             }
             for i, participant in enumerate(participants)

@@ -71,7 +71,8 @@ class Detections:
     (zeros where ``tile`` is ``None``); ``client_tiles`` whether tile names came from the client
     (then they are participant identities); ``layout`` the tiles the frame was searched in (client or
     found; empty without tiles), a frame-level column; ``participant`` keys once assigned; ``crops`` (n, 48, 48)
-    uint8 once aligned; ``yaw``/``pitch`` degrees once estimated; ``rejected`` faces dropped on quality.
+    uint8 once aligned, with ``low_resolution`` (n,) bool marking faces read from an enlarged crop;
+    ``yaw``/``pitch`` degrees once estimated; ``rejected`` faces dropped on quality.
     """
 
     boxes: np.ndarray
@@ -83,6 +84,7 @@ class Detections:
     client_tiles: bool = False
     layout: list[Tile] = field(default_factory=list)
     crops: np.ndarray | None = None
+    low_resolution: np.ndarray | None = None
     yaw: np.ndarray | None = None
     pitch: np.ndarray | None = None
     rejected: list[Rejection] = field(default_factory=list)
@@ -94,6 +96,7 @@ class Detections:
         _optional_rows("keypoints", self.keypoints, n, (len(KEYPOINT_NAMES), 2))
         _optional_rows("tile_boxes", self.tile_boxes, n, (4,))
         _optional_rows("crops", self.crops, n, (CROP_SIZE, CROP_SIZE))
+        _optional_rows("low_resolution", self.low_resolution, n, ())
         _optional_rows("yaw", self.yaw, n, ())
         _optional_rows("pitch", self.pitch, n, ())
         if len(self.tile) != n or len(self.participant) != n:
@@ -162,6 +165,7 @@ class Detections:
             tile_boxes=self.tile_boxes[index],
             participant=[self.participant[i] for i in index],
             crops=None if self.crops is None else self.crops[index],
+            low_resolution=None if self.low_resolution is None else self.low_resolution[index],
             yaw=None if self.yaw is None else self.yaw[index],
             pitch=None if self.pitch is None else self.pitch[index],
         )
@@ -189,6 +193,7 @@ class Detections:
             client_tiles=any(part.client_tiles for part in parts),
             layout=list(dict.fromkeys(tile for part in parts for tile in part.layout)),
             crops=stacked("crops"),
+            low_resolution=stacked("low_resolution"),
             yaw=stacked("yaw"),
             pitch=stacked("pitch"),
             rejected=[rejection for part in parts for rejection in part.rejected],

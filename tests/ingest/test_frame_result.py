@@ -33,7 +33,9 @@ def test_a_processed_frame_describes_its_faces_within_the_policy(policy: str, ex
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["faces_found"], body["latency_ms"]) == ("processed", 1, 120.0)
-    faces = [{"name": "Ada", "box": [10, 20, 30, 40], "engagement": 0.9, "band": "engaged", "expression": expression}]
+    faces = [
+        {"name": "Ada", "box": [10, 20, 30, 40], "engagement": 0.9, "band": "engaged", "expression": expression, "low_resolution": False}
+    ]
     assert [{k: v for k, v in face.items() if k != "confidence"} for face in body["faces"]] == (faces if described else [])
 
 

@@ -313,6 +313,8 @@
     let expression = "–";
     if (band === "absent") expression = "not seen";
     else if (person.expression) expression = person.confidence == null ? person.expression : `${person.expression} (${percent(person.confidence)})`;
+    // A face under 20 px is read from an enlarged crop: its expression is less certain, and the card says so.
+    if (person.low_resolution && person.expression && band !== "absent") expression += " · small face, less certain";
     card.querySelector(".expression-value").textContent = expression;
     card.querySelector(".engagement").hidden = state.policy === "aggregate";
     const engagement = band === "absent" || person.engagement == null ? BAND_LABELS[band] || "–" : `${BAND_LABELS[band] || band} (${person.engagement.toFixed(2)})`;

@@ -1,0 +1,142 @@
+"""How far to trust the CNN on small faces: accuracy and calibration of the served model when FER2013
+PublicTest faces are shrunk to the size a small gallery tile gives them and enlarged back, as the
+aligner does, and the softmax temperature that makes its confidence honest there.
+
+    python -m benchmarks.low_resolution [--out benchmarks/results/low_resolution.json] [--data ../shared/data]
+
+A face whose detector box is ``s`` px has its FER-framed crop (1.18 × the box) cut from about
+``1.18 s`` px of frame; so each 48×48 test face is resized to that side (area averaging), back to 48
+(cubic), and equalised. A temperature is fitted (minimum negative log-likelihood) at each box size the pipeline
+flags ``low_resolution`` (12–19 px); ``inference.low_resolution`` divides the logits of such faces by
+the temperature for their size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
+django.setup()
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks.tables import markdown_table, pct, table  # noqa: E402
+from classroom.models import EXPRESSIONS  # noqa: E402
+from inference.predictor import get_predictor  # noqa: E402
+from ingest.vision.align import CROP_MARGIN, LOW_RESOLUTION_PX, MIN_FACE_PX  # noqa: E402
+from training.data import DEFAULT_DATA_ROOT  # noqa: E402
+
+SIZES = [None, 32, 24, 19, 16, 14, 12]  # detector box side in px; None: the face as FER2013 has it
+TEMPERATURES = np.round(np.arange(1.0, 4.01, 0.05), 2)
+BINS = 10
+
+
+def public_test_faces(root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """FER2013 PublicTest faces (uint8, n×48×48) and their labels."""
+    faces, labels = [], []
+    for label, name in enumerate(EXPRESSIONS):
+        for path in sorted((root / "fer2013" / "test" / name).glob("*.jpg")):
+            faces.append(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
+            labels.append(label)
+    return np.stack(faces), np.asarray(labels)
+
+
+def shrunk(faces: np.ndarray, box_px: int | None) -> np.ndarray:
+    """Faces as the aligner cuts them from a face whose detector box is ``box_px`` (None: unchanged)."""
+    if box_px is None:
+        return faces
+    side = max(2, round(CROP_MARGIN * box_px))
+    out = [
+        cv2.resize(cv2.resize(face, (side, side), interpolation=cv2.INTER_AREA), (48, 48), interpolation=cv2.INTER_CUBIC) for face in faces
+    ]
+    return np.stack([cv2.equalizeHist(face) for face in out])
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def ece(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Expected calibration error over ten equal-width confidence bins."""
+    confidence, predicted = probs.max(axis=1), probs.argmax(axis=1)
+    total = 0.0
+    for low in np.linspace(0, 1, BINS, endpoint=False):
+        inside = (confidence > low) & (confidence <= low + 1 / BINS)
+        if inside.any():
+            total += inside.mean() * abs((predicted[inside] == labels[inside]).mean() - confidence[inside].mean())
+    return float(total)
+
+
+def nll(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-9, 1)).mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/low_resolution.json"))
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT)
+    args = parser.parse_args()
+    faces, labels = public_test_faces(args.data)
+    if len(faces) == 0:
+        raise SystemExit(f"no FER2013 PublicTest faces under {args.data / 'fer2013' / 'test'}")
+    predictor = get_predictor()
+    # The served model outputs probabilities; their logs are its logits up to a per-face constant.
+    logits = {size: np.log(np.clip(predictor.predict(shrunk(faces, size)), 1e-9, 1)) for size in SIZES}
+
+    def fitted(size: int | None) -> float:
+        return float(min(TEMPERATURES, key=lambda t: nll(softmax(logits[size], t), labels)))
+
+    temperatures = {size: fitted(size) for size in SIZES if size is not None and MIN_FACE_PX <= size < LOW_RESOLUTION_PX}
+    rows, results = [], []
+    for size in SIZES:
+        plain = softmax(logits[size])
+        temperature = temperatures.get(size, 1.0) if size is not None else 1.0
+        scaled = softmax(logits[size], temperature)
+        row = {
+            "box_px": size,
+            "accuracy": round(float((plain.argmax(axis=1) == labels).mean()), 4),
+            "mean_confidence": round(float(plain.max(axis=1).mean()), 4),
+            "ece": round(ece(plain, labels), 4),
+            "temperature": temperature,
+            "mean_confidence_tempered": round(float(scaled.max(axis=1).mean()), 4),
+            "ece_tempered": round(ece(scaled, labels), 4),
+        }
+        results.append(row)
+        rows.append(
+            [
+                size or "FER (48)",
+                pct(row["accuracy"]),
+                pct(row["mean_confidence"]),
+                row["ece"],
+                temperature,
+                pct(row["mean_confidence_tempered"]),
+                row["ece_tempered"],
+            ]
+        )
+    headers = ["box px", "accuracy", "mean confidence", "ECE", "temperature", "confidence tempered", "ECE tempered"]
+    print(table(headers, rows))
+    print()
+    print(markdown_table(headers, rows))
+    out = {
+        "benchmark": "served model on FER2013 PublicTest faces shrunk to small-face sizes",
+        "faces": len(labels),
+        "temperature_by_box_px": {str(size): t for size, t in temperatures.items()},
+        "rows": results,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Honest confidence for small faces: their probabilities are tempered by a temperature fitted for their size.
+
+On FER2013 PublicTest faces shrunk to a small face's size and enlarged back, as the aligner does, the
+CNN is right less often (62% at full size, 52% at 16 px, 37% at 12 px) but, below 16 px, still about
+as sure of itself as at full size. The softmax temperature that minimises the negative log-likelihood
+at each size (``benchmarks/low_resolution.py``, results in ``benchmarks/results/low_resolution.json``)
+brings the expected calibration error at 12 px from 0.10 to 0.04. Between the measured sizes it is
+interpolated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TEMPERATURE_BY_BOX_PX = {12: 1.3, 14: 1.05, 16: 1.0, 19: 1.0}
+
+
+def temperature_for(box_px: float) -> float:
+    """The temperature for a face whose detector box side is ``box_px`` (1.0 from 16 px up)."""
+    sizes = sorted(TEMPERATURE_BY_BOX_PX)
+    return float(np.interp(box_px, sizes, [TEMPERATURE_BY_BOX_PX[size] for size in sizes]))
+
+
+def temper(probabilities: np.ndarray, *, box_px: float) -> np.ndarray:
+    """``probabilities`` (7,) with the logits divided by the size's temperature, renormalised."""
+    temperature = temperature_for(box_px)
+    if temperature == 1.0:
+        return probabilities
+    logits = np.log(np.clip(probabilities, 1e-9, 1.0)) / temperature
+    weights = np.exp(logits - logits.max())
+    return np.asarray(weights / weights.sum(), dtype=np.float32)
