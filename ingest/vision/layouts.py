@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ingest.vision.gallery import compose_gallery
@@ -33,11 +34,12 @@ class Layout:
     uneven: bool = False
     camera_off: tuple[int, ...] = ()
     active: int | None = None
+    distance: float = 1.0  # how far back each person sits: 2.0 halves their face in the tile
     held_out: bool = False
 
     def compose(self, sources: Sequence[np.ndarray], *, seed: int = 0) -> tuple[np.ndarray, list[Tile]]:
         """The gallery frame with ``sources`` (cycled) in its tiles, and the true tiles."""
-        faces = [sources[k % len(sources)] for k in range(self.count)]
+        faces = [_farther(sources[k % len(sources)], self.distance) for k in range(self.count)]
         names = [f"Student {k + 1:02d}" for k in range(self.count)]
         return compose_gallery(
             faces,
@@ -55,10 +57,20 @@ class Layout:
         )
 
 
+def _farther(picture: np.ndarray, distance: float) -> np.ndarray:
+    """The picture as a camera ``distance`` times farther away would take it: shrunk, its surroundings
+    continued by its edge colours (a reflection would show the face twice)."""
+    if distance <= 1.0:
+        return picture
+    height, width = picture.shape[:2]
+    pad_y, pad_x = round(height * (distance - 1) / 2), round(width * (distance - 1) / 2)
+    return cv2.copyMakeBorder(picture, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
+
+
 LAYOUTS = [
     # Tuned on:
     Layout("zoom 5x5 touching, full window 1280x720", 25, 5, (256, 144), (1280, 720), gap=0, active=7),
-    Layout("zoom 7x7 at 640x400", 49, 7, (88, 50), (640, 400), gap=2, camera_off=(10, 33)),
+    Layout("zoom 7x7 at 640x400", 49, 7, (88, 50), (640, 400), gap=2, camera_off=(10, 33), distance=1.6),
     Layout("meet 4x4 at 1920x1080", 16, 4, (464, 261), (1920, 1080), gap=8, active=5, camera_off=(9,)),
     Layout("teams 7 in uneven rows (3+3+1)", 7, 3, (400, 225), (1280, 720), gap=4, camera_off=(4,)),
     Layout("zoom 4x4 touching, centred at 1280x720", 16, 4, (240, 135), (1280, 720), gap=0, active=2),

@@ -14,7 +14,7 @@ from ingest.vision.detector import FaceDetector, get_detector
 from ingest.vision.pose import estimate_pose
 from ingest.vision.reuse import DetectionMemory
 from ingest.vision.stages import StageClock
-from ingest.vision.tiles import Tile, find_grid, overlapping_windows
+from ingest.vision.tiles import Tile, camera_off, find_grid, overlapping_windows
 
 TilesMode = Literal["auto", "none"]
 # A found grid this small has faces big enough for one whole-frame pass too; it guards against a
@@ -76,6 +76,9 @@ class FramePipeline:
     ) -> list[Detections]:
         parts = []
         for tile in tiles:
+            if camera_off(image_bgr, tile):
+                parts.append(Detections.empty())
+                continue
             found = self.memory.recall(stream=stream, tile=tile, image_bgr=image_bgr) if stream is not None else None
             if found is None:
                 found = self.detector.detect_tile(image_bgr, tile)

@@ -33,6 +33,24 @@ class Tile:
     h: int
 
 
+CAMERA_OFF_SHARE = 0.55  # a tile this much one flat colour shows no camera (a live picture never is)
+CAMERA_OFF_MAX_LEVEL = 100  # and that colour is dark: Zoom, Meet and Teams fill camera-off tiles with black or dark gray
+
+
+def camera_off(image_bgr: np.ndarray, tile: Tile) -> bool:
+    """Whether ``tile`` shows a camera-off placeholder: over half of it one flat dark colour (an initial or
+    a profile picture on a plain fill). Such a tile is not searched: a face on it would not be a live one."""
+    region = image_bgr[tile.y : tile.y + tile.h : 2, tile.x : tile.x + tile.w : 2]
+    if region.size == 0:
+        return False
+    gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY) if region.ndim == 3 else region
+    counts = np.bincount(gray.ravel(), minlength=256)
+    # The commonest level with its neighbours either side: JPEG leaves a flat fill within a level or two.
+    window = np.convolve(counts, np.ones(5, dtype=np.int64), mode="same")
+    level = int(np.argmax(window))
+    return bool(window[level] >= CAMERA_OFF_SHARE * gray.size and level < CAMERA_OFF_MAX_LEVEL)
+
+
 class TileError(ValueError):
     """The client's tile list is unusable; ``message`` is safe to return verbatim in a 400 response."""
 
@@ -359,6 +377,50 @@ def _merge_pieces(leaves: list[Box], typical: int, axis: int) -> list[Box]:
     return leaves
 
 
+def _clusters(values: list[int], tolerance: int = 3) -> list[int]:
+    """Distinct values, those within ``tolerance`` of a smaller one dropped."""
+    kept: list[int] = []
+    for value in sorted(values):
+        if not kept or value - kept[-1] > tolerance:
+            kept.append(value)
+    return kept
+
+
+def _snap(leaves: list[Box]) -> list[Box]:
+    """A tile far smaller than the typical one (most of it read as gutter: a dark room, a dark fill
+    beside a small face) becomes the grid cell that holds its centre, if no tile has that cell. The
+    cells are where the typical tiles' left and top edges fall. A larger tile (a speaker) is kept."""
+    typical_w = _typical([x1 - x0 for x0, _, x1, _ in leaves])
+    typical_h = _typical([y1 - y0 for _, y0, _, y1 in leaves])
+    if typical_w is None or typical_h is None:
+        return leaves
+
+    def typical(box: Box) -> bool:
+        return abs(box[2] - box[0] - typical_w) <= 0.03 * typical_w and abs(box[3] - box[1] - typical_h) <= 0.03 * typical_h
+
+    regular = [box for box in leaves if typical(box)]
+    if len(regular) < 0.7 * len(leaves):
+        return leaves
+    lefts, tops = _clusters([box[0] for box in regular]), _clusters([box[1] for box in regular])
+    snapped = []
+    for box in leaves:
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        if typical(box) or box[2] - box[0] > typical_w or box[3] - box[1] > typical_h:
+            snapped.append(box)
+            continue
+        cells = [(x, y, x + typical_w, y + typical_h) for x in lefts for y in tops if x <= cx < x + typical_w and y <= cy < y + typical_h]
+        free = [
+            cell
+            for cell in cells
+            if not any(
+                min(cell[2], o[2]) - max(cell[0], o[0]) > 0.5 * typical_w and min(cell[3], o[3]) - max(cell[1], o[1]) > 0.5 * typical_h
+                for o in regular
+            )
+        ]
+        snapped.append(min(free, key=lambda cell: abs((cell[0] + cell[2]) / 2 - cx)) if free else box)
+    return snapped
+
+
 def _regularise(leaves: list[Box], *, width: int, height: int) -> list[Box]:
     """Repair tiles whose dark content next to their edge, or across them, reads as gutter.
 
@@ -418,7 +480,7 @@ def find_grid(image_bgr: np.ndarray, *, min_tile: int = 32, max_tiles: int = 100
     leaves = [cell for leaf in cut for cell in (_split_touching(gray, integral, leaf, min_tile=min_tile) if _block(leaf, cut) else [leaf])]
     if len(leaves) > max_tiles:
         return []
-    leaves = _regularise(leaves, width=width, height=height)
+    leaves = _snap(_regularise(leaves, width=width, height=height))
     if not _regular(leaves):
         # Touching tiles with dark content can fool the gutter cut; the seams of the whole block may not.
         content = _trim(integral, (0, 0, width, height), min_size=min_tile)
