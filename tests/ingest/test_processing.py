@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import cv2
+import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from classroom import events
 from classroom.celery import app as celery_app
 from classroom.models import EXPRESSIONS, ClassSample, ClassSession, FrameLog, Observation, Participant, Student
+from inference.low_resolution import temper
 from inference.predictor import get_predictor
 from inference.processing import frame_infer
 from inference.tasks import infer_frame
@@ -254,3 +257,20 @@ def queries_for_frame(faces: int) -> int:
 def test_a_frame_costs_the_same_queries_whatever_the_number_of_faces(sent: list[dict[str, Any]]) -> None:
     counts = {faces: queries_for_frame(faces) for faces in (2, 9)}
     assert counts[2] == counts[9] <= MAX_QUERIES_PER_FRAME, counts
+
+
+def test_a_small_face_is_stored_flagged_with_its_confidence_tempered(monkeypatch: pytest.MonkeyPatch) -> None:
+    session, _ = live_session()
+    log = accept(session, encode(FACE))
+    captured: list[list[dict[str, Any]]] = []
+    monkeypatch.setattr(infer_frame, "delay", lambda frame_log_id, faces, detail: captured.append(faces))
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    [faces] = captured
+    assert [face["low_resolution"] for face in faces] == [False]  # the astronaut's face is large
+    small = [{**faces[0], "low_resolution": True, "box": [10.0, 10.0, 12.0, 12.0]}]
+    frame_infer(frame_log_id=log.pk, faces=small, detail={})
+    observation = Observation.objects.get(session=session)
+    assert observation.low_resolution is True
+    raw = get_predictor().predict(np.frombuffer(base64.b64decode(faces[0]["crop"]), np.uint8).reshape(1, 48, 48))[0]
+    assert observation.confidence == pytest.approx(float(temper(raw, box_px=12).max()), abs=1e-4)
+    assert observation.confidence < float(raw.max())

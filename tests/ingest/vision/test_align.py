@@ -71,3 +71,25 @@ def test_quality_rejects_say_why(pipeline: FramePipeline, astronaut: np.ndarray,
 def test_small_faces_are_rejected_as_too_small(pipeline: FramePipeline, astronaut: np.ndarray) -> None:
     found = one_face(pipeline, astronaut)
     assert [r.reason for r in align(found, astronaut, min_face_px=200).rejected] == ["too_small"]
+
+
+@pytest.mark.parametrize(
+    ("side", "kept", "low_resolution"),
+    [(48, True, False), (21, True, False), (19, True, True), (13, True, True), (11, False, None), (0, False, None)],
+)
+def test_small_faces_are_read_at_low_resolution(
+    pipeline: FramePipeline, astronaut: np.ndarray, side: int, kept: bool, low_resolution: bool | None
+) -> None:
+    """The astronaut shrunk until her face's box is ``side`` px: from 12 px up it is read, under 20 px flagged and
+    never refused as blurred (an enlarged crop is always soft); under 12 px it is too small."""
+    found = one_face(pipeline, astronaut)
+    scale = side / float(found.boxes[0, 2])
+    small = cv2.resize(astronaut, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if side else astronaut
+    shrunk = found.replace(boxes=found.boxes * scale, keypoints=found.keypoints * scale)
+    result = align(shrunk, small)
+    assert len(result) == (1 if kept else 0)
+    if kept:
+        assert result.low_resolution is not None and bool(result.low_resolution[0]) is low_resolution
+        assert result.crops is not None and result.crops.shape == (1, 48, 48)
+    else:
+        assert [r.reason for r in result.rejected] == ["too_small"]
