@@ -22,7 +22,8 @@ from classroom.demo_media import registry_faces
 from ingest.vision.layouts import LAYOUTS, Layout
 from ingest.vision.pipeline import get_pipeline
 from ingest.vision.scenes import jpeg
-from ingest.vision.tiles import Tile, find_grid
+from ingest.vision.self_view import find_layout
+from ingest.vision.tiles import Tile
 
 
 def _iou(a: Tile, b: Tile) -> float:
@@ -36,7 +37,7 @@ def measure(layout: Layout, faces: list[Any]) -> dict[str, Any]:
     image = jpeg(frame)
     strip = max(14, layout.tile_size[1] // 8) if layout.name_strip else 0
     seen = [Tile(t.name, t.x, t.y, t.w, t.h + strip) for t in truth]
-    found_grid = find_grid(image)
+    found_grid, _ = find_layout(image)
     matched = sum(1 for true in seen if found_grid and max(_iou(true, tile) for tile in found_grid) >= 0.85)
     found = get_pipeline().process(image)
     grid = {tile.name: tile for tile in found.layout}

@@ -24,6 +24,7 @@ TEXT_BGR = (235, 235, 235)
 CAMERA_OFF_BGR = (67, 64, 60)  # the dark gray meeting apps fill a tile with when its camera is off
 AVATAR_BGR = (160, 110, 60)
 SPEAKER_BGR = (248, 180, 138)  # the active speaker's outline
+SELF_VIEW_BORDER_BGR = (90, 90, 90)
 
 
 def _fit(source: np.ndarray, w: int, h: int, *, contain: bool = False) -> np.ndarray:
@@ -83,6 +84,7 @@ def compose_gallery(
     name_overlay: bool = False,
     camera_off: Collection[int] = (),
     active: int | None = None,
+    self_view: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[Tile]]:
     """A BGR gallery frame holding each source (BGR or gray image) in a tile, and the tiles' true rectangles.
 
@@ -92,7 +94,8 @@ def compose_gallery(
     ``uneven`` varies the gaps (seeded); ``speaker`` puts the first source in one large tile above a
     strip of the others; ``frame_size`` (w, h) centres the grid in a frame of that size instead of
     ``margin``; tiles at the ``camera_off`` indices show an initial on dark gray instead of their
-    source; tile ``active`` gets the active speaker's outline.
+    source; tile ``active`` gets the active speaker's outline; ``self_view`` floats the uploader's own
+    camera over the bottom right corner, as Teams draws it (:func:`self_view_rect`), not as a tile.
     """
     if not sources:
         raise ValueError("compose_gallery needs at least one source")
@@ -135,7 +138,19 @@ def compose_gallery(
             font_scale = strip_h / 30
             cv2.putText(frame, name, (x + 4, y + h + strip_h - 4), cv2.FONT_HERSHEY_SIMPLEX, font_scale, TEXT_BGR, 1, cv2.LINE_AA)
         tiles.append(Tile(name, x, y, w, h))
+    if self_view is not None:
+        own = self_view_rect(frame_w, frame_h)
+        frame[own.y : own.y + own.h, own.x : own.x + own.w] = _fit(self_view, own.w, own.h)
+        cv2.rectangle(frame, (own.x, own.y), (own.x + own.w - 1, own.y + own.h - 1), SELF_VIEW_BORDER_BGR, thickness=2)
     return frame, tiles
+
+
+def self_view_rect(frame_w: int, frame_h: int) -> Tile:
+    """Where a floating self view sits: a fifth of the width at 16:9, 2% of the width in from the bottom right corner."""
+    w = frame_w // 5
+    h = round(w * 9 / 16)
+    margin = max(4, frame_w // 50)
+    return Tile("self", frame_w - margin - w, frame_h - margin - h, w, h)
 
 
 def _camera_off(name: str, w: int, h: int) -> np.ndarray:

@@ -35,6 +35,7 @@ class Layout:
     camera_off: tuple[int, ...] = ()
     active: int | None = None
     distance: float = 1.0  # how far back each person sits: 2.0 halves their face in the tile
+    self_view: bool = False  # the uploader's own camera floats over the bottom right corner
     held_out: bool = False
 
     def compose(self, sources: Sequence[np.ndarray], *, seed: int = 0) -> tuple[np.ndarray, list[Tile]]:
@@ -54,6 +55,7 @@ class Layout:
             name_overlay=self.name_overlay,
             camera_off=self.camera_off,
             active=self.active,
+            self_view=_farther(sources[-1], 1.3) if self.self_view else None,
         )
 
 
@@ -69,10 +71,12 @@ def _farther(picture: np.ndarray, distance: float) -> np.ndarray:
 
 LAYOUTS = [
     # Tuned on:
-    Layout("zoom 5x5 touching, full window 1280x720", 25, 5, (256, 144), (1280, 720), gap=0, active=7),
+    Layout(
+        "zoom 5x5 touching, full window 1280x720, self view over a tile", 25, 5, (256, 144), (1280, 720), gap=0, active=7, self_view=True
+    ),
     Layout("zoom 7x7 at 640x400", 49, 7, (88, 50), (640, 400), gap=2, camera_off=(10, 33), distance=1.6),
     Layout("meet 4x4 at 1920x1080", 16, 4, (464, 261), (1920, 1080), gap=8, active=5, camera_off=(9,)),
-    Layout("teams 7 in uneven rows (3+3+1)", 7, 3, (400, 225), (1280, 720), gap=4, camera_off=(4,)),
+    Layout("teams 7 in uneven rows (3+3+1), self view", 7, 3, (400, 225), (1280, 720), gap=4, camera_off=(4,), self_view=True),
     Layout("zoom 4x4 touching, centred at 1280x720", 16, 4, (240, 135), (1280, 720), gap=0, active=2),
     # Held out:
     Layout("meet 3x3 touching at 1280x720", 9, 3, (424, 238), (1280, 720), gap=0, active=0, held_out=True),
@@ -89,6 +93,6 @@ LAYOUTS = [
         camera_off=(20,),
         held_out=True,
     ),
-    Layout("teams 10 in rows of 4+4+2", 10, 4, (300, 169), (1280, 720), gap=4, active=3, held_out=True),
+    Layout("teams 10 in rows of 4+4+2, self view", 10, 4, (300, 169), (1280, 720), gap=4, active=3, self_view=True, held_out=True),
     Layout("zoom 7x7 touching at 1280x800", 49, 7, (176, 99), (1280, 800), gap=0, camera_off=(0, 48), held_out=True),
 ]

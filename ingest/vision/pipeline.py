@@ -13,8 +13,9 @@ from ingest.vision.detections import Detections
 from ingest.vision.detector import FaceDetector, get_detector
 from ingest.vision.pose import estimate_pose
 from ingest.vision.reuse import DetectionMemory
+from ingest.vision.self_view import find_layout
 from ingest.vision.stages import StageClock
-from ingest.vision.tiles import Tile, camera_off, find_grid, overlapping_windows
+from ingest.vision.tiles import Tile, camera_off, overlapping_windows
 
 TilesMode = Literal["auto", "none"]
 # A found grid this small has faces big enough for one whole-frame pass too; it guards against a
@@ -54,7 +55,8 @@ class FramePipeline:
         Client ``tiles`` (non-empty): one pass per tile, tile names kept as identities. Otherwise with
         ``tiles_mode="auto"``: one pass per tile of the grid found in the frame (plus a whole-frame
         pass for grids of up to four tiles); with no grid, a whole-frame pass and overlapping windows.
-        ``tiles_mode="none"``: the whole frame only. With a ``stream`` (the frames of one class), a tile
+        ``tiles_mode="none"``: the whole frame only. A floating self view found over the corner of a
+        found grid is not searched (:mod:`ingest.vision.self_view`). With a ``stream`` (the frames of one class), a tile
         whose picture has not moved since its last pass reuses that pass's faces; ``clock`` counts them.
         """
         if tiles:
@@ -62,14 +64,20 @@ class FramePipeline:
             return found.replace(client_tiles=True, layout=list(tiles))
         if tiles_mode == "none":
             return self.detector.detect_wide(image_bgr)
-        grid = find_grid(image_bgr)
+        grid, own = find_layout(image_bgr)
         parts = self._detect_tiles(image_bgr, grid, stream=stream, clock=clock)
         if not grid:
             height, width = image_bgr.shape[:2]
             parts.append(self.detector.detect_wide(image_bgr, windows=overlapping_windows(width, height)))
         elif len(grid) <= WHOLE_FRAME_MAX_TILES:
             parts.append(self.detector.detect_wide(image_bgr))
-        return Detections.concatenate(parts).nms().assign_tiles(grid).replace(layout=grid)
+        found = Detections.concatenate(parts).nms().assign_tiles(grid).replace(layout=grid)
+        if own is None:
+            return found
+        # The uploader's own face (the teacher's) is not a student's, whichever tile it floats over.
+        centres = found.boxes[:, :2] + found.boxes[:, 2:] / 2
+        inside = (centres[:, 0] >= own.x) & (centres[:, 0] < own.x + own.w) & (centres[:, 1] >= own.y) & (centres[:, 1] < own.y + own.h)
+        return found.filter(~inside)
 
     def _detect_tiles(
         self, image_bgr: np.ndarray, tiles: Sequence[Tile], *, stream: Hashable | None, clock: StageClock | None

@@ -462,7 +462,7 @@ def _regularise(leaves: list[Box], *, width: int, height: int) -> list[Box]:
     return result
 
 
-def find_grid(image_bgr: np.ndarray, *, min_tile: int = 32, max_tiles: int = 100) -> list[Tile]:
+def find_grid(image_bgr: np.ndarray, *, min_tile: int = 32, max_tiles: int = 100, hide: Tile | None = None) -> list[Tile]:
     """The gallery tiles of a meeting frame, named ``r<row>c<col>`` (from 1) in reading order.
 
     Tiles are the rectangles left by recursively cutting the frame along lines that are almost
@@ -470,11 +470,15 @@ def find_grid(image_bgr: np.ndarray, *, min_tile: int = 32, max_tiles: int = 100
     tiles and a speaker view (one large tile above a strip) all come out; blocks of tiles that touch
     are then cut along their seams (:mod:`ingest.vision.seams`). Returns ``[]`` when the
     frame is not a grid (fewer than two tiles of at least ``min_tile`` pixels, or implausibly many).
+    ``hide`` (a floating self view) is read as background.
     """
     height, width = image_bgr.shape[:2]
     if image_bgr.ndim != 3 or min(height, width) < 2 * min_tile:
         return []
-    integral = cv2.integral(_gutter_mask(image_bgr).view(np.uint8))
+    mask = _gutter_mask(image_bgr)
+    if hide is not None:
+        mask[hide.y : hide.y + hide.h, hide.x : hide.x + hide.w] = True
+    integral = cv2.integral(mask.view(np.uint8))
     gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
     cut = _cut(integral, (0, 0, width, height), min_size=min_tile, depth=3)
     leaves = [cell for leaf in cut for cell in (_split_touching(gray, integral, leaf, min_tile=min_tile) if _block(leaf, cut) else [leaf])]

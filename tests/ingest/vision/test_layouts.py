@@ -8,10 +8,12 @@ import pytest
 
 from classroom.demo_media import registry_faces
 from ingest.vision.align import LOW_RESOLUTION_PX
+from ingest.vision.gallery import self_view_rect
 from ingest.vision.layouts import LAYOUTS, Layout
 from ingest.vision.pipeline import FramePipeline
 from ingest.vision.scenes import jpeg
-from ingest.vision.tiles import Tile, find_grid
+from ingest.vision.self_view import find_layout
+from ingest.vision.tiles import Tile
 
 
 def _iou(a: Tile, b: Tile) -> float:
@@ -40,7 +42,11 @@ def _with_strip(layout: Layout, truth: list[Tile]) -> list[Tile]:
 def test_the_grid_is_found(layout: Layout, faces: list[np.ndarray]) -> None:
     """Every tile of a layout tuned on; nine in ten of a held-out one (benchmarks/vision.py reports both)."""
     frame, truth = layout.compose(faces)
-    found = find_grid(jpeg(frame))
+    found, own = find_layout(jpeg(frame))
+    if layout.self_view:
+        assert own is not None and _iou(own, self_view_rect(frame.shape[1], frame.shape[0])) >= 0.85
+    else:
+        assert own is None
     matched = [true for true in _with_strip(layout, truth) if max(_iou(true, tile) for tile in found) >= 0.85]
     if layout.held_out:
         assert len(matched) >= 0.9 * len(truth) and len(found) == len(truth)
