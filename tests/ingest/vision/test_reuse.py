@@ -44,7 +44,7 @@ def test_a_still_tile_reuses_its_faces_until_its_reuses_run_out() -> None:
         (1, Tile("Ana", 0, 0, 320, 200), _picture()),  # the tile was resized
         (1, Tile("Ana", 4, 0, 320, 180), _picture()),  # the tile moved
         (1, Tile("Ben", 0, 0, 320, 180), _picture()),  # another participant
-        (1, TILE, _picture(shift=12)),  # the face moved by a sixth of its size
+        (1, TILE, _picture(shift=40)),  # the face moved by half its size
     ],
 )
 def test_anything_new_goes_to_the_detector(stream: int, tile: Tile, image: np.ndarray) -> None:
@@ -52,6 +52,17 @@ def test_anything_new_goes_to_the_detector(stream: int, tile: Tile, image: np.nd
     for _ in range(2):
         memory.remember(stream=1, tile=TILE, image_bgr=_picture(), found=_found())
     assert memory.recall(stream=stream, tile=tile, image_bgr=image) is None
+
+
+def test_a_face_that_slid_a_little_is_followed() -> None:
+    memory = DetectionMemory()
+    for _ in range(2):
+        memory.remember(stream=1, tile=TILE, image_bgr=_picture(), found=_found())
+    followed = memory.recall(stream=1, tile=TILE, image_bgr=_picture(shift=12))  # a sixth of the face's size
+    assert followed is not None
+    assert followed.boxes[0, 0] == pytest.approx(112, abs=2) and followed.boxes[0, 1] == pytest.approx(40, abs=2)
+    again = memory.recall(stream=1, tile=TILE, image_bgr=_picture(shift=12))  # later frames compare with where it now is
+    assert again is not None and again.boxes[0, 0] == pytest.approx(112, abs=2)
 
 
 def test_a_lighting_change_alone_is_not_movement() -> None:
