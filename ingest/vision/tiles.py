@@ -322,6 +322,27 @@ def _regular(leaves: list[Box]) -> bool:
     return sum(same) >= 0.9 * len(leaves)
 
 
+SLIVER = 0.2  # of a typical tile's area: smaller leaves (the text of a name strip) are no tile's remains
+
+
+def _overlap(a: Box, b: Box) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _box_iou(a: Box, b: Box) -> float:
+    inter = _overlap(a, b)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _agrees(leaves: list[Box], block: list[Box]) -> bool:
+    """Whether most of the leaves of a tile's size or more (slivers, such as a name's text, aside) are
+    tiles of ``block`` too."""
+    area = max((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in block)
+    sized = [leaf for leaf in leaves if (leaf[2] - leaf[0]) * (leaf[3] - leaf[1]) >= SLIVER * area]
+    matched = [leaf for leaf in sized if max(_box_iou(leaf, cell) for cell in block) >= 0.7]
+    return len(matched) >= 0.6 * len(sized)
+
+
 def _block(leaf: Box, leaves: list[Box]) -> bool:
     """Whether ``leaf`` may hold several touching tiles: with a typical tile size among the leaves, only
     a leaf about twice as wide or tall may; without one, any may (a gallery with no gutter at all)."""
@@ -405,7 +426,8 @@ def _snap(leaves: list[Box]) -> list[Box]:
     snapped = []
     for box in leaves:
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-        if typical(box) or box[2] - box[0] > typical_w or box[3] - box[1] > typical_h:
+        sliver = (box[2] - box[0]) * (box[3] - box[1]) < SLIVER * typical_w * typical_h
+        if sliver or typical(box) or box[2] - box[0] > typical_w or box[3] - box[1] > typical_h:
             snapped.append(box)
             continue
         cells = [(x, y, x + typical_w, y + typical_h) for x in lefts for y in tops if x <= cx < x + typical_w and y <= cy < y + typical_h]
@@ -487,9 +509,10 @@ def find_grid(image_bgr: np.ndarray, *, min_tile: int = 32, max_tiles: int = 100
     leaves = _snap(_regularise(leaves, width=width, height=height))
     if not _regular(leaves):
         # Touching tiles with dark content can fool the gutter cut; the seams of the whole block may not.
+        # The block's tiles are taken only where they refine what the cut found, never contradict it.
         content = _trim(integral, (0, 0, width, height), min_size=min_tile)
         block = _split_touching(gray, integral, content, min_tile=min_tile) if content else []
-        if _regular(block) and len(block) >= len(leaves):
+        if _regular(block) and len(block) >= len(leaves) and _agrees(leaves, block):
             leaves = block
     if len(leaves) < 2 or len(leaves) > max_tiles:
         return []
