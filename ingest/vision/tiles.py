@@ -343,11 +343,9 @@ def _agrees(leaves: list[Box], block: list[Box]) -> bool:
     return len(matched) >= 0.6 * len(sized)
 
 
-def _block(leaf: Box, leaves: list[Box]) -> bool:
+def _block(leaf: Box, typical_w: int | None, typical_h: int | None) -> bool:
     """Whether ``leaf`` may hold several touching tiles: with a typical tile size among the leaves, only
     a leaf about twice as wide or tall may; without one, any may (a gallery with no gutter at all)."""
-    typical_w = _typical([x1 - x0 for x0, _, x1, _ in leaves])
-    typical_h = _typical([y1 - y0 for _, y0, _, y1 in leaves])
     if typical_w is None or typical_h is None:
         return True
     return leaf[2] - leaf[0] >= 1.8 * typical_w or leaf[3] - leaf[1] >= 1.8 * typical_h
@@ -503,7 +501,12 @@ def find_grid(image_bgr: np.ndarray, *, min_tile: int = 32, max_tiles: int = 100
     integral = cv2.integral(mask.view(np.uint8))
     gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
     cut = _cut(integral, (0, 0, width, height), min_size=min_tile, depth=3)
-    leaves = [cell for leaf in cut for cell in (_split_touching(gray, integral, leaf, min_tile=min_tile) if _block(leaf, cut) else [leaf])]
+    typical_w, typical_h = _typical([x1 - x0 for x0, _, x1, _ in cut]), _typical([y1 - y0 for _, y0, _, y1 in cut])
+    leaves = [
+        cell
+        for leaf in cut
+        for cell in (_split_touching(gray, integral, leaf, min_tile=min_tile) if _block(leaf, typical_w, typical_h) else [leaf])
+    ]
     if len(leaves) > max_tiles:
         return []
     leaves = _snap(_regularise(leaves, width=width, height=height))
