@@ -182,14 +182,20 @@ def test_aggregate_policy_stores_no_per_student_row(sent: list[dict[str, Any]]) 
     assert sorted(Participant.objects.values_list("display_name", flat=True)) == ["Ada", "Bo"]  # who attended, not how
 
 
-def test_a_duplicate_delivery_racing_the_first_stores_nothing(sent: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two deliveries of one inference task overlap: the one that commits second must not store the frame again."""
+def ingested_face(monkeypatch: pytest.MonkeyPatch) -> tuple[ClassSession, FrameLog, list[dict[str, Any]]]:
+    """A live session, the log of a one-face frame that went through ingest, and the faces it handed to inference."""
     session, _ = live_session()
     log = accept(session, encode(FACE))
     captured: list[list[dict[str, Any]]] = []
     monkeypatch.setattr(infer_frame, "delay", lambda frame_log_id, faces, detail: captured.append(faces))
     frame_ingest(frame_log_id=log.pk, tiles=[])
     [faces] = captured
+    return session, log, faces
+
+
+def test_a_duplicate_delivery_racing_the_first_stores_nothing(sent: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two deliveries of one inference task overlap: the one that commits second must not store the frame again."""
+    _, log, faces = ingested_face(monkeypatch)
     predictor = get_predictor()
     real_predict = predictor.predict
 
@@ -260,12 +266,7 @@ def test_a_frame_costs_the_same_queries_whatever_the_number_of_faces(sent: list[
 
 
 def test_a_small_face_is_stored_flagged_with_its_confidence_tempered(monkeypatch: pytest.MonkeyPatch) -> None:
-    session, _ = live_session()
-    log = accept(session, encode(FACE))
-    captured: list[list[dict[str, Any]]] = []
-    monkeypatch.setattr(infer_frame, "delay", lambda frame_log_id, faces, detail: captured.append(faces))
-    frame_ingest(frame_log_id=log.pk, tiles=[])
-    [faces] = captured
+    session, log, faces = ingested_face(monkeypatch)
     assert [face["low_resolution"] for face in faces] == [False]  # the astronaut's face is large
     small = [{**faces[0], "low_resolution": True, "box": [10.0, 10.0, 12.0, 12.0]}]
     frame_infer(frame_log_id=log.pk, faces=small, detail={})
