@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from types import TracebackType
 import requests
 from django.conf import settings
 
+from classroom.supervisor import STALL_SECONDS, Supervisor
 from classroom.tasks import WARM_MARKER
 
 READY_TIMEOUT_SECONDS = 120.0
@@ -81,10 +83,20 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     commands: dict[str, tuple[list[str], dict[str, str] | None]] = field(default_factory=dict)
+    supervised: bool = True  # restart parts that die or stall (see classroom.supervisor)
+    stall_seconds: float = STALL_SECONDS
+    supervisor: Supervisor | None = None
+    held: set[str] = field(default_factory=set)  # parts killed on purpose (kill()), not to be revived until restart()
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def redis_url(self) -> str:
+        """The Redis every part uses."""
+        return self.environment()["REDIS_URL"] if self.redis_port is not None else settings.REDIS_URL
 
     def environment(self) -> dict[str, str]:
         """The environment every part runs with (ours, the stack's overrides, its Redis)."""
@@ -95,19 +107,26 @@ class Stack:
             env.pop("CELERY_BROKER_URL", None)
         return env
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        """Start one part (a new one, or again) with its output appended to ``<log_dir>/<name>.log``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.commands[name] = (args, env)
-        log = (self.log_dir / f"{name}.log").open("ab")
-        # A new process group, so stopping the stack also stops each part's own children.
-        self.processes[name] = subprocess.Popen(
-            args,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**self.environment(), **(env or {})},
-            cwd=settings.BASE_DIR,
-            start_new_session=True,
-        )
+        with self.lock, (self.log_dir / f"{name}.log").open("ab") as log:
+            self.commands[name] = (args, env)
+            # A new process group, so stopping the stack also stops each part's own children.
+            self.processes[name] = subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**self.environment(), **(env or {})},
+                cwd=settings.BASE_DIR,
+                start_new_session=True,
+            )
+
+    def note(self, message: str) -> None:
+        """Record what the supervisor did, in ``<log_dir>/supervisor.log``."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with (self.log_dir / "supervisor.log").open("a") as log:
+            log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
 
     def _wait(self, name: str, ready: object, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
@@ -127,14 +146,16 @@ class Stack:
             self.redis_start()
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         subprocess.run([python, manage, "migrate", "--noinput", "-v", "0"], check=True, env=self.environment(), cwd=settings.BASE_DIR)
-        self._spawn("daphne", [python, "-m", *web_command(host=self.host, port=self.port)])
+        self.spawn("daphne", [python, "-m", *web_command(host=self.host, port=self.port)])
         for name, queue, replica in self.workers():
             worker = worker_command(queue=queue, concurrency=self.concurrency[queue], node=f"{queue}{replica}-{self.port}@%h")
-            self._spawn(name, [python, "-m", *worker, "-l", "INFO"], env=worker_environment(queue=queue))
-        self._spawn("beat", [python, "-m", *beat_command(schedule=str(self.log_dir / "celerybeat-schedule")), "-l", "INFO"])
+            self.spawn(name, [python, "-m", *worker, "-l", "INFO"], env=worker_environment(queue=queue))
+        self.spawn("beat", [python, "-m", *beat_command(schedule=str(self.log_dir / "celerybeat-schedule")), "-l", "INFO"])
         self._wait_ready("daphne")
         for name, _, _ in self.workers():
             self._wait_ready(name)
+        if self.supervised:
+            self.supervisor = Supervisor(self, stall_seconds=self.stall_seconds).start()
         return self
 
     def workers(self) -> list[tuple[str, str, int]]:
@@ -145,6 +166,10 @@ class Stack:
             for replica in range(1, self.replicas + 1)
         ]
 
+    def queue_of(self, name: str) -> str | None:
+        """The queue a worker part consumes; None for the other parts."""
+        return next((queue for worker, queue, _ in self.workers() if worker == name), None)
+
     def _wait_ready(self, name: str, log_from: int = 0) -> None:
         if name == "redis":
             self._wait(name, lambda: port_open("127.0.0.1", self.redis_port or 0), 20)
@@ -152,23 +177,27 @@ class Stack:
             self._wait(name, self._healthy)
         elif name.startswith("worker-"):
             # Ready means consuming and warm: the detector or the CNN is loaded and has run once.
-            queue = next(queue for worker, queue, _ in self.workers() if worker == name)
+            queue = self.queue_of(name)
             markers = (b" ready.", f"{WARM_MARKER} {queue}".encode())
             self._wait(name, lambda: self._log_says(name, *markers, log_from=log_from))
 
     def kill(self, name: str) -> None:
-        """``kill -9`` one part (and its children), as a crash would; :meth:`restart` brings it back."""
-        process = self.processes[name]
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        """``kill -9`` one part (and its children), as a crash would; it stays down until :meth:`restart`."""
+        with self.lock:
+            self.held.add(name)
+            process = self.processes[name]
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     def restart(self, name: str) -> None:
         """Start a part again with the arguments it first had, and wait until it answers."""
         args, env = self.commands[name]
         log = self.log_dir / f"{name}.log"
         log_from = log.stat().st_size if log.exists() else 0
-        self._spawn(name, args, env)
+        with self.lock:
+            self.spawn(name, args, env)
+            self.held.discard(name)
         self._wait_ready(name, log_from)
 
     def redis_start(self) -> None:
@@ -180,7 +209,7 @@ class Stack:
             raise StackError("this stack uses an outside Redis (REDIS_URL); it does not run one")
         bounds = ["--maxmemory", settings.REDIS_MAXMEMORY, "--maxmemory-policy", "volatile-ttl"]
         args = [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *bounds]
-        self._spawn("redis", args)
+        self.spawn("redis", args)
         self._wait_ready("redis")
 
     def _healthy(self) -> bool:
@@ -199,6 +228,9 @@ class Stack:
 
     def stop(self) -> None:
         """Stop every part (SIGTERM, then SIGKILL after a grace period)."""
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
         for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -241,8 +273,10 @@ class Stack:
         return http
 
     def failed(self) -> str | None:
-        """The name of a part that died, if any."""
-        return next((name for name, process in self.processes.items() if process.poll() is not None), None)
+        """The name of a part that is down for good: given up by the supervisor, or dead in an unsupervised stack."""
+        if self.supervisor is not None:
+            return next(iter(sorted(self.supervisor.given_up)), None)
+        return next((name for name, process in self.processes.items() if process.poll() is not None and name not in self.held), None)
 
     def __enter__(self) -> Stack:
         return self.start()

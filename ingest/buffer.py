@@ -115,10 +115,10 @@ def refusals(*, session_id: int) -> dict[str, int]:
     return {key.decode() if isinstance(key, bytes) else key: int(value) for key, value in stored.items()}
 
 
-def queue_length(*, queue: str) -> int:
-    """Tasks waiting in a Celery queue (the broker is this Redis)."""
+def queue_length(*, queue: str, connection: redis.Redis | None = None) -> int:
+    """Tasks waiting in a Celery queue (the broker is this Redis, or ``connection``'s)."""
     prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
-    return int(client().llen(f"{prefix}{queue}"))
+    return int((connection or client()).llen(f"{prefix}{queue}"))
 
 
 @contextmanager

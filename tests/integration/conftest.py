@@ -6,7 +6,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,9 @@ from django.conf import settings
 from classroom.stack import Stack, free_port
 
 OUTPUT_DIR = Path(settings.BASE_DIR) / "test-output"
+STALL_SECONDS = 30.0
+LOG_TAIL_LINES = 15
+NOISE = (b"Sparsity tensors", b"SecurityWarning", b"_warn_or_raise_security_error")
 
 
 @dataclass(frozen=True)
@@ -60,16 +63,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     url = next(databases)
     if url:
         env["DATABASE_URL"] = url
-    # One ingest process: kombu (5.x) can crash a worker that acknowledges a task at the instant Redis goes
-    # away, and the fault test restarts Redis under load; more processes finishing tasks widen that window.
-    # runstack's default is two (benchmarks/load.py measures it); compose restarts a crashed worker.
-    running = Stack(port=free_port(), redis_port=free_port(), log_dir=data_dir / "logs", env=env, concurrency={"ingest": 1, "inference": 1})
+    # Frame tasks here take well under a second, so a worker silent for 30 s with work waiting has stalled.
+    running = Stack(port=free_port(), redis_port=free_port(), log_dir=data_dir / "logs", env=env, stall_seconds=STALL_SECONDS)
     try:
         running.start()
         yield running
     finally:
         running.stop()
-        for name in ("daphne", "worker-ingest", "worker-inference"):
+        for name in ("daphne", "worker-ingest", "worker-inference", "supervisor"):
             log = running.log_dir / f"{name}.log"
             if log.exists():
                 OUTPUT_DIR.mkdir(exist_ok=True)
@@ -82,3 +83,23 @@ def demo(stack: Stack) -> Demo:
     """A fresh live session in the stack (demo teacher and course)."""
     data: dict[str, Any] = json.loads(stack.manage("demo_setup", "--fresh").strip().splitlines()[-1])
     return Demo(**{key: data[key] for key in ("session", "token", "teacher", "password", "dashboard_url")})
+
+
+def log_tails(stack: Stack) -> str:
+    """The last lines of every part's log and the supervisor's, so a failure in CI says what the stack was doing."""
+    parts = []
+    for log in sorted(stack.log_dir.glob("*.log")):
+        lines = [line for line in log.read_bytes().splitlines() if not any(noise in line for noise in NOISE)]
+        tail = b"\n".join(lines[-LOG_TAIL_LINES:]).decode(errors="replace")
+        parts.append(f"--- {log.name} ---\n{tail}")
+    return "\n".join(parts)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach the stack's log tails to the report of a failed integration test."""
+    report = yield
+    stack = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(stack, Stack):
+        report.sections.append(("stack logs", log_tails(stack)))
+    return report

@@ -1,4 +1,5 @@
-"""Restarts lose nothing: Redis restarted, each worker killed with SIGKILL and daphne restarted during a live class.
+"""Restarts lose nothing: Redis restarted, each worker killed with SIGKILL and daphne restarted during a live class,
+and an ingest worker crash that only the stack's supervisor sees.
 
 For each fault, against the real processes: every observation stored before it is still there after it, new
 observations are stored again, and the teacher's open page (Chromium) comes back to "live" and keeps updating
@@ -8,6 +9,8 @@ without a reload. The counts are written to ``test-output/faults.json``.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +28,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CLASS_SIZE = 4
 RECOVERY_SECONDS = 90  # the page pings every 20 s (re-joining its group) and reconnects after 45 s of silence
-FAULTS = ("redis", "worker-ingest", "worker-inference", "daphne")
+# Each fault is a part killed and restarted by the test, or a crash nobody announces, which the stack's supervisor must see.
+CRASHES = {"ingest worker crash": "worker-ingest"}
+FAULTS = ("redis", "worker-ingest", "worker-inference", "daphne", *CRASHES)
+
+
+def crash(stack: Stack, name: str) -> None:
+    """``kill -9`` a part behind the stack's back; only its supervisor can bring it back."""
+    os.killpg(stack.processes[name].pid, signal.SIGKILL)
 
 
 def stored(stack: Stack, session_id: int) -> tuple[int, int]:
@@ -90,9 +100,12 @@ def test_restarts_and_crashes_lose_no_stored_observation(stack: Stack, demo: Dem
         for fault in FAULTS:
             before, top = stored(stack, demo.session)
             updates = page.evaluate("window.dashboardState.updates")
-            stack.kill(fault)
-            time.sleep(2)  # uploads meet the fault: refused with 503, or their frames lost in flight
-            stack.restart(fault)
+            if fault in CRASHES:
+                crash(stack, CRASHES[fault])
+            else:
+                stack.kill(fault)
+                time.sleep(2)  # uploads meet the fault: refused with 503, or their frames lost in flight
+                stack.restart(fault)
             kept = stored_up_to(stack, demo.session, top)
             resumed = wait_for(
                 lambda b=before: stored(stack, demo.session)[0] >= b + 2 * CLASS_SIZE, RECOVERY_SECONDS, f"storage after {fault}"
@@ -114,9 +127,13 @@ def test_restarts_and_crashes_lose_no_stored_observation(stack: Stack, demo: Dem
         OUTPUT_DIR.mkdir(exist_ok=True)
         outcome = {"uploads": feed.stats.statuses, "upload_errors": len(feed.stats.errors), "faults": report}
         outcome["frames"] = frame_outcomes(stack, demo.session)
+        outcome["revivals"] = [{"part": r.part, "reason": r.reason} for r in (stack.supervisor.revivals if stack.supervisor else [])]
         (OUTPUT_DIR / "faults.json").write_text(json.dumps(outcome, indent=2))
     assert [row["fault"] for row in report] == list(FAULTS)
     assert stack.failed() is None
+    assert stack.supervisor is not None
+    revived = [revival.part for revival in stack.supervisor.revivals]
+    assert revived.count("worker-ingest") >= 1, f"the crashed ingest worker was not restarted by the supervisor: {revived}"
     statuses = {int(code) for code in feed.stats.statuses}
     assert statuses <= {202, 503}, f"uploads were answered {sorted(statuses)}: only accepted or 'retry later' is right"
     assert csp_violations == []

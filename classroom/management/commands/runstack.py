@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -54,9 +53,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"stack is up at {stack.base_url}  (logs: {stack.log_dir}); Ctrl-C stops it"))
             deadline = time.monotonic() + options["duration"] if options["duration"] else None
             while not stopping and (deadline is None or time.monotonic() < deadline):
-                dead = stack.failed()
+                dead = stack.failed()  # the supervisor restarts a part that dies or stalls, and gives up after repeated failures
                 if dead is not None:
-                    raise CommandError(f"{dead} stopped unexpectedly; see {stack.log_dir / (dead + '.log')}")
+                    raise CommandError(f"{dead} keeps failing; see {stack.log_dir / (dead + '.log')} and supervisor.log")
                 time.sleep(1)
         except StackError as error:
             raise CommandError(str(error)) from error
@@ -73,10 +72,7 @@ class Command(BaseCommand):
         replay = [sys.executable, manage, "replay", *(str(path) for _, path in students), "--session", str(demo["session"])]
         names = ",".join(name for name, _ in students)
         replay += ["--token", demo["token"], "--url", stack.base_url, "--fps", str(fps), "--names", names, "--loop"]
-        log = (stack.log_dir / "replay.log").open("ab")
-        stack.processes["replay"] = subprocess.Popen(
-            replay, stdout=log, stderr=subprocess.STDOUT, env=stack.environment(), start_new_session=True
-        )
+        stack.spawn("replay", replay)
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nLive demo class: {stack.base_url}{demo['dashboard_url']}\n"
