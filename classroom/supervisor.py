@@ -127,7 +127,8 @@ class Supervisor:
         if self.queue_length is not None:
             return self.queue_length(queue)
         try:
-            return buffer.queue_length(queue=queue, connection=redis.Redis.from_url(self.stack.redis_url, socket_timeout=2))
+            with redis.Redis.from_url(self.stack.redis_url, socket_timeout=2) as connection:
+                return buffer.queue_length(queue=queue, connection=connection)
         except redis.RedisError:
             return 0  # Redis itself is down: the worker is right to wait, and Redis is revived on its own
 

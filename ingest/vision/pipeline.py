@@ -6,6 +6,7 @@ import functools
 from collections.abc import Hashable, Sequence
 from typing import Literal
 
+import cv2
 import numpy as np
 
 from ingest.vision.align import MIN_BRIGHTNESS, MIN_FACE_PX, MIN_SHARPNESS, align
@@ -83,15 +84,17 @@ class FramePipeline:
         self, image_bgr: np.ndarray, tiles: Sequence[Tile], *, stream: Hashable | None, clock: StageClock | None
     ) -> list[Detections]:
         parts = []
+        # The camera-off test and the memory's thumbnails look at gray levels: one conversion for the whole frame.
+        gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY) if tiles else image_bgr
         for tile in tiles:
-            if camera_off(image_bgr, tile):
+            if camera_off(gray, tile):
                 parts.append(Detections.empty())
                 continue
-            found = self.memory.recall(stream=stream, tile=tile, image_bgr=image_bgr) if stream is not None else None
+            found = self.memory.recall(stream=stream, tile=tile, image=gray) if stream is not None else None
             if found is None:
                 found = self.detector.detect_tile(image_bgr, tile)
                 if stream is not None:
-                    self.memory.remember(stream=stream, tile=tile, image_bgr=image_bgr, found=found)
+                    self.memory.remember(stream=stream, tile=tile, image=gray, found=found)
             elif clock is not None:
                 clock.count("tiles_reused")
             parts.append(found)

@@ -72,10 +72,11 @@ def _watched(tile: Tile, found: Detections) -> tuple[int, int, int, int]:
     )
 
 
-def signature(image_bgr: np.ndarray, region: tuple[int, int, int, int], *, side: int = SIGNATURE_SIDE) -> np.ndarray:
-    """A ``side``² gray thumbnail of ``region`` with its mean removed (a change of lighting alone is not movement)."""
+def signature(image: np.ndarray, region: tuple[int, int, int, int], *, side: int = SIGNATURE_SIDE) -> np.ndarray:
+    """A ``side``² gray thumbnail of ``region`` of a BGR or gray ``image``, with its mean removed (a change of
+    lighting alone is not movement)."""
     x0, y0, x1, y1 = region
-    patch = image_bgr[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    patch = image[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
     if patch.size == 0:
         return np.zeros((side, side), np.float32)
     gray = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch
@@ -86,12 +87,12 @@ def signature(image_bgr: np.ndarray, region: tuple[int, int, int, int], *, side:
 _WINDOW = cv2.createHanningWindow((SHIFT_SIDE, SHIFT_SIDE), cv2.CV_32F)
 
 
-def _follow(entry: _Entry, image_bgr: np.ndarray, max_change: float) -> Detections | None:
+def _follow(entry: _Entry, image: np.ndarray, max_change: float) -> Detections | None:
     """The remembered single face moved by the shift its region shows, if the moved region looks as it did."""
     if len(entry.found) != 1:
         return None
     x0, y0, x1, y1 = _watched(entry.tile, entry.found)
-    current = signature(image_bgr, (x0, y0, x1, y1), side=SHIFT_SIDE)
+    current = signature(image, (x0, y0, x1, y1), side=SHIFT_SIDE)
     (shift_x, shift_y), peak = cv2.phaseCorrelate(entry.thumbnail, current, _WINDOW)
     dx, dy = shift_x * (x1 - x0) / SHIFT_SIDE, shift_y * (y1 - y0) / SHIFT_SIDE
     size = float(entry.found.boxes[0, 2:].max())
@@ -101,7 +102,7 @@ def _follow(entry: _Entry, image_bgr: np.ndarray, max_change: float) -> Detectio
     tile = entry.tile
     if moved[0] < tile.x or moved[1] < tile.y or moved[2] > tile.x + tile.w or moved[3] > tile.y + tile.h:
         return None
-    if change(signature(image_bgr, moved), entry.signature) > max_change:
+    if change(signature(image, moved), entry.signature) > max_change:
         return None
     offset = np.array([dx, dy], np.float32)
     boxes = entry.found.boxes.copy()
@@ -132,7 +133,7 @@ class DetectionMemory:
         self._entries: OrderedDict[tuple[Hashable, str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def recall(self, *, stream: Hashable, tile: Tile, image_bgr: np.ndarray) -> Detections | None:
+    def recall(self, *, stream: Hashable, tile: Tile, image: np.ndarray) -> Detections | None:
         """The remembered faces of ``tile`` if its picture has not moved since, else ``None`` (run the detector)."""
         key = (stream, tile.name)
         with self._lock:
@@ -140,18 +141,18 @@ class DetectionMemory:
             if entry is None or entry.tile != tile or entry.reuses_left <= 0 or time.monotonic() - entry.at > self.ttl_seconds:
                 return None
             found: Detections | None = entry.found
-            if change(signature(image_bgr, _watched(tile, entry.found)), entry.signature) > self.max_change:
-                found = _follow(entry, image_bgr, self.follow_max_change)
+            if change(signature(image, _watched(tile, entry.found)), entry.signature) > self.max_change:
+                found = _follow(entry, image, self.follow_max_change)
                 if found is None:
                     return None
                 # Later frames are compared with the face where it now is; its look stays the detector's.
-                entry.thumbnail = signature(image_bgr, _watched(tile, found), side=SHIFT_SIDE)
+                entry.thumbnail = signature(image, _watched(tile, found), side=SHIFT_SIDE)
                 entry.found = found
             entry.reuses_left -= 1
             self._entries.move_to_end(key)
             return found
 
-    def remember(self, *, stream: Hashable, tile: Tile, image_bgr: np.ndarray, found: Detections) -> None:
+    def remember(self, *, stream: Hashable, tile: Tile, image: np.ndarray, found: Detections) -> None:
         """Keep the detector's result for ``tile`` in this frame."""
         key = (stream, tile.name)
         with self._lock:
@@ -161,8 +162,8 @@ class DetectionMemory:
             self._entries[key] = _Entry(
                 tile=tile,
                 found=found,
-                signature=signature(image_bgr, region),
-                thumbnail=signature(image_bgr, region, side=SHIFT_SIDE),
+                signature=signature(image, region),
+                thumbnail=signature(image, region, side=SHIFT_SIDE),
                 reuses_left=reuses,
                 at=time.monotonic(),
             )

@@ -37,10 +37,11 @@ CAMERA_OFF_SHARE = 0.55  # a tile this much one flat colour shows no camera (a l
 CAMERA_OFF_MAX_LEVEL = 100  # and that colour is dark: Zoom, Meet and Teams fill camera-off tiles with black or dark gray
 
 
-def camera_off(image_bgr: np.ndarray, tile: Tile) -> bool:
+def camera_off(image: np.ndarray, tile: Tile) -> bool:
     """Whether ``tile`` shows a camera-off placeholder: over half of it one flat dark colour (an initial or
-    a profile picture on a plain fill). Such a tile is not searched: a face on it would not be a live one."""
-    region = image_bgr[tile.y : tile.y + tile.h : 2, tile.x : tile.x + tile.w : 2]
+    a profile picture on a plain fill). Such a tile is not searched: a face on it would not be a live one.
+    ``image`` is BGR or already gray."""
+    region = image[tile.y : tile.y + tile.h : 2, tile.x : tile.x + tile.w : 2]
     if region.size == 0:
         return False
     gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY) if region.ndim == 3 else region

@@ -30,11 +30,11 @@ def _picture(shift: int = 0) -> np.ndarray:
 def test_a_still_tile_reuses_its_faces_until_its_reuses_run_out() -> None:
     memory = DetectionMemory(max_reuse=2)
     image, found = _picture(), _found()
-    memory.remember(stream=1, tile=TILE, image_bgr=image, found=found)  # first sight: a staggered number of reuses
-    memory.remember(stream=1, tile=TILE, image_bgr=image, found=found)  # then the full number
-    assert memory.recall(stream=1, tile=TILE, image_bgr=image) is found
-    assert memory.recall(stream=1, tile=TILE, image_bgr=image) is found
-    assert memory.recall(stream=1, tile=TILE, image_bgr=image) is None  # a detector pass is due
+    memory.remember(stream=1, tile=TILE, image=image, found=found)  # first sight: a staggered number of reuses
+    memory.remember(stream=1, tile=TILE, image=image, found=found)  # then the full number
+    assert memory.recall(stream=1, tile=TILE, image=image) is found
+    assert memory.recall(stream=1, tile=TILE, image=image) is found
+    assert memory.recall(stream=1, tile=TILE, image=image) is None  # a detector pass is due
 
 
 @pytest.mark.parametrize(
@@ -50,18 +50,18 @@ def test_a_still_tile_reuses_its_faces_until_its_reuses_run_out() -> None:
 def test_anything_new_goes_to_the_detector(stream: int, tile: Tile, image: np.ndarray) -> None:
     memory = DetectionMemory()
     for _ in range(2):
-        memory.remember(stream=1, tile=TILE, image_bgr=_picture(), found=_found())
-    assert memory.recall(stream=stream, tile=tile, image_bgr=image) is None
+        memory.remember(stream=1, tile=TILE, image=_picture(), found=_found())
+    assert memory.recall(stream=stream, tile=tile, image=image) is None
 
 
 def test_a_face_that_slid_a_little_is_followed() -> None:
     memory = DetectionMemory()
     for _ in range(2):
-        memory.remember(stream=1, tile=TILE, image_bgr=_picture(), found=_found())
-    followed = memory.recall(stream=1, tile=TILE, image_bgr=_picture(shift=12))  # a sixth of the face's size
+        memory.remember(stream=1, tile=TILE, image=_picture(), found=_found())
+    followed = memory.recall(stream=1, tile=TILE, image=_picture(shift=12))  # a sixth of the face's size
     assert followed is not None
     assert followed.boxes[0, 0] == pytest.approx(112, abs=2) and followed.boxes[0, 1] == pytest.approx(40, abs=2)
-    again = memory.recall(stream=1, tile=TILE, image_bgr=_picture(shift=12))  # later frames compare with where it now is
+    again = memory.recall(stream=1, tile=TILE, image=_picture(shift=12))  # later frames compare with where it now is
     assert again is not None and again.boxes[0, 0] == pytest.approx(112, abs=2)
 
 
@@ -75,8 +75,8 @@ def test_a_lighting_change_alone_is_not_movement() -> None:
 def test_remembered_faces_expire() -> None:
     memory = DetectionMemory(ttl_seconds=0.0)
     for _ in range(2):
-        memory.remember(stream=1, tile=TILE, image_bgr=_picture(), found=_found())
-    assert memory.recall(stream=1, tile=TILE, image_bgr=_picture()) is None
+        memory.remember(stream=1, tile=TILE, image=_picture(), found=_found())
+    assert memory.recall(stream=1, tile=TILE, image=_picture()) is None
 
 
 def test_first_reuses_are_staggered_across_a_class() -> None:
@@ -85,9 +85,9 @@ def test_first_reuses_are_staggered_across_a_class() -> None:
     budgets = set()
     for k in range(25):
         tile = Tile(f"Student {k}", 0, 0, 320, 180)
-        memory.remember(stream=1, tile=tile, image_bgr=image, found=_found())
+        memory.remember(stream=1, tile=tile, image=image, found=_found())
         uses = 0
-        while memory.recall(stream=1, tile=tile, image_bgr=image) is not None:
+        while memory.recall(stream=1, tile=tile, image=image) is not None:
             uses += 1
         budgets.add(uses)
     assert budgets == set(range(MAX_REUSE + 1))
@@ -102,9 +102,9 @@ def test_reused_faces_match_fresh_ones_on_real_clips_at_one_frame_a_second(pipel
         for frame in iter_video_frames(path, every=25, limit=12):
             image = _fit(frame.image, 320, 180)
             fresh = detector.detect_tile(image, tile)
-            recalled = memory.recall(stream="clips", tile=tile, image_bgr=image)
+            recalled = memory.recall(stream="clips", tile=tile, image=image)
             if recalled is None:
-                memory.remember(stream="clips", tile=tile, image_bgr=image, found=fresh)
+                memory.remember(stream="clips", tile=tile, image=image, found=fresh)
                 continue
             reused += 1
             assert len(recalled) == len(fresh)
