@@ -6,8 +6,8 @@ evaluation and the production service feed the same thing. Only ``keras`` APIs a
 same code trains under the TensorFlow, PyTorch or JAX backend.
 
 The seed reports' architectures are rebuilt from their descriptions and trained the same way as ours
-(Training split only, selection on PublicTest, the recipe in :mod:`training.train`), so each report
-keeps a comparable row. Their measured CPU cost per epoch lives in ``epoch_costs.json`` beside this
+(Training split only, selection on a validation share of it, the shared loop of :mod:`training.loop` with
+each one's own recipe from :mod:`training.recipes`), so each report keeps a comparable row. Their measured CPU cost per epoch lives in ``epoch_costs.json`` beside this
 file (``python -m training cost`` measures it, ``python -m training list`` shows it).
 """
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m training train|list|cost|evaluate|export|benchmark|digits``.
+"""Command line: ``python -m training train|queue|list|cost|evaluate|export|benchmark|digits``.
 
 ``evaluate --json`` is a contract other tools rely on: it prints exactly one JSON object on stdout
 (``accuracy``, ``macro_f1``, ``per_class``, ``confusion_matrix``, ``class_names``, ``samples``,
@@ -26,22 +26,43 @@ COST_STEPS = 20
 
 
 def _train(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from training.architectures import get_architecture
+    from training.recipes import get_recipe, recipe_for
     from training.train import TrainConfig, train
 
     arch = get_architecture(args.arch)
-    out = args.out or Path("runs") / arch.name
+    recipe = get_recipe(args.recipe) if args.recipe else recipe_for(arch)
+    recipe = dataclasses.replace(recipe, epochs=args.epochs or recipe.epochs, batch_size=args.batch_size or recipe.batch_size)
     config = TrainConfig(
         train_data=args.train,
-        val_data=args.val,
-        out_dir=out,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
+        test_data=args.test,
+        out_dir=args.out or Path("runs") / (arch.name if not args.recipe else f"{arch.name}-{args.recipe}"),
+        recipe=recipe,
         seed=args.seed,
+        validation_share=args.validation_share,
+        teacher=args.teacher,
+        checkpoint_every=args.checkpoint_every,
         command=args.command_line,
     )
     summary = train(arch, config)
-    print(json.dumps(summary["public_test"] | {"architecture": arch.name}))
+    print(json.dumps(summary["public_test"] | {"architecture": arch.name, "validation_accuracy": summary["validation_accuracy"]}))
+    return 0
+
+
+def _queue(args: argparse.Namespace) -> int:
+    from training.queue import read_plan, run_plan
+
+    trained = run_plan(
+        read_plan(args.plan),
+        train_data=args.train,
+        test_data=args.test,
+        runs_dir=args.runs,
+        command=args.command_line,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(json.dumps({"trained": trained}))
     return 0
 
 
@@ -143,12 +164,23 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a named architecture (resumes if interrupted)")
     train.add_argument("--arch", default="vggnet_s")
     train.add_argument("--train", type=Path, default=FER_ROOT / "train", help="training folder or CSV")
-    train.add_argument("--val", type=Path, default=FER_ROOT / "test", help="PublicTest folder or CSV (selection only)")
-    train.add_argument("--out", type=Path, default=None, help="run folder (default runs/<arch>)")
+    train.add_argument("--test", type=Path, default=FER_ROOT / "test", help="PublicTest folder or CSV (reported, never selected on)")
+    train.add_argument("--out", type=Path, default=None, help="run folder (default runs/<arch>[-<recipe>])")
+    train.add_argument("--recipe", default=None, help="a named recipe of training/recipes.py (default: the architecture's own)")
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--batch-size", type=int, default=None)
     train.add_argument("--seed", type=int, default=1337)
+    train.add_argument("--validation-share", type=float, default=0.1, help="stratified share of Training used for selection")
+    train.add_argument("--teacher", type=Path, default=None, help="soft labels of every Training face (.npy) to distil from")
+    train.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
     train.set_defaults(handler=_train)
+
+    plan = commands.add_parser("queue", help="train a plan's runs in order, resuming the one in progress")
+    plan.add_argument("plan", type=Path, help="JSON list of runs (training/plan.json)")
+    plan.add_argument("--train", type=Path, default=FER_ROOT / "train", help="training folder or CSV")
+    plan.add_argument("--test", type=Path, default=FER_ROOT / "test", help="PublicTest folder or CSV (reported, never selected on)")
+    plan.add_argument("--runs", type=Path, default=Path("runs"), help="folder of the run folders (checkpoints)")
+    plan.set_defaults(handler=_queue)
 
     listing = commands.add_parser("list", help="the architectures with parameters and measured CPU cost per epoch")
     listing.set_defaults(handler=_list)

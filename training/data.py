@@ -185,3 +185,27 @@ def load_mnist(root: Path, split: str) -> Dataset:
     if labels.size and labels.max() >= len(DIGIT_NAMES):
         raise DataError(f"{Path(root) / labels_name}: label {labels.max()} is not a digit")
     return Dataset(images[..., None].copy(), labels.astype(np.int64), DIGIT_NAMES)
+
+
+def validation_mask(labels: np.ndarray, *, share: float, seed: int) -> np.ndarray:
+    """Which faces a stratified ``share`` of ``labels`` sets aside for model selection (True: held out).
+
+    Selection (best epoch, best recipe) happens on these faces, so the test split reported is never chosen on.
+    """
+    if not 0.0 < share < 1.0:
+        raise DataError(f"validation share must be between 0 and 1, got {share}")
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        held[rng.choice(members, size=max(1, round(share * len(members))), replace=False)] = True
+    return held
+
+
+def split_validation(dataset: Dataset, *, share: float, seed: int) -> tuple[Dataset, Dataset]:
+    """The faces to fit on and the validation faces (:func:`validation_mask`)."""
+    held = validation_mask(dataset.labels, share=share, seed=seed)
+    return (
+        Dataset(dataset.images[~held], dataset.labels[~held], dataset.class_names),
+        Dataset(dataset.images[held], dataset.labels[held], dataset.class_names),
+    )

@@ -9,7 +9,7 @@ from tests.training.conftest import tiny_model
 from training import cli
 from training.architectures import ARCHITECTURES, Architecture, get_architecture
 from training.cost import CPU_BUDGET_HOURS, measure_epoch_seconds, read_costs
-from training.train import compile_trainer
+from training.recipes import CLASSIC, HEAVY, recipe_for
 
 SEED_ROWS = ("dcnn_elu", "cnn4_dense1024", "little_vgg", "mymodel7", "mobilenet_transfer", "densenet169_transfer")
 
@@ -51,13 +51,18 @@ def test_recorded_costs_mark_feasibility_by_the_budget() -> None:
         assert cost["recipe_hours"] == pytest.approx(get_architecture(name).epochs * cost["epoch_seconds"] / 3600, abs=0.01)
 
 
-@pytest.mark.parametrize(("name", "augmentation"), [("vggnet_s", "augment"), ("little_vgg", "augment_heavy")])
-def test_trainer_puts_the_architectures_augmentation_first(name: str, augmentation: str) -> None:
+@pytest.mark.parametrize(("name", "augmentation"), [("vggnet_s", CLASSIC), ("little_vgg", HEAVY), ("dcnn_elu", CLASSIC)])
+def test_each_architecture_trains_with_its_own_recipe(name: str, augmentation: object) -> None:
     arch = get_architecture(name)
-    trainer = compile_trainer(arch, arch.build((48, 48, 1), 7), total_steps=10)
+    recipe = recipe_for(arch)
 
-    assert trainer.layers[0].name == augmentation
-    assert trainer.layers[1].name == name
+    assert recipe.augmentation == augmentation
+    assert (recipe.epochs, recipe.batch_size, recipe.learning_rate, recipe.label_smoothing) == (
+        arch.epochs,
+        arch.batch_size,
+        arch.learning_rate,
+        arch.label_smoothing,
+    )
 
 
 def test_unknown_architecture_names_the_known_ones() -> None:
@@ -74,6 +79,10 @@ def test_measure_epoch_seconds_extrapolates_a_short_run() -> None:
     # 28,709 faces / 16 = 1,795 steps; both figures are rounded (to 1 ms per step, 0.1 s per epoch).
     assert cost["epoch_seconds"] >= 1795 * (cost["seconds_per_step"] - 0.0005) - 0.05
     assert cost["cpu_feasible"] is True
+    parts = cost["step_ms"]
+    assert set(parts) == {"host_batch", "batched_augmentation", "model_forward_backward_update", "keras_layers_augmentation_before"}
+    assert all(value >= 0 for value in parts.values())
+    assert cost["epoch_seconds_with_keras_layers_augmentation"] > 0
 
 
 def test_list_prints_every_architecture(capsys: pytest.CaptureFixture[str]) -> None:

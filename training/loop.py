@@ -1,0 +1,253 @@
+"""The training loop: batched augmentation inside one compiled step, a prefetching input pipeline, and
+checkpoints that resume exactly.
+
+A checkpoint holds the model's variables (BatchNorm statistics and dropout's random state included), every optimizer variable (its
+iteration count drives the learning-rate schedule), and where the run stands (epoch, step in the epoch).
+Everything random is derived from (seed, epoch, step): the epoch's order of faces and each batch's
+augmentation, so a run stopped after any checkpoint and started again takes the same steps with the same
+numbers as one that never stopped (``tests/training/test_loop.py`` checks weights and optimizer state).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training import augment
+from training.augment import Augmentation
+
+CHECKPOINT_FILE = "checkpoint.npz"
+STATE_FILE = "state.json"
+PREFETCH_BATCHES = 3
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is trained: optimizer, schedule, regularisation, augmentation and distillation."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    optimizer: str = "adamw"  # "adamw" or "sgd" (Nesterov momentum 0.9)
+    learning_rate: float = 2e-3
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 1.0  # linear warm-up, then cosine decay to 1% of the peak
+    label_smoothing: float = 0.1
+    class_weight_power: float = 0.5  # per-class loss weight (mean count / count) ** power; 0: none
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    distill_weight: float = 0.0  # share of the loss that matches the teacher's soft labels; 0: none
+    distill_temperature: float = 2.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The recipe as plain data (recorded with every run)."""
+        return asdict(self)
+
+
+@dataclass
+class RunState:
+    """Where a run stands; saved with every checkpoint."""
+
+    epoch: int = 0  # the epoch in progress (0-based)
+    step: int = 0  # steps finished in that epoch
+    cpu_seconds: float = 0.0  # process CPU time spent training so far (all threads), over every working stretch
+    wall_seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)  # one row per finished epoch
+
+
+def steps_per_epoch(samples: int, batch_size: int) -> int:
+    """Batches in one pass over ``samples`` faces (the last one may be short)."""
+    return -(-samples // batch_size)
+
+
+def make_optimizer(recipe: Recipe, *, total_steps: int, steps_in_epoch: int) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer over a warm-up + cosine schedule spanning ``total_steps``."""
+    warmup = round(recipe.warmup_epochs * steps_in_epoch)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=recipe.learning_rate / 100 if warmup else recipe.learning_rate,
+        decay_steps=max(1, total_steps - warmup),
+        alpha=0.01,
+        warmup_target=recipe.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+    if recipe.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay)
+    raise ValueError(f"unknown optimizer {recipe.optimizer!r}; use 'adamw' or 'sgd'")
+
+
+def class_weight_vector(labels: np.ndarray, num_classes: int, power: float) -> np.ndarray:
+    """Per-class loss weights ``(mean count / count) ** power``; power 0 weighs every class 1."""
+    counts = np.maximum(np.bincount(labels, minlength=num_classes), 1).astype(np.float64)
+    return ((counts.mean() / counts) ** power).astype(np.float32)
+
+
+def batches(
+    images: np.ndarray, targets: np.ndarray, *, recipe: Recipe, seed: int, epoch: int, start_step: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+    """The epoch's batches from ``start_step`` on: faces, targets and augmentation parameters, all from the seed."""
+    order = np.random.default_rng([seed, epoch]).permutation(len(images))
+    for step in range(start_step, steps_per_epoch(len(images), recipe.batch_size)):
+        chosen = np.sort(order[step * recipe.batch_size : (step + 1) * recipe.batch_size])
+        params = augment.draw(recipe.augmentation, batch=len(chosen), rng=augment.step_rng(seed, epoch, step))
+        yield images[chosen].astype(np.float32), targets[chosen], params
+
+
+def prefetch(source: Iterator[Any], depth: int = PREFETCH_BATCHES) -> Iterator[Any]:
+    """Items of ``source`` produced ahead on a thread, while the compiled step runs (it releases the GIL)."""
+    items: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    done = object()
+
+    def produce() -> None:
+        for item in source:
+            items.put(item)
+        items.put(done)
+
+    threading.Thread(target=produce, daemon=True).start()
+    while (item := items.get()) is not done:
+        yield item
+
+
+class Trainer:
+    """A model, its optimizer and one compiled train step; :meth:`save` / :meth:`restore` checkpoint them."""
+
+    def __init__(self, model: keras.Model, recipe: Recipe, *, total_steps: int, steps_in_epoch: int, class_weights: np.ndarray) -> None:
+        self.model = model
+        self.recipe = recipe
+        self.optimizer = make_optimizer(recipe, total_steps=total_steps, steps_in_epoch=steps_in_epoch)
+        self.optimizer.build(model.trainable_variables)
+        self.class_weights = tf.constant(class_weights)
+        num_classes = int(class_weights.shape[0])
+        spec = {
+            "transform": tf.TensorSpec((None, 8), tf.float32),
+            "gain": tf.TensorSpec((None,), tf.float32),
+            "offset": tf.TensorSpec((None,), tf.float32),
+            "erase_box": tf.TensorSpec((None, 4), tf.float32),
+            "erase_value": tf.TensorSpec((None,), tf.float32),
+            "partner": tf.TensorSpec((None,), tf.float32),
+            "keep": tf.TensorSpec((None,), tf.float32),
+            "cut_box": tf.TensorSpec((None, 4), tf.float32),
+        }
+        shape = (None, *model.input_shape[1:])
+        self._step = tf.function(
+            self._train_step,
+            input_signature=[tf.TensorSpec(shape, tf.float32), tf.TensorSpec((None, 2 * num_classes), tf.float32), spec],
+            reduce_retracing=True,
+        )
+
+    def _train_step(self, images: tf.Tensor, targets: tf.Tensor, params: dict[str, tf.Tensor]) -> tf.Tensor:
+        num_classes = self.class_weights.shape[0]
+        # targets: the one-hot label and the teacher's soft label side by side, mixed together by the augmentation.
+        images, mixed = augment.apply(images, targets, params)
+        hard, soft = mixed[:, :num_classes], mixed[:, num_classes:]
+        smoothing = self.recipe.label_smoothing
+        hard = hard * (1 - smoothing) + smoothing / num_classes
+        weights = tf.reduce_sum(hard * self.class_weights, axis=1)
+        with tf.GradientTape() as tape:
+            probs = self.model(images, training=True)
+            log_probs = tf.math.log(tf.clip_by_value(probs, 1e-7, 1.0))
+            loss = -tf.reduce_sum(hard * log_probs, axis=1) * weights
+            if self.recipe.distill_weight > 0:
+                t = self.recipe.distill_temperature
+                student = tf.nn.log_softmax(log_probs / t)
+                teacher = tf.nn.softmax(tf.math.log(tf.clip_by_value(soft, 1e-7, 1.0)) / t)
+                distill = tf.reduce_sum(teacher * (tf.math.log(tf.clip_by_value(teacher, 1e-7, 1.0)) - student), axis=1) * t * t
+                loss = (1 - self.recipe.distill_weight) * loss + self.recipe.distill_weight * distill
+            loss = tf.reduce_mean(loss) + tf.add_n(self.model.losses) if self.model.losses else tf.reduce_mean(loss)
+        gradients = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply(gradients, self.model.trainable_variables)
+        return loss
+
+    def step(self, images: np.ndarray, targets: np.ndarray, params: dict[str, np.ndarray]) -> float:
+        """One optimisation step on a batch; its loss."""
+        return float(self._step(images, targets, params))
+
+    def save(self, folder: Path, state: RunState) -> None:
+        """Write weights, optimizer variables and ``state`` atomically (a crash mid-write keeps the last checkpoint)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, Any] = {f"w{i}": np.asarray(v) for i, v in enumerate(self.model.variables)}
+        arrays |= {f"o{i}": np.asarray(v) for i, v in enumerate(self.optimizer.variables)}
+        partial = folder / f"{CHECKPOINT_FILE}.partial.npz"
+        np.savez(partial, **arrays)
+        os.replace(partial, folder / CHECKPOINT_FILE)
+        (folder / f"{STATE_FILE}.partial").write_text(json.dumps(asdict(state)))
+        os.replace(folder / f"{STATE_FILE}.partial", folder / STATE_FILE)
+
+    def restore(self, folder: Path) -> RunState | None:
+        """Load the checkpoint in ``folder`` into the model and optimizer; its state, or None if there is none."""
+        if not (folder / STATE_FILE).exists():
+            return None
+        with np.load(folder / CHECKPOINT_FILE) as stored:
+            for i, variable in enumerate(self.model.variables):
+                variable.assign(stored[f"w{i}"])
+            for i, variable in enumerate(self.optimizer.variables):
+                variable.assign(stored[f"o{i}"])
+        data = json.loads((folder / STATE_FILE).read_text())
+        return RunState(**data)
+
+
+def evaluate_probs(model: keras.Model, images: np.ndarray, *, batch_size: int = 256, flip: bool = False) -> np.ndarray:
+    """Class probabilities for ``images``; with ``flip``, the mean with their mirror images (flip test-time augmentation)."""
+    probs = model.predict(images.astype(np.float32), batch_size=batch_size, verbose=0)
+    if flip:
+        probs = (probs + model.predict(images[:, :, ::-1].astype(np.float32), batch_size=batch_size, verbose=0)) / 2
+    return np.asarray(probs)
+
+
+def fit(
+    trainer: Trainer,
+    *,
+    images: np.ndarray,
+    targets: np.ndarray,
+    seed: int,
+    folder: Path,
+    checkpoint_every: int,
+    end_of_epoch: Callable[[int], dict[str, float]],
+    stop_after_steps: int | None = None,
+    log: Callable[[str], None] = print,
+) -> RunState:
+    """Train from the checkpoint in ``folder`` (or from scratch) to the recipe's last epoch, checkpointing every
+    ``checkpoint_every`` steps and at each epoch's end, where ``end_of_epoch(epoch)`` gives the row for the history.
+
+    ``stop_after_steps`` stops early (after a checkpoint), as an interruption would; tests use it.
+    """
+    recipe = trainer.recipe
+    state = trainer.restore(folder) or RunState()
+    taken = 0
+    while state.epoch < recipe.epochs:
+        total = steps_per_epoch(len(images), recipe.batch_size)
+        started, wall, losses = time.process_time(), time.monotonic(), []
+        for faces, batch_targets, params in prefetch(
+            batches(images, targets, recipe=recipe, seed=seed, epoch=state.epoch, start_step=state.step)
+        ):
+            losses.append(trainer.step(faces, batch_targets, params))
+            state.step += 1
+            taken += 1
+            if state.step % checkpoint_every == 0 or state.step == total or (stop_after_steps is not None and taken >= stop_after_steps):
+                state.cpu_seconds += time.process_time() - started
+                state.wall_seconds += time.monotonic() - wall
+                started, wall = time.process_time(), time.monotonic()
+                if state.step == total:
+                    row = {
+                        "epoch": state.epoch + 1,
+                        "loss": float(np.mean(losses)) if losses else float("nan"),
+                        **end_of_epoch(state.epoch),
+                    }
+                    row |= {"cpu_hours": round(state.cpu_seconds / 3600, 3), "wall_hours": round(state.wall_seconds / 3600, 3)}
+                    state.history.append(row)
+                    state.epoch, state.step = state.epoch + 1, 0
+                    log(json.dumps(row))
+                trainer.save(folder, state)
+                if stop_after_steps is not None and taken >= stop_after_steps:
+                    return state
+    return state
