@@ -57,3 +57,8 @@ def test_runs_train_in_order_and_a_finished_one_is_skipped(
     assert summary["run"] == "second" and summary["planned_recipe"] == "mixup"
     assert summary["recipe"]["augmentation"]["mixup"] == 0.2 and summary["epochs"] == 1
     assert not (tmp_path / "runs" / "first").exists()
+
+
+def test_the_committed_plan_is_valid() -> None:
+    plan = read_plan(Path(__file__).resolve().parents[2] / "training" / "plan.json")
+    assert plan and all(run.epochs for run in plan)
