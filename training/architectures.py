@@ -7,8 +7,9 @@ same code trains under the TensorFlow, PyTorch or JAX backend.
 
 The seed reports' architectures are rebuilt from their descriptions and trained the same way as ours
 (Training split only, selection on a validation share of it, the shared loop of :mod:`training.loop` with
-each one's own recipe from :mod:`training.recipes`), so each report keeps a comparable row. Their measured CPU cost per epoch lives in ``epoch_costs.json`` beside this
-file (``python -m training cost`` measures it, ``python -m training list`` shows it).
+each one's own recipe from :mod:`training.recipes`), so each report keeps a comparable row. Their
+measured CPU cost per epoch lives in ``epoch_costs.json`` beside this file (``python -m training cost``
+measures it, ``python -m training list`` shows it).
 """
 
 from __future__ import annotations

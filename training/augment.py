@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import keras
 import numpy as np
 from keras import ops
@@ -135,6 +136,26 @@ def apply(
     return faces, labels * keep + other_labels * (1 - keep)
 
 
-def horizontal_flip(images: keras.KerasTensor) -> keras.KerasTensor:
-    """Faces mirrored left to right (flip test-time augmentation)."""
-    return ops.flip(images, axis=2)
+TEST_TIME_AUGMENTATIONS = ("none", "flip", "ten_crop")
+TEN_CROP_SIDE = 44
+
+
+def test_time_views(images: np.ndarray, mode: str) -> list[np.ndarray]:
+    """The views of ``images`` ((n, 48, 48) or (n, 48, 48, 1)) whose probabilities test-time augmentation averages:
+    the faces alone (``none``); with their mirror images (``flip``); or the four corner crops and the centre crop
+    of 44 px, each enlarged back to 48 px, and the mirror image of each (``ten_crop``)."""
+    if mode not in TEST_TIME_AUGMENTATIONS:
+        raise ValueError(f"unknown test-time augmentation {mode!r}; use one of {', '.join(TEST_TIME_AUGMENTATIONS)}")
+    if mode == "none":
+        return [images]
+    if mode == "flip":
+        return [images, images[:, :, ::-1]]
+    side, crop = images.shape[1], TEN_CROP_SIDE
+    edge, centre = side - crop, (side - crop) // 2
+    views = []
+    for top, left in ((0, 0), (0, edge), (edge, 0), (edge, edge), (centre, centre)):
+        cropped = images[:, top : top + crop, left : left + crop]
+        enlarged = np.stack([cv2.resize(face, (side, side), interpolation=cv2.INTER_LINEAR) for face in cropped])
+        enlarged = enlarged.reshape(cropped.shape[0], side, side, *images.shape[3:]).astype(images.dtype)
+        views += [enlarged, enlarged[:, :, ::-1]]
+    return views

@@ -199,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     evaluate.add_argument("--report", type=Path, default=None, help=f"report folder (default {REPORTS_ROOT}/<model stem>)")
     evaluate.add_argument("--log", type=Path, default=None, help="per-epoch log.csv for learning curves (default: next to the model)")
-    evaluate.add_argument("--tta", action="store_true", help="average with the horizontally flipped faces")
+    evaluate.add_argument(
+        "--tta", choices=("none", "flip", "ten_crop"), default="none", help="test-time augmentation: mirror images, or ten crops"
+    )
     evaluate.set_defaults(handler=_evaluate)
 
     export = commands.add_parser("export", help="write .keras, float16 and int8 LiteRT files, model cards and production.json")

@@ -2,7 +2,7 @@
 
 The model is loaded with :func:`inference.predictor.load_predictor`, so a ``.keras`` file and a
 LiteRT ``.tflite`` file (float or int8) are measured on exactly the path the service runs.
-Optional test-time augmentation averages each face's probabilities with its mirror image's.
+Optional test-time augmentation averages each face's probabilities over its mirror image, or over ten crops.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from inference.predictor import Predictor, load_predictor, production_model_path
+from training.augment import test_time_views
 from training.data import Dataset
 from training.metrics import classification_metrics, one_vs_rest_roc
 
@@ -24,20 +25,18 @@ def resolve_model(path: Path | None) -> Path:
     return production_model_path() if path is None else Path(path)
 
 
-def predict_probs(predictor: Predictor, images: np.ndarray, *, tta: bool = False, batch_size: int = EVAL_BATCH) -> np.ndarray:
-    """Probabilities for ``images`` (``(n, h, w, 1)`` uint8) in batches; with ``tta`` averaged with the flipped faces."""
+def predict_probs(predictor: Predictor, images: np.ndarray, *, tta: str = "none", batch_size: int = EVAL_BATCH) -> np.ndarray:
+    """Probabilities for ``images`` (``(n, h, w, 1)`` uint8) in batches, averaged over the views of test-time
+    augmentation ``tta`` (``none``, ``flip`` or ``ten_crop``: :func:`training.augment.test_time_views`)."""
     faces = np.asarray(images)[..., 0]
     batches = []
     for start in range(0, len(faces), batch_size):
-        batch = faces[start : start + batch_size]
-        probs = predictor.predict(batch)
-        if tta:
-            probs = (probs + predictor.predict(batch[:, :, ::-1])) / 2
-        batches.append(probs)
+        views = test_time_views(faces[start : start + batch_size], tta)
+        batches.append(np.mean([predictor.predict(view) for view in views], axis=0))
     return np.concatenate(batches)
 
 
-def evaluate(model_path: Path, dataset: Dataset, *, tta: bool = False) -> tuple[dict[str, Any], np.ndarray]:
+def evaluate(model_path: Path, dataset: Dataset, *, tta: str = "none") -> tuple[dict[str, Any], np.ndarray]:
     """Metrics of ``model_path`` on ``dataset`` (with one-vs-rest ROC AUC per class) and its probabilities."""
     probs = predict_probs(load_predictor(model_path), dataset.images, tta=tta)
     result = classification_metrics(dataset.labels, probs, dataset.class_names)

@@ -196,12 +196,11 @@ class Trainer:
         return RunState(**data)
 
 
-def evaluate_probs(model: keras.Model, images: np.ndarray, *, batch_size: int = 256, flip: bool = False) -> np.ndarray:
-    """Class probabilities for ``images``; with ``flip``, the mean with their mirror images (flip test-time augmentation)."""
-    probs = model.predict(images.astype(np.float32), batch_size=batch_size, verbose=0)
-    if flip:
-        probs = (probs + model.predict(images[:, :, ::-1].astype(np.float32), batch_size=batch_size, verbose=0)) / 2
-    return np.asarray(probs)
+def evaluate_probs(model: keras.Model, images: np.ndarray, *, batch_size: int = 256, tta: str = "none") -> np.ndarray:
+    """Class probabilities for ``images``, averaged over the views of test-time augmentation ``tta``
+    (:func:`training.augment.test_time_views`)."""
+    views = augment.test_time_views(images, tta)
+    return np.mean([model.predict(view.astype(np.float32), batch_size=batch_size, verbose=0) for view in views], axis=0)
 
 
 def fit(

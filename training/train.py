@@ -131,9 +131,12 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
         "seed": config.seed,
         "batch_size": recipe.batch_size,
         "public_test": classification_metrics(test_set.labels, evaluate_probs(best, test_set.images), full_train.class_names),
-        "public_test_flip_tta": classification_metrics(
-            test_set.labels, evaluate_probs(best, test_set.images, flip=True), full_train.class_names
-        ),
+        **{
+            f"public_test_{mode}_tta": classification_metrics(
+                test_set.labels, evaluate_probs(best, test_set.images, tta=mode), full_train.class_names
+            )
+            for mode in ("flip", "ten_crop")
+        },
     }
     (out / "run.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -96,3 +96,20 @@ def test_the_host_draws_every_parameter_as_float32() -> None:
     params = augment.draw(Augmentation(cutmix=1.0, mixup=0.2), batch=4, rng=augment.step_rng(0, 0, 0))
     assert set(params) == {"transform", "gain", "offset", "erase_box", "erase_value", "partner", "keep", "cut_box"}
     assert all(value.dtype == np.float32 and len(value) == 4 for value in params.values())
+
+
+@pytest.mark.parametrize(("mode", "count"), [("none", 1), ("flip", 2), ("ten_crop", 10)])
+@pytest.mark.parametrize("shape", [(3, 48, 48), (3, 48, 48, 1)], ids=["gray", "channel"])
+def test_test_time_views_keep_the_faces_shape(mode: str, count: int, shape: tuple[int, ...]) -> None:
+    images = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    views = augment.test_time_views(images, mode)
+    assert len(views) == count
+    assert all(view.shape == shape and view.dtype == np.uint8 for view in views)
+    np.testing.assert_array_equal(views[0] if mode != "ten_crop" else images, images)
+    if mode != "none":
+        np.testing.assert_array_equal(views[1], views[0][:, :, ::-1])
+
+
+def test_an_unknown_test_time_augmentation_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown test-time augmentation 'five_crop'"):
+        augment.test_time_views(np.zeros((1, 48, 48), np.uint8), "five_crop")

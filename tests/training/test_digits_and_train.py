@@ -52,6 +52,6 @@ def test_train_runs_an_epoch_and_records_the_command(
     assert run["command"] == "python -m training " + " ".join(argv)
     assert run["public_test"]["samples"] == 14 and run["epochs"] == 1
     assert run["validation"]["samples"] == 7  # one face of each class held out for selection
-    assert run["public_test_flip_tta"]["samples"] == 14 and run["cpu_hours"] > 0
+    assert run["public_test_flip_tta"]["samples"] == run["public_test_ten_crop_tta"]["samples"] == 14 and run["cpu_hours"] > 0
     assert {"best.keras", "log.csv", "run.json", "checkpoint.npz", "state.json"} <= {p.name for p in out.iterdir()}
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["architecture"] == "cnn4_dense1024"

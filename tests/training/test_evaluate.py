@@ -35,7 +35,7 @@ def test_tta_averages_each_face_with_its_mirror_image() -> None:
     faces[:, :, :24] = 255  # bright left half
 
     plain = predict_probs(LeftBrightPredictor(), faces, batch_size=2)
-    tta = predict_probs(LeftBrightPredictor(), faces, tta=True, batch_size=2)
+    tta = predict_probs(LeftBrightPredictor(), faces, tta="flip", batch_size=2)
 
     assert plain[:, 0].tolist() == [1.0, 1.0, 1.0]
     assert tta[:, 0].tolist() == [0.5, 0.5, 0.5]
@@ -51,7 +51,7 @@ def test_evaluate_json_contract_and_report(
 
     result = json.loads(capsys.readouterr().out)  # exactly one JSON object on stdout
     assert set(result) >= CONTRACT_KEYS
-    assert result["samples"] == 21 and result["model"] == str(tiny_model_path) and result["tta"] is False
+    assert result["samples"] == 21 and result["model"] == str(tiny_model_path) and result["tta"] == "none"
     assert result["class_names"] == list(CLASS_NAMES)
     assert set(result["per_class"]["happy"]) == {"precision", "recall", "f1", "support"}
     assert np.asarray(result["confusion_matrix"]).sum() == 21
@@ -71,10 +71,10 @@ def test_evaluate_without_model_uses_the_production_model(
     monkeypatch.setenv("FER_MODEL_PATH", str(tiny_model_path))
     data = face_folder(per_class=1)
 
-    assert cli.main(["evaluate", "--data", str(data), "--json", "--tta", "--report", str(tmp_path / "r")]) == 0
+    assert cli.main(["evaluate", "--data", str(data), "--json", "--tta", "flip", "--report", str(tmp_path / "r")]) == 0
 
     result = json.loads(capsys.readouterr().out)
-    assert result["model"] == str(tiny_model_path) and result["tta"] is True and result["samples"] == 7
+    assert result["model"] == str(tiny_model_path) and result["tta"] == "flip" and result["samples"] == 7
 
 
 def test_evaluate_reads_the_kaggle_csv(tiny_model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
