@@ -1,4 +1,4 @@
-"""Command line: ``python -m training train|queue|list|cost|evaluate|export|benchmark|digits``.
+"""Command line: ``python -m training train|queue|teacher|tables|list|cost|evaluate|export|benchmark|digits``.
 
 ``evaluate --json`` is a contract other tools rely on: it prints exactly one JSON object on stdout
 (``accuracy``, ``macro_f1``, ``per_class``, ``confusion_matrix``, ``class_names``, ``samples``,
@@ -63,6 +63,39 @@ def _queue(args: argparse.Namespace) -> int:
         log=lambda line: print(line, file=sys.stderr, flush=True),
     )
     print(json.dumps({"trained": trained}))
+    return 0
+
+
+def _teacher(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from training.data import load
+    from training.metrics import classification_metrics
+    from training.teacher import ensemble_soft_labels
+
+    dataset = load(args.train)
+    soft = ensemble_soft_labels(args.models, dataset, tta=args.tta)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(args.out, soft)
+    fitted = classification_metrics(dataset.labels, soft, dataset.class_names)
+    print(
+        json.dumps(
+            {"out": str(args.out), "faces": len(soft), "models": [str(m) for m in args.models], "train_accuracy": fitted["accuracy"]}
+        )
+    )
+    return 0
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from training.tables import architecture_table, read_results, recipe_table
+
+    results = read_results(args.results)
+    print(
+        "## Recipes (vggnet_s)\n\n"
+        + recipe_table(results)
+        + "\n## Architectures, each with its own recipe\n\n"
+        + architecture_table(results)
+    )
     return 0
 
 
@@ -181,6 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--test", type=Path, default=FER_ROOT / "test", help="PublicTest folder or CSV (reported, never selected on)")
     plan.add_argument("--runs", type=Path, default=Path("runs"), help="folder of the run folders (checkpoints)")
     plan.set_defaults(handler=_queue)
+
+    teacher = commands.add_parser("teacher", help="soft labels of every Training face from an ensemble of trained models")
+    teacher.add_argument("--models", type=Path, nargs="+", required=True, help="trained .keras files")
+    teacher.add_argument("--train", type=Path, default=FER_ROOT / "train", help="training folder or CSV (the student's)")
+    teacher.add_argument("--out", type=Path, required=True, help=".npy of (faces, classes) probabilities")
+    teacher.add_argument("--tta", choices=("none", "flip", "ten_crop"), default="flip")
+    teacher.set_defaults(handler=_teacher)
+
+    tables = commands.add_parser("tables", help="the recipe and architecture tables (Markdown) from the committed run summaries")
+    tables.add_argument("--results", type=Path, default=Path("training") / "results")
+    tables.set_defaults(handler=_tables)
 
     listing = commands.add_parser("list", help="the architectures with parameters and measured CPU cost per epoch")
     listing.set_defaults(handler=_list)

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from training.architectures import Architecture
-from training.data import load_cached, split_validation, validation_mask
+from training.data import DataError, load_cached, split_validation, validation_mask
 from training.loop import Recipe, Trainer, class_weight_vector, evaluate_probs, fit, steps_per_epoch
 from training.metrics import classification_metrics
 
@@ -66,7 +66,7 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
     test_set = load_cached(config.test_data, cache_dir=CACHE_DIR)
     teacher = np.load(config.teacher) if config.teacher else None
     if teacher is not None and teacher.shape != (len(full_train), len(full_train.class_names)):
-        raise ValueError(f"teacher {config.teacher}: shape {teacher.shape}, expected ({len(full_train)}, {len(full_train.class_names)})")
+        raise DataError(f"teacher {config.teacher}: shape {teacher.shape}, expected ({len(full_train)}, {len(full_train.class_names)})")
     held = validation_mask(full_train.labels, share=config.validation_share, seed=config.seed)
     fit_set, val_set = split_validation(full_train, share=config.validation_share, seed=config.seed)
     fit_teacher = None if teacher is None else teacher[~held]
