@@ -83,7 +83,7 @@ def plot_learning_curves(log_csv: Path, path: Path) -> Path:
     figure = _figure(10, 4)
     for index, metric in enumerate(("loss", "accuracy")):
         axes = figure.add_subplot(1, 2, index + 1)
-        for prefix, label in (("", "training (augmented)"), ("val_", "PublicTest")):
+        for prefix, label in (("", "training (augmented)"), ("val_", "validation")):
             if prefix + metric in rows[0]:
                 axes.plot(epochs, [float(row[prefix + metric]) for row in rows], marker=".", label=label)
         axes.set(xlabel="epoch", ylabel=metric, title=metric.capitalize())

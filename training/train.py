@@ -143,10 +143,10 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
 
 
 def _write_log(path: Path, history: list[dict[str, float]]) -> None:
-    """Per-epoch figures as CSV (what the report's learning curves read)."""
+    """Per-epoch figures as CSV, epochs counted from 0 as Keras's ``CSVLogger`` does (the report's learning curves read it)."""
     if not history:
         return
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(history[0]))
         writer.writeheader()
-        writer.writerows(history)
+        writer.writerows({**row, "epoch": row["epoch"] - 1} for row in history)
