@@ -30,13 +30,13 @@ import numpy as np  # noqa: E402
 
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
 from classroom.models import EXPRESSIONS  # noqa: E402
+from inference.calibration import expected_calibration_error, fit_temperature, with_temperature  # noqa: E402
 from inference.predictor import get_predictor  # noqa: E402
 from ingest.vision.align import CROP_MARGIN, LOW_RESOLUTION_PX, MIN_FACE_PX  # noqa: E402
 from training.data import DEFAULT_DATA_ROOT  # noqa: E402
 
 SIZES = [None, 32, 24, 19, 16, 14, 12]  # detector box side in px; None: the face as FER2013 has it
 TEMPERATURES = np.round(np.arange(1.0, 4.01, 0.05), 2)
-BINS = 10
 
 
 def public_test_faces(root: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -64,28 +64,6 @@ def shrunk(faces: np.ndarray, box_px: int | None) -> np.ndarray:
     return np.stack([cv2.equalizeHist(face) for face in out])
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = logits / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return np.asarray(e / e.sum(axis=1, keepdims=True))
-
-
-def ece(probs: np.ndarray, labels: np.ndarray) -> float:
-    """Expected calibration error over ten equal-width confidence bins."""
-    confidence, predicted = probs.max(axis=1), probs.argmax(axis=1)
-    total = 0.0
-    for low in np.linspace(0, 1, BINS, endpoint=False):
-        inside = (confidence > low) & (confidence <= low + 1 / BINS)
-        if inside.any():
-            total += inside.mean() * abs((predicted[inside] == labels[inside]).mean() - confidence[inside].mean())
-    return float(total)
-
-
-def nll(probs: np.ndarray, labels: np.ndarray) -> float:
-    return float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-9, 1)).mean())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/low_resolution.json"))
@@ -95,26 +73,26 @@ def main() -> None:
     if len(faces) == 0:
         raise SystemExit(f"no FER2013 PublicTest faces under {args.data / 'fer2013' / 'test'}")
     predictor = get_predictor()
-    # The served model outputs probabilities; their logs are its logits up to a per-face constant.
-    logits = {size: np.log(np.clip(predictor.predict(shrunk(faces, size)), 1e-9, 1)) for size in SIZES}
+    probabilities = {size: predictor.predict(shrunk(faces, size)) for size in SIZES}
 
-    def fitted(size: int | None) -> float:
-        return float(min(TEMPERATURES, key=lambda t: nll(softmax(logits[size], t), labels)))
-
-    temperatures = {size: fitted(size) for size in SIZES if size is not None and MIN_FACE_PX <= size < LOW_RESOLUTION_PX}
+    temperatures = {
+        size: fit_temperature(probabilities[size], labels, grid=TEMPERATURES)
+        for size in SIZES
+        if size is not None and MIN_FACE_PX <= size < LOW_RESOLUTION_PX
+    }
     rows, results = [], []
     for size in SIZES:
-        plain = softmax(logits[size])
+        plain = probabilities[size]
         temperature = temperatures.get(size, 1.0) if size is not None else 1.0
-        scaled = softmax(logits[size], temperature)
+        scaled = with_temperature(plain, temperature)
         row: dict[str, Any] = {
             "box_px": size,
             "accuracy": round(float((plain.argmax(axis=1) == labels).mean()), 4),
             "mean_confidence": round(float(plain.max(axis=1).mean()), 4),
-            "ece": round(ece(plain, labels), 4),
+            "ece": round(expected_calibration_error(plain, labels), 4),
             "temperature": temperature,
             "mean_confidence_tempered": round(float(scaled.max(axis=1).mean()), 4),
-            "ece_tempered": round(ece(scaled, labels), 4),
+            "ece_tempered": round(expected_calibration_error(scaled, labels), 4),
         }
         results.append(row)
         rows.append(

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from inference.calibration import with_temperature
+
 TEMPERATURE_BY_BOX_PX = {12: 1.3, 14: 1.05, 16: 1.0, 19: 1.0}
 
 
@@ -24,8 +26,4 @@ def temperature_for(box_px: float) -> float:
 def temper(probabilities: np.ndarray, *, box_px: float) -> np.ndarray:
     """``probabilities`` (7,) with the logits divided by the size's temperature, renormalised."""
     temperature = temperature_for(box_px)
-    if temperature == 1.0:
-        return probabilities
-    logits = np.log(np.clip(probabilities, 1e-9, 1.0)) / temperature
-    weights = np.exp(logits - logits.max())
-    return np.asarray(weights / weights.sum(), dtype=np.float32)
+    return probabilities if temperature == 1.0 else with_temperature(probabilities, temperature)

@@ -10,9 +10,11 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+
+from inference.calibration import with_temperature
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 PRODUCTION_CARD = MODELS_DIR / "production.json"
@@ -91,14 +93,37 @@ class LiteRTPredictor:
         return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
 
 
+class TemperedPredictor:
+    """Another predictor's probabilities with the model card's calibration temperature applied (:mod:`inference.calibration`)."""
+
+    def __init__(self, inner: Predictor, temperature: float) -> None:
+        self.inner = inner
+        self.path = inner.path
+        self.temperature = temperature
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        return with_temperature(self.inner.predict(faces), self.temperature)
+
+
+def _production_card() -> dict[str, Any]:
+    if not PRODUCTION_CARD.exists():
+        raise ModelError(f"{PRODUCTION_CARD} is missing: no production model is committed")
+    return dict(json.loads(PRODUCTION_CARD.read_text()))
+
+
 def production_model_path() -> Path:
     """``FER_MODEL_PATH`` if set, else the file named by the committed ``production.json`` card."""
     override = os.environ.get("FER_MODEL_PATH")
     if override:
         return Path(override)
-    if not PRODUCTION_CARD.exists():
-        raise ModelError(f"{PRODUCTION_CARD} is missing: no production model is committed")
-    return MODELS_DIR / json.loads(PRODUCTION_CARD.read_text())["file"]
+    return MODELS_DIR / _production_card()["file"]
+
+
+def production_temperature() -> float:
+    """The calibration temperature ``production.json`` gives its model; 1.0 (none) for an overridden model or a card without one."""
+    if os.environ.get("FER_MODEL_PATH"):
+        return 1.0
+    return float(_production_card().get("temperature", 1.0))
 
 
 def load_predictor(path: Path) -> Predictor:
@@ -114,5 +139,7 @@ def load_predictor(path: Path) -> Predictor:
 
 @functools.cache
 def get_predictor() -> Predictor:
-    """The production predictor, loaded once per process and kept warm."""
-    return load_predictor(production_model_path())
+    """The production predictor with its calibration temperature, loaded once per process and kept warm."""
+    predictor = load_predictor(production_model_path())
+    temperature = production_temperature()
+    return predictor if temperature == 1.0 else TemperedPredictor(predictor, temperature)

@@ -25,16 +25,20 @@ from typing import Any
 import keras
 import numpy as np
 
+from inference.calibration import expected_calibration_error, fit_temperature, negative_log_likelihood, reliability, with_temperature
+from inference.predictor import load_predictor
 from training.architectures import ARCHITECTURES
 from training.benchmark import benchmark
-from training.cost import machine
-from training.data import DataError, load_cached
-from training.evaluate import evaluate
+from training.cost import machine, read_costs
+from training.data import DataError, Dataset, load_cached, split_validation
+from training.evaluate import evaluate, predict_probs
+from training.report import plot_confusion_matrix, plot_reliability
 from training.train import CACHE_DIR, SEED
 
 ACCURACY_TOLERANCE = 0.005  # files within half a point of the most accurate count as equally accurate
 SPEED_BATCH = 64
 SPEED_SECONDS = 5.0
+FAILURE_MODES = 3  # the largest confusions the card names
 
 
 def sha256(path: Path) -> str:
@@ -111,25 +115,102 @@ def _run_facts(model_path: Path) -> dict[str, Any]:
     return facts
 
 
+def calibration_facts(
+    model_path: Path, *, validation: Dataset | None, public_test: Dataset, public_test_probs: np.ndarray
+) -> dict[str, Any]:
+    """The temperature fitted on the run's validation faces (1.0 when it recorded none) and, on each split,
+    expected calibration error, negative log-likelihood and mean confidence, before and after it."""
+
+    def figures(probs: np.ndarray, labels: np.ndarray, temperature: float) -> dict[str, float]:
+        tempered = with_temperature(probs, temperature)
+        return {
+            "ece": round(expected_calibration_error(probs, labels), 4),
+            "nll": round(negative_log_likelihood(probs, labels), 4),
+            "mean_confidence": round(float(probs.max(axis=1).mean()), 4),
+            "ece_tempered": round(expected_calibration_error(tempered, labels), 4),
+            "nll_tempered": round(negative_log_likelihood(tempered, labels), 4),
+            "mean_confidence_tempered": round(float(tempered.max(axis=1).mean()), 4),
+        }
+
+    facts: dict[str, Any] = {"fitted_on": None, "temperature": 1.0, "validation": None}
+    if validation is not None:
+        validation_probs = predict_probs(load_predictor(model_path), validation.images)
+        temperature = fit_temperature(validation_probs, validation.labels)
+        facts |= {
+            "fitted_on": "validation",
+            "temperature": temperature,
+            "validation": figures(validation_probs, validation.labels, temperature),
+        }
+    facts["public_test"] = figures(public_test_probs, public_test.labels, facts["temperature"])
+    facts["reliability_public_test"] = reliability(with_temperature(public_test_probs, facts["temperature"]), public_test.labels)
+    return facts
+
+
+def failure_modes(result: dict[str, Any], *, count: int = FAILURE_MODES) -> list[dict[str, Any]]:
+    """The ``count`` largest confusions: the share of a true class's faces read as another class."""
+    names, counts = result["class_names"], np.asarray(result["confusion_matrix"])
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    np.fill_diagonal(rates, 0.0)
+    largest = np.argsort(rates, axis=None, kind="stable")[::-1][:count]
+    return [
+        {"true": names[row], "predicted": names[col], "share": round(float(rates[row, col]), 4), "faces": int(counts[row, col])}
+        for row, col in (np.unravel_index(index, rates.shape) for index in largest)
+        if rates[row, col] > 0
+    ]
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
 def _markdown(card: dict[str, Any]) -> str:
-    training = card["training"]
+    training, data, calibration = card["training"], card["data"], card["calibration"]
     batched_size = card["files"][0]["speed"][-1]["batch_size"]
+    production = next(f for f in card["files"] if f["file"] == card["production"]["file"])
+    result = production["public_test"]
     lines = [
         f"# Model card: {card['name']}",
         "",
         f"Apparent facial expression (7 FER2013 classes) from a 48×48 grayscale face. Exported {card['date']} on {card['machine']}.",
+        "Labels are *apparent* expressions read from a face, not a person's feelings; see docs/architecture.md for the privacy policy.",
+        "",
+        "## Model",
         "",
         f"- Architecture: `{card['architecture']}`, {card['parameters']:,} parameters: {card['description'] or 'no description'}.",
         f"- Training command: `{training.get('command') or 'unknown'}`"
-        + (" (rebuilt from run.json)" if training.get("command_rebuilt_from_run_json") else "")
-        + (
-            f" (best PublicTest epoch {training['selected_epoch']} of {training.get('epochs_logged', '?')} logged)"
-            if training.get("selected_epoch")
-            else ""
-        ),
-        f"- Training data fingerprint (sha256 of pixels and labels): `{card['data']['train_fingerprint']}`",
-        f"- PublicTest fingerprint: `{card['data']['public_test_fingerprint']}` ({card['data']['public_test_samples']} faces)",
-        f"- Production file: **{card['production']['file']}** — {card['production']['why']}",
+        + (" (rebuilt from run.json)" if training.get("command_rebuilt_from_run_json") else ""),
+    ]
+    if training.get("selected_epoch"):
+        split = "validation" if data.get("validation") else "PublicTest"
+        lines.append(f"- Selected epoch: {training['selected_epoch']} of {training.get('epochs_logged', '?')} logged, the best on {split}.")
+    if training.get("recipe"):
+        lines.append("- Recipe: " + ", ".join(f"{key} {value}" for key, value in training["recipe"].items()) + ".")
+    if training.get("cpu_hours") is not None:
+        lines.append(f"- Training cost: {training['cpu_hours']:.2f} CPU hours ({training.get('wall_hours', 0):.2f} h on the clock).")
+    if card.get("epoch_seconds"):
+        epoch = card["epoch_seconds"]
+        lines.append(
+            f"- One epoch on this machine's 2 cores: {epoch['after']:.0f} s with the batched pipeline"
+            + (f", {epoch['before']:.0f} s with the previous one (Keras `fit`, per-layer augmentation)" if epoch.get("before") else "")
+            + "; docs/training.md has every architecture."
+        )
+    lines += ["", "## Data and splits", ""]
+    lines.append(f"- Training data fingerprint (sha256 of pixels and labels): `{data['train_fingerprint']}`")
+    if data.get("validation"):
+        validation = data["validation"]
+        lines.append(
+            f"- Fitted on {data['fit_samples']:,} FER2013 Training faces; a stratified {_pct(validation['share'])} of Training "
+            f"({validation['samples']:,} faces, seed {validation['seed']}) selects the epoch and fits the calibration temperature."
+        )
+    else:
+        lines.append("- The run recorded no validation split: it selected its epoch on PublicTest, so PublicTest figures are optimistic.")
+    lines += [
+        f"- PublicTest ({data['public_test_samples']:,} faces, fingerprint `{data['public_test_fingerprint'][:16]}…`) is reported only.",
+        "- FER2013 PrivateTest is withheld from this project and judged independently.",
+        "",
+        "## Files",
+        "",
+        f"Production file: **{card['production']['file']}** — {card['production']['why']}",
         "",
         "| file | PublicTest accuracy | macro-F1 | faces/s batch 1 | ms p50 batch 1 | faces/s batch "
         f"{batched_size} | ms p50 batch {batched_size} | peak RSS MB | size KB | sha256 |",
@@ -142,14 +223,67 @@ def _markdown(card: dict[str, Any]) -> str:
             f"{one['ms_per_batch_median']:.2f} | {batched['faces_per_second']:.0f} | {batched['ms_per_batch_median']:.2f} | "
             f"{f['peak_rss_mb']:.0f} | {f['bytes'] / 1024:.0f} | `{f['sha256'][:16]}…` |"
         )
-    production = next(f for f in card["files"] if f["file"] == card["production"]["file"])
+    quantised = card["int8_against_float"]
     lines += [
         "",
-        "Per-class PublicTest F1 of the production file: "
-        + ", ".join(f"{name} {scores['f1']:.3f}" for name, scores in production["public_test"]["per_class"].items())
+        f"The int8 file keeps {_pct(quantised['kept'])} of the float model's PublicTest accuracy "
+        f"({_pct(quantised['int8_accuracy'])} against {_pct(quantised['float_accuracy'])}).",
+        "",
+        "## Accuracy of the production file on PublicTest",
+        "",
+        f"Accuracy **{_pct(result['accuracy'])}**, macro-F1 **{result['macro_f1']:.3f}**"
+        + "".join(
+            f"; the float model with {label} {_pct(training[key]['accuracy'])}"
+            for key, label in (("public_test_flip_tta", "flip test-time augmentation"), ("public_test_ten_crop_tta", "ten-crop"))
+            if training.get(key)
+        )
         + ".",
         "",
-        "Labels are *apparent* expressions read from a face, not a person's feelings; see docs/architecture.md for the privacy policy.",
+        "| class | faces | accuracy (recall) | precision | F1 |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {name} | {scores['support']} | {_pct(scores['recall'])} | {_pct(scores['precision'])} | {scores['f1']:.3f} |"
+            for name, scores in result["per_class"].items()
+        ),
+        "",
+        f"![Confusion matrix of the production file on PublicTest]({card['figures']['confusion']})",
+        "",
+        "## Calibration",
+        "",
+    ]
+    if calibration["fitted_on"]:
+        lines.append(
+            f"Temperature **{calibration['temperature']:.2f}**, fitted on the validation faces (lowest negative log-likelihood), "
+            "is applied to every served probability (`production.json`); it never changes the winning class."
+        )
+    else:
+        lines.append("No temperature was fitted (no validation split recorded); probabilities are served as the model gives them.")
+    lines += [
+        "",
+        "| split | ECE | NLL | mean confidence | ECE, tempered | NLL, tempered | mean confidence, tempered |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for split in ("validation", "public_test"):
+        if calibration.get(split):
+            c = calibration[split]
+            lines.append(
+                f"| {split.replace('_', ' ')} | {c['ece']:.3f} | {c['nll']:.3f} | {_pct(c['mean_confidence'])} | {c['ece_tempered']:.3f} "
+                f"| {c['nll_tempered']:.3f} | {_pct(c['mean_confidence_tempered'])} |"
+            )
+    lines += [
+        "",
+        f"![Reliability on PublicTest, tempered]({card['figures']['reliability']})",
+        "",
+        "## Known failure modes",
+        "",
+        *(
+            f"- {mode['true']} read as {mode['predicted']}: {_pct(mode['share'])} of PublicTest {mode['true']} faces ({mode['faces']})."
+            for mode in card["failure_modes"]
+        ),
+        f"- The weakest class is {min(result['per_class'], key=lambda name: result['per_class'][name]['f1'])} "
+        f"(F1 {min(scores['f1'] for scores in result['per_class'].values()):.3f}).",
+        "- Small faces: below a 20 px face box the crop is enlarged from few pixels and accuracy falls (README, *Small faces*);",
+        "  such faces are flagged `low_resolution` and their confidence tempered further.",
         "",
     ]
     return "\n".join(lines)
@@ -162,32 +296,46 @@ def export(model_path: Path, out_dir: Path, name: str, *, train_data: Path, val_
     model = keras.models.load_model(model_path, compile=False)
     facts = _run_facts(model_path)
 
-    # Data: calibration faces from Training, accuracy on PublicTest
+    # Data: quantisation faces from Training, the run's validation faces, PublicTest
     train_set = load_cached(train_data, cache_dir=CACHE_DIR)
-    val_set = load_cached(val_data, cache_dir=CACHE_DIR)
+    test_set = load_cached(val_data, cache_dir=CACHE_DIR)
     train_fingerprint = train_set.fingerprint()
     if facts.get("train_fingerprint") not in (None, train_fingerprint):
         raise DataError(f"{train_data} is not the data {model_path} was trained on (fingerprint differs from run.json)")
+    validation = None
+    if facts.get("validation"):
+        recorded = facts["validation"]
+        _, validation = split_validation(train_set, share=recorded["share"], seed=recorded["seed"])
+        if len(validation) != recorded["samples"]:
+            raise DataError(f"the validation split of {train_data} has {len(validation)} faces, run.json recorded {recorded['samples']}")
     rng = np.random.default_rng(SEED)
-    calibration = train_set.images[rng.choice(len(train_set), size=min(representative, len(train_set)), replace=False)]
+    representative_faces = train_set.images[rng.choice(len(train_set), size=min(representative, len(train_set)), replace=False)]
 
     # Files
     paths = [out_dir / f"{name}.keras", out_dir / f"{name}.f16.tflite", out_dir / f"{name}.int8.tflite"]
     shutil.copyfile(model_path, paths[0])
     paths[1].write_bytes(to_tflite(model, quantize="float16"))
-    paths[2].write_bytes(to_tflite(model, quantize="int8", calibration=calibration))
+    paths[2].write_bytes(to_tflite(model, quantize="int8", calibration=representative_faces))
 
     # Measure: accuracy on PublicTest and speed, each file through the production predictor
     speeds = benchmark(paths, batch_size=SPEED_BATCH, seconds=SPEED_SECONDS)["models"]
-    files = []
+    files, probs = [], {}
     for path, speed in zip(paths, speeds, strict=True):
-        result, _ = evaluate(path, val_set)
-        public_test = {key: result[key] for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix", "roc_auc")}
+        result, probs[path.name] = evaluate(path, test_set)
+        public_test = {key: result[key] for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix", "class_names", "roc_auc")}
         files.append({"file": path.name, "bytes": path.stat().st_size, "sha256": sha256(path), "public_test": public_test} | speed)
     chosen, why = choose_production(files)
+    calibration = calibration_facts(
+        out_dir / chosen["file"], validation=validation, public_test=test_set, public_test_probs=probs[chosen["file"]]
+    )
+    figures = {"confusion": f"{name}.confusion.png", "reliability": f"{name}.reliability.png"}
+    plot_confusion_matrix(chosen["public_test"], out_dir / figures["confusion"])
+    plot_reliability(calibration["reliability_public_test"], out_dir / figures["reliability"], temperature=calibration["temperature"])
 
     # Cards
     architecture = facts.get("architecture", model.name)
+    costs = read_costs()
+    float_accuracy, int8_accuracy = files[0]["public_test"]["accuracy"], files[2]["public_test"]["accuracy"]
     card = {
         "name": name,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -196,20 +344,37 @@ def export(model_path: Path, out_dir: Path, name: str, *, train_data: Path, val_
         "description": facts.get("description") or (ARCHITECTURES[architecture].description if architecture in ARCHITECTURES else ""),
         "parameters": int(model.count_params()),
         "input": {"shape": [None, 48, 48, 1], "pixels": "grayscale 0..255 (the model rescales itself)"},
-        "class_names": list(val_set.class_names),
+        "class_names": list(test_set.class_names),
         "source_model": str(model_path),
         "training": facts,
         "data": {
             "train": str(train_data),
             "train_fingerprint": train_fingerprint,
+            "fit_samples": len(train_set) - (len(validation) if validation is not None else 0),
+            "validation": facts.get("validation"),
             "public_test": str(val_data),
-            "public_test_fingerprint": val_set.fingerprint(),
-            "public_test_samples": len(val_set),
+            "public_test_fingerprint": test_set.fingerprint(),
+            "public_test_samples": len(test_set),
         },
         "files": files,
         "production": {"file": chosen["file"], "why": why},
+        "int8_against_float": {
+            "float_accuracy": float_accuracy,
+            "int8_accuracy": int8_accuracy,
+            "kept": round(int8_accuracy / float_accuracy, 4) if float_accuracy else 0.0,
+        },
+        "calibration": calibration,
+        "failure_modes": failure_modes(chosen["public_test"]),
+        "figures": figures,
+        "epoch_seconds": {
+            "after": costs["architectures"][architecture]["epoch_seconds"],
+            "before": costs.get("before", {}).get("epoch_seconds", {}).get(architecture),
+        }
+        if architecture in costs["architectures"]
+        else None,
     }
     (out_dir / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
     (out_dir / f"{name}.md").write_text(_markdown(card))
-    (out_dir / "production.json").write_text(json.dumps({"file": chosen["file"], "card": f"{name}.json", "why": why}, indent=2) + "\n")
+    production = {"file": chosen["file"], "card": f"{name}.json", "why": why, "temperature": calibration["temperature"]}
+    (out_dir / "production.json").write_text(json.dumps(production, indent=2) + "\n")
     return card

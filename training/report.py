@@ -121,3 +121,27 @@ def write_report(out_dir: Path, result: dict[str, Any], y_true: np.ndarray, prob
     metrics_path = out_dir / "metrics.json"
     metrics_path.write_text(json.dumps(result, indent=2) + "\n")
     return [*written, metrics_path]
+
+
+def plot_reliability(rows: list[dict[str, float]], path: Path, *, temperature: float) -> Path:
+    """A reliability diagram from :func:`inference.calibration.reliability` rows: accuracy against confidence
+    per bin, each bin labelled with its share of faces."""
+    figure = _figure(6, 5)
+    axes = figure.add_subplot()
+    centres = [(row["low"] + row["high"]) / 2 for row in rows]
+    width = rows[0]["high"] - rows[0]["low"] if rows else 0.1
+    axes.bar(centres, [row["accuracy"] for row in rows], width=width * 0.9, alpha=0.7, label="accuracy in the bin")
+    axes.plot(
+        [row["confidence"] for row in rows],
+        [row["accuracy"] for row in rows],
+        marker="o",
+        color="black",
+        label="accuracy at the bin's mean confidence",
+    )
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
+    for centre, row in zip(centres, rows, strict=True):
+        axes.text(centre, min(row["accuracy"] + 0.02, 0.97), f"{100 * row['share']:.0f}%", ha="center", fontsize=7)
+    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"Reliability, temperature {temperature:.2f}")
+    axes.legend(loc="upper left", fontsize=8)
+    axes.grid(alpha=0.3)
+    return _save(figure, path)

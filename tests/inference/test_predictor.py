@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from inference.predictor import MODELS_DIR, ModelError, get_predictor, load_predictor, production_model_path
+from inference import predictor as predictor_module
+from inference.calibration import with_temperature
+from inference.predictor import MODELS_DIR, ModelError, get_predictor, load_predictor, production_model_path, production_temperature
 
 FACES = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
 
@@ -44,3 +47,26 @@ def test_missing_or_unsupported_file_is_refused(name: str, tmp_path: Path) -> No
         path.write_bytes(b"x")
     with pytest.raises(ModelError):
         load_predictor(path)
+
+
+@pytest.mark.parametrize(("card", "expected"), [({}, 1.0), ({"temperature": 1.0}, 1.0), ({"temperature": 0.8}, 0.8)])
+def test_the_served_predictor_applies_the_cards_temperature(
+    card: dict[str, float], expected: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    production = tmp_path / "production.json"
+    production.write_text(json.dumps({"file": "fer_vggnet_s.int8.tflite"} | card))
+    monkeypatch.setattr(predictor_module, "PRODUCTION_CARD", production)
+    monkeypatch.delenv("FER_MODEL_PATH", raising=False)
+    get_predictor.cache_clear()
+    try:
+        served = get_predictor()
+        raw = load_predictor(MODELS_DIR / "fer_vggnet_s.int8.tflite").predict(FACES)
+        assert production_temperature() == expected
+        np.testing.assert_allclose(served.predict(FACES), with_temperature(raw, expected), atol=1e-6)
+    finally:
+        get_predictor.cache_clear()
+
+
+def test_an_overridden_model_is_served_untempered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FER_MODEL_PATH", str(MODELS_DIR / "fer_vggnet_s.keras"))
+    assert production_temperature() == 1.0

@@ -51,7 +51,8 @@ def test_export_writes_measured_files_cards_and_production(
 
     assert code == 0 and "production" in json.loads(capsys.readouterr().out)
     names = {"fer_tiny.keras", "fer_tiny.f16.tflite", "fer_tiny.int8.tflite"}
-    assert {p.name for p in out.iterdir()} == names | {"fer_tiny.json", "fer_tiny.md", "production.json"}
+    figures = {"fer_tiny.confusion.png", "fer_tiny.reliability.png"}
+    assert {p.name for p in out.iterdir()} == names | figures | {"fer_tiny.json", "fer_tiny.md", "production.json"}
     card = json.loads((out / "fer_tiny.json").read_text())
     production = json.loads((out / "production.json").read_text())
     assert production["file"] in names and production["card"] == "fer_tiny.json" and production["why"] == card["production"]["why"]
@@ -61,7 +62,11 @@ def test_export_writes_measured_files_cards_and_production(
         assert f["public_test"]["accuracy"] >= 0 and [s["batch_size"] for s in f["speed"]] == [1, 8]
     assert card["data"]["public_test_fingerprint"] == load_folder(val).fingerprint()
     assert card["parameters"] > 0 and card["training"]["selected_epoch"] == 2 and card["training"]["epochs_logged"] == 2
-    assert production["file"] in (out / "fer_tiny.md").read_text()
+    markdown = (out / "fer_tiny.md").read_text()
+    assert production["file"] in markdown and "![Confusion matrix" in markdown and "selected its epoch on PublicTest" in markdown
+    # A run that recorded no validation split gets no temperature: nothing to fit it on but the test split.
+    assert card["calibration"]["fitted_on"] is None and production["temperature"] == 1.0
+    assert card["int8_against_float"]["int8_accuracy"] == card["files"][2]["public_test"]["accuracy"]
 
     faces = load_folder(val).images[..., 0]
     reference = load_predictor(out / "fer_tiny.keras").predict(faces)
@@ -86,3 +91,59 @@ def test_export_refuses_other_training_data_than_the_run_used(
 
     with pytest.raises(DataError, match=r"is not the data .* was trained on"):
         export.export(model, tmp_path / "out", "x", train_data=train, val_data=train)
+
+
+@pytest.mark.usefixtures("small_speed_runs")
+def test_a_run_with_a_validation_split_gets_its_temperature_fitted_there(
+    tiny_model_path: Path, face_folder: Callable[..., Path], tmp_path: Path
+) -> None:
+    train, test = face_folder("train", per_class=4, seed=1), face_folder("test", per_class=2, seed=2)
+    run = tmp_path / "run"
+    run.mkdir()
+    model = run / "best.keras"
+    model.write_bytes(tiny_model_path.read_bytes())
+    recipe = {"optimizer": "adamw", "label_smoothing": 0.1}
+    (run / "run.json").write_text(
+        json.dumps({"architecture": "tiny", "recipe": recipe, "validation": {"share": 0.25, "samples": 7, "seed": 3}})
+    )
+
+    card = export.export(model, tmp_path / "out", "fer_tiny", train_data=train, val_data=test)
+
+    calibration = card["calibration"]
+    assert calibration["fitted_on"] == "validation" and 0.5 <= calibration["temperature"] <= 3.0
+    assert calibration["validation"]["nll_tempered"] <= calibration["validation"]["nll"]
+    assert card["data"]["fit_samples"] == 21 and card["data"]["validation"]["samples"] == 7
+    assert json.loads((tmp_path / "out" / "production.json").read_text())["temperature"] == calibration["temperature"]
+    markdown = (tmp_path / "out" / "fer_tiny.md").read_text()
+    assert "selects the epoch and fits the calibration temperature" in markdown and "optimizer adamw" in markdown
+
+
+@pytest.mark.usefixtures("small_speed_runs")
+def test_a_validation_split_unlike_the_recorded_one_is_refused(
+    tiny_model_path: Path, face_folder: Callable[..., Path], tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    model = run / "best.keras"
+    model.write_bytes(tiny_model_path.read_bytes())
+    (run / "run.json").write_text(json.dumps({"architecture": "tiny", "validation": {"share": 0.25, "samples": 99, "seed": 3}}))
+    train = face_folder("train", per_class=4)
+
+    with pytest.raises(DataError, match=r"run\.json recorded 99"):
+        export.export(model, tmp_path / "out", "x", train_data=train, val_data=train)
+
+
+@pytest.mark.parametrize(
+    ("matrix", "expected"),
+    [
+        ([[5, 0], [0, 5]], []),
+        ([[8, 2], [5, 5]], [("b", "a", 0.5, 5), ("a", "b", 0.2, 2)]),
+        ([[0, 0], [1, 0]], [("b", "a", 1.0, 1)]),
+    ],
+    ids=["perfect", "two_confusions", "an_empty_class"],
+)
+def test_failure_modes_are_the_largest_confusions_by_share_of_the_true_class(
+    matrix: list[list[int]], expected: list[tuple[str, str, float, int]]
+) -> None:
+    modes = export.failure_modes({"class_names": ["a", "b"], "confusion_matrix": matrix})
+    assert [(m["true"], m["predicted"], m["share"], m["faces"]) for m in modes] == expected
