@@ -40,6 +40,19 @@ class Augmentation:
 NONE = Augmentation(flip=False, rotation_degrees=0.0, zoom=(1.0, 1.0), shift=0.0, brightness=0.0, contrast=0.0, erasing=0.0)
 
 
+# What :func:`draw` returns for a batch of n faces: each parameter's shape after the batch axis.
+PARAMETER_SHAPES: dict[str, tuple[int, ...]] = {
+    "transform": (8,),
+    "gain": (),
+    "offset": (),
+    "erase_box": (4,),
+    "erase_value": (),
+    "partner": (),
+    "keep": (),
+    "cut_box": (4,),
+}
+
+
 def step_rng(seed: int, epoch: int, step: int) -> np.random.Generator:
     """The generator of one training step: the same (seed, epoch, step) always draws the same numbers."""
     return np.random.default_rng([seed, epoch, step])

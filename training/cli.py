@@ -47,7 +47,7 @@ def _train(args: argparse.Namespace) -> int:
         command=args.command_line,
     )
     summary = train(arch, config)
-    print(json.dumps(summary["public_test"] | {"architecture": arch.name, "validation_accuracy": summary["validation_accuracy"]}))
+    print(json.dumps(summary.get("public_test", {}) | {"architecture": arch.name, "validation_accuracy": summary["validation_accuracy"]}))
     return 0
 
 
@@ -198,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--arch", default="vggnet_s")
     train.add_argument("--train", type=Path, default=FER_ROOT / "train", help="training folder or CSV")
     train.add_argument("--test", type=Path, default=FER_ROOT / "test", help="PublicTest folder or CSV (reported, never selected on)")
+    train.add_argument(
+        "--no-test", dest="test", action="store_const", const=None, help="train without PublicTest (run again with --test to report it)"
+    )
     train.add_argument("--out", type=Path, default=None, help="run folder (default runs/<arch>[-<recipe>])")
     train.add_argument("--recipe", default=None, help="a named recipe of training/recipes.py (default: the architecture's own)")
     train.add_argument("--epochs", type=int, default=None)

@@ -129,11 +129,27 @@ def load_csv(path: Path, *, usage: str | None = None, image_size: int = IMAGE_SI
     return Dataset(np.stack(images)[..., None], np.asarray(labels, dtype=np.int64))
 
 
+def load_npz(path: Path, *, image_size: int = IMAGE_SIZE) -> Dataset:
+    """Load ``images`` (n, 48, 48, 1) uint8 and ``labels`` from a ``.npz`` file (the cache's format, a portable copy of a split)."""
+    try:
+        with np.load(path) as stored:
+            images, labels = stored["images"], stored["labels"]
+    except (OSError, ValueError, KeyError) as error:
+        raise DataError(f"{path}: not a .npz file with images and labels ({error})") from error
+    if images.dtype != np.uint8 or images.shape[1:] != (image_size, image_size, 1) or labels.shape != images.shape[:1]:
+        raise DataError(f"{path}: expected uint8 images (n, {image_size}, {image_size}, 1) and n labels, got {images.shape} {images.dtype}")
+    if len(labels) and not 0 <= labels.min() <= labels.max() < len(CLASS_NAMES):
+        raise DataError(f"{path}: labels outside 0..{len(CLASS_NAMES) - 1}")
+    return Dataset(images, labels.astype(np.int64))
+
+
 def load(source: Path, *, usage: str | None = None) -> Dataset:
-    """Load either layout: a ``.csv`` file or an image folder."""
+    """Load any layout: a ``.csv`` file, a ``.npz`` copy or an image folder."""
     source = Path(source)
     if source.suffix.lower() == ".csv":
         return load_csv(source, usage=usage)
+    if source.suffix.lower() == ".npz":
+        return load_npz(source)
     return load_folder(source)
 
 

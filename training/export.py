@@ -186,7 +186,11 @@ def _markdown(card: dict[str, Any]) -> str:
     if training.get("recipe"):
         lines.append("- Recipe: " + ", ".join(f"{key} {value}" for key, value in training["recipe"].items()) + ".")
     if training.get("cpu_hours") is not None:
-        lines.append(f"- Training cost: {training['cpu_hours']:.2f} CPU hours ({training.get('wall_hours', 0):.2f} h on the clock).")
+        lines.append(
+            f"- Training cost: {training['cpu_hours']:.2f} CPU hours ({training.get('wall_hours', 0):.2f} h on the clock)"
+            + (f", trained on {'; '.join(training['trained_on'])}" if training.get("trained_on") else "")
+            + "."
+        )
     if card.get("epoch_seconds"):
         epoch = card["epoch_seconds"]
         lines.append(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import queue
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from training import augment
 from training.augment import Augmentation
@@ -62,6 +63,18 @@ class RunState:
     cpu_seconds: float = 0.0  # process CPU time spent training so far (all threads), over every working stretch
     wall_seconds: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)  # one row per finished epoch
+    trained_on: list[str] = field(default_factory=list)  # where the working stretches ran (:func:`where`), each named once
+
+
+def where() -> str:
+    """This machine and the Keras backend and device a step runs on, e.g. ``x86_64 2 cpu, keras tensorflow on cpu``."""
+    backend = keras.backend.backend()
+    device = "cpu"
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0].device_kind
+    return f"{platform.machine()} {os.cpu_count()} cpu, keras {backend} on {device}"
 
 
 def steps_per_epoch(samples: int, batch_size: int) -> int:
@@ -119,54 +132,110 @@ def prefetch(source: Iterator[Any], depth: int = PREFETCH_BATCHES) -> Iterator[A
 
 
 class Trainer:
-    """A model, its optimizer and one compiled train step; :meth:`save` / :meth:`restore` checkpoint them."""
+    """A model, its optimizer and one compiled train step; :meth:`save` / :meth:`restore` checkpoint them.
+
+    The step is compiled for the Keras backend in use: a ``tf.function`` on TensorFlow (this machine), a
+    ``jax.jit`` stateless step on JAX (an accelerator); the augmentation and the loss are the same ``keras.ops``.
+    """
 
     def __init__(self, model: keras.Model, recipe: Recipe, *, total_steps: int, steps_in_epoch: int, class_weights: np.ndarray) -> None:
         self.model = model
         self.recipe = recipe
         self.optimizer = make_optimizer(recipe, total_steps=total_steps, steps_in_epoch=steps_in_epoch)
         self.optimizer.build(model.trainable_variables)
-        self.class_weights = tf.constant(class_weights)
-        num_classes = int(class_weights.shape[0])
-        spec = {
-            "transform": tf.TensorSpec((None, 8), tf.float32),
-            "gain": tf.TensorSpec((None,), tf.float32),
-            "offset": tf.TensorSpec((None,), tf.float32),
-            "erase_box": tf.TensorSpec((None, 4), tf.float32),
-            "erase_value": tf.TensorSpec((None,), tf.float32),
-            "partner": tf.TensorSpec((None,), tf.float32),
-            "keep": tf.TensorSpec((None,), tf.float32),
-            "cut_box": tf.TensorSpec((None, 4), tf.float32),
-        }
-        shape = (None, *model.input_shape[1:])
-        self._step = tf.function(
-            self._train_step,
+        self.class_weights = np.asarray(class_weights, dtype=np.float32)
+        self._state: Any = None  # JAX only: (trainable, non-trainable, optimizer) values between synchronisations
+        self._step = self._jax_step() if keras.backend.backend() == "jax" else self._tensorflow_step()
+
+    def loss(self, probs: Any, mixed: Any) -> Any:
+        """The recipe's loss of a batch: class-weighted cross-entropy on smoothed labels, plus distillation.
+
+        ``mixed`` holds the one-hot label and the teacher's soft label side by side, mixed by the augmentation.
+        """
+        num_classes = self.class_weights.shape[0]
+        hard, soft = mixed[:, :num_classes], mixed[:, num_classes:]
+        smoothing = self.recipe.label_smoothing
+        hard = hard * (1 - smoothing) + smoothing / num_classes
+        weights = ops.sum(hard * self.class_weights, axis=1)
+        log_probs = ops.log(ops.clip(probs, 1e-7, 1.0))
+        loss = -ops.sum(hard * log_probs, axis=1) * weights
+        if self.recipe.distill_weight > 0:
+            t = self.recipe.distill_temperature
+            student = ops.log_softmax(log_probs / t, axis=-1)
+            teacher = ops.softmax(ops.log(ops.clip(soft, 1e-7, 1.0)) / t, axis=-1)
+            distill = ops.sum(teacher * (ops.log(ops.clip(teacher, 1e-7, 1.0)) - student), axis=1) * t * t
+            loss = (1 - self.recipe.distill_weight) * loss + self.recipe.distill_weight * distill
+        return ops.mean(loss)
+
+    def _tensorflow_step(self) -> Callable[..., Any]:
+        import tensorflow as tf
+
+        num_classes = int(self.class_weights.shape[0])
+        spec = {name: tf.TensorSpec((None, *shape), tf.float32) for name, shape in augment.PARAMETER_SHAPES.items()}
+        shape = (None, *self.model.input_shape[1:])
+
+        def train_step(images: Any, targets: Any, params: dict[str, Any]) -> Any:
+            images, mixed = augment.apply(images, targets, params)
+            with tf.GradientTape() as tape:
+                loss = self.loss(self.model(images, training=True), mixed)
+                if self.model.losses:
+                    loss += tf.add_n(self.model.losses)
+            gradients = tape.gradient(loss, self.model.trainable_variables)
+            self.optimizer.apply(gradients, self.model.trainable_variables)
+            return loss
+
+        return tf.function(
+            train_step,
             input_signature=[tf.TensorSpec(shape, tf.float32), tf.TensorSpec((None, 2 * num_classes), tf.float32), spec],
             reduce_retracing=True,
         )
 
-    def _train_step(self, images: tf.Tensor, targets: tf.Tensor, params: dict[str, tf.Tensor]) -> tf.Tensor:
-        num_classes = self.class_weights.shape[0]
-        # targets: the one-hot label and the teacher's soft label side by side, mixed together by the augmentation.
-        images, mixed = augment.apply(images, targets, params)
-        hard, soft = mixed[:, :num_classes], mixed[:, num_classes:]
-        smoothing = self.recipe.label_smoothing
-        hard = hard * (1 - smoothing) + smoothing / num_classes
-        weights = tf.reduce_sum(hard * self.class_weights, axis=1)
-        with tf.GradientTape() as tape:
-            probs = self.model(images, training=True)
-            log_probs = tf.math.log(tf.clip_by_value(probs, 1e-7, 1.0))
-            loss = -tf.reduce_sum(hard * log_probs, axis=1) * weights
-            if self.recipe.distill_weight > 0:
-                t = self.recipe.distill_temperature
-                student = tf.nn.log_softmax(log_probs / t)
-                teacher = tf.nn.softmax(tf.math.log(tf.clip_by_value(soft, 1e-7, 1.0)) / t)
-                distill = tf.reduce_sum(teacher * (tf.math.log(tf.clip_by_value(teacher, 1e-7, 1.0)) - student), axis=1) * t * t
-                loss = (1 - self.recipe.distill_weight) * loss + self.recipe.distill_weight * distill
-            loss = tf.reduce_mean(loss) + tf.add_n(self.model.losses) if self.model.losses else tf.reduce_mean(loss)
-        gradients = tape.gradient(loss, self.model.trainable_variables)
-        self.optimizer.apply(gradients, self.model.trainable_variables)
-        return loss
+    def _jax_step(self) -> Callable[..., Any]:
+        import jax
+
+        model, optimizer = self.model, self.optimizer
+
+        def compute_loss(trainable: Any, non_trainable: Any, images: Any, targets: Any, params: dict[str, Any]) -> Any:
+            images, mixed = augment.apply(images, targets, params)
+            probs, non_trainable, losses = model.stateless_call(trainable, non_trainable, images, training=True, return_losses=True)
+            loss = self.loss(probs, mixed)
+            return (loss + sum(losses) if losses else loss), non_trainable
+
+        gradient = jax.value_and_grad(compute_loss, has_aux=True)
+
+        @jax.jit
+        def train_step(state: Any, images: Any, targets: Any, params: dict[str, Any]) -> Any:
+            trainable, non_trainable, optimizer_values = state
+            (loss, non_trainable), grads = gradient(trainable, non_trainable, images, targets, params)
+            trainable, optimizer_values = optimizer.stateless_apply(optimizer_values, grads, trainable)
+            return loss, (trainable, non_trainable, optimizer_values)
+
+        def step(images: Any, targets: Any, params: dict[str, Any]) -> Any:
+            if self._state is None:
+                self._state = (
+                    [v.value for v in model.trainable_variables],
+                    [v.value for v in model.non_trainable_variables],
+                    [v.value for v in optimizer.variables],
+                )
+            loss, self._state = train_step(self._state, images, targets, params)
+            return loss
+
+        return step
+
+    def sync(self) -> None:
+        """Write the values a stateless (JAX) step holds back into the model's and optimizer's variables."""
+        if self._state is None:
+            return
+        trainable, non_trainable, optimizer_values = self._state
+        for variables, values in (
+            (self.model.trainable_variables, trainable),
+            (self.model.non_trainable_variables, non_trainable),
+            (self.optimizer.variables, optimizer_values),
+        ):
+            for variable, value in zip(variables, values, strict=True):
+                variable.assign(value)
+        # The variables are the truth from here: Keras's own jitted predict donates their buffers and replaces them.
+        self._state = None
 
     def step(self, images: np.ndarray, targets: np.ndarray, params: dict[str, np.ndarray]) -> float:
         """One optimisation step on a batch; its loss."""
@@ -174,6 +243,7 @@ class Trainer:
 
     def save(self, folder: Path, state: RunState) -> None:
         """Write weights, optimizer variables and ``state`` atomically (a crash mid-write keeps the last checkpoint)."""
+        self.sync()
         folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {f"w{i}": np.asarray(v) for i, v in enumerate(self.model.variables)}
         arrays |= {f"o{i}": np.asarray(v) for i, v in enumerate(self.optimizer.variables)}
@@ -184,16 +254,23 @@ class Trainer:
         os.replace(folder / f"{STATE_FILE}.partial", folder / STATE_FILE)
 
     def restore(self, folder: Path) -> RunState | None:
-        """Load the checkpoint in ``folder`` into the model and optimizer; its state, or None if there is none."""
+        """Load the checkpoint in ``folder`` into the model and optimizer; its state, or None if there is none.
+
+        A finished run's state is returned without its weights: nothing is left to train, and its
+        ``checkpoint.npz`` may have stayed on the machine that trained it (only the state and the best model travel).
+        """
         if not (folder / STATE_FILE).exists():
             return None
+        state = RunState(**json.loads((folder / STATE_FILE).read_text()))
+        if state.epoch >= self.recipe.epochs:
+            return state
         with np.load(folder / CHECKPOINT_FILE) as stored:
             for i, variable in enumerate(self.model.variables):
                 variable.assign(stored[f"w{i}"])
             for i, variable in enumerate(self.optimizer.variables):
                 variable.assign(stored[f"o{i}"])
-        data = json.loads((folder / STATE_FILE).read_text())
-        return RunState(**data)
+        self._state = None  # a stateless step starts again from the restored variables
+        return state
 
 
 def evaluate_probs(model: keras.Model, images: np.ndarray, *, batch_size: int = 256, tta: str = "none") -> np.ndarray:
@@ -224,6 +301,8 @@ def fit(
     state = trainer.restore(folder) or RunState()
     taken = 0
     while state.epoch < recipe.epochs:
+        if where() not in state.trained_on:
+            state.trained_on.append(where())
         total = steps_per_epoch(len(images), recipe.batch_size)
         started, wall, losses = time.process_time(), time.monotonic(), []
         for faces, batch_targets, params in prefetch(
@@ -237,6 +316,7 @@ def fit(
                 state.wall_seconds += time.monotonic() - wall
                 started, wall = time.process_time(), time.monotonic()
                 if state.step == total:
+                    trainer.sync()  # the epoch's end reads the model
                     row = {
                         "epoch": state.epoch + 1,
                         "loss": float(np.mean(losses)) if losses else float("nan"),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import platform
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,7 @@ class TrainConfig:
     """What a run needs besides the architecture."""
 
     train_data: Path
-    test_data: Path  # PublicTest: reported, never selected on
+    test_data: Path | None  # PublicTest: reported, never selected on; None trains without it (evaluate by re-running with it)
     out_dir: Path
     recipe: Recipe
     seed: int = SEED
@@ -63,7 +62,7 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
 
     # Data
     full_train = load_cached(config.train_data, cache_dir=CACHE_DIR)
-    test_set = load_cached(config.test_data, cache_dir=CACHE_DIR)
+    test_set = load_cached(config.test_data, cache_dir=CACHE_DIR) if config.test_data else None
     teacher = np.load(config.teacher) if config.teacher else None
     if teacher is not None and teacher.shape != (len(full_train), len(full_train.class_names)):
         raise DataError(f"teacher {config.teacher}: shape {teacher.shape}, expected ({len(full_train)}, {len(full_train.class_names)})")
@@ -109,10 +108,10 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
     )
     _write_log(out / "log.csv", state.history)
 
-    # Evaluate the selected model on PublicTest, plain and with flip test-time augmentation
+    # Evaluate the selected model on PublicTest, plain and with flip and ten-crop test-time augmentation
     best = keras.models.load_model(best_path)
     selected = json.loads(best_path.with_suffix(".json").read_text())
-    summary = {
+    summary: dict[str, Any] = {
         "architecture": arch.name,
         "description": arch.description,
         "command": config.command,
@@ -123,21 +122,16 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
         "validation_accuracy": selected["val_accuracy"],
         "cpu_hours": round(state.cpu_seconds / 3600, 3),
         "wall_hours": round(state.wall_seconds / 3600, 3),
-        "backend": keras.backend.backend(),
-        "machine": f"{platform.machine()} {os.cpu_count()} cpu",
+        "trained_on": state.trained_on,
         "train_fingerprint": full_train.fingerprint(),
-        "test_fingerprint": test_set.fingerprint(),
         "validation": {"share": config.validation_share, "samples": len(val_set), "seed": config.seed},
         "seed": config.seed,
         "batch_size": recipe.batch_size,
-        "public_test": classification_metrics(test_set.labels, evaluate_probs(best, test_set.images), full_train.class_names),
-        **{
-            f"public_test_{mode}_tta": classification_metrics(
-                test_set.labels, evaluate_probs(best, test_set.images, tta=mode), full_train.class_names
-            )
-            for mode in ("flip", "ten_crop")
-        },
     }
+    if test_set is not None:
+        summary["test_fingerprint"] = test_set.fingerprint()
+        for key, tta in (("public_test", "none"), ("public_test_flip_tta", "flip"), ("public_test_ten_crop_tta", "ten_crop")):
+            summary[key] = classification_metrics(test_set.labels, evaluate_probs(best, test_set.images, tta=tta), full_train.class_names)
     (out / "run.json").write_text(json.dumps(summary, indent=2))
     return summary
 

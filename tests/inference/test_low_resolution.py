@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.low_resolution import TEMPERATURE_BY_BOX_PX, temper, temperature_for
+from inference.low_resolution import FULL_RESOLUTION_PX, TEMPERATURE_BY_BOX_PX, temper, temperature_for
+from ingest.vision.align import LOW_RESOLUTION_PX
 
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "low_resolution.json"
 
@@ -18,7 +19,9 @@ def test_the_temperatures_are_the_measured_ones() -> None:
     assert {int(size): t for size, t in measured.items()} == TEMPERATURE_BY_BOX_PX
 
 
-@pytest.mark.parametrize(("box_px", "expected"), [(0, 1.3), (12, 1.3), (13, 1.175), (14, 1.05), (16, 1.0), (19, 1.0), (200, 1.0)])
+@pytest.mark.parametrize(
+    ("box_px", "expected"), [(0, 1.6), (12, 1.6), (13, 1.5), (14, 1.4), (16, 1.25), (19, 1.15), (19.5, 1.15), (20, 1.0), (200, 1.0)]
+)
 def test_temperature_for_interpolates_between_measured_sizes(box_px: float, expected: float) -> None:
     assert temperature_for(box_px) == pytest.approx(expected)
 
@@ -29,3 +32,7 @@ def test_tempering_keeps_the_expression_and_lowers_the_confidence() -> None:
     assert tempered.sum() == pytest.approx(1.0) and int(tempered.argmax()) == 3
     assert tempered.max() < probabilities.max()
     assert temper(probabilities, box_px=24) is probabilities  # no change at full size
+
+
+def test_full_resolution_starts_where_ingest_stops_flagging_faces() -> None:
+    assert FULL_RESOLUTION_PX == LOW_RESOLUTION_PX

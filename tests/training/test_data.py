@@ -270,3 +270,39 @@ def test_shared_mnist_is_the_official_data(shared_data: Path) -> None:
     assert train.class_counts().sum() == 60000 and set(test.labels.tolist()) == set(range(10))
     digest = hashlib.sha256(gzip.decompress((root / "train-images-idx3-ubyte.gz").read_bytes())).hexdigest()
     assert digest.startswith("ba891046") and digest.endswith("776db")
+
+
+def test_a_npz_copy_loads_as_the_split_it_was_made_from(tmp_path: Path, face_folder: Callable[..., Path]) -> None:
+    original = load_folder(face_folder("faces", per_class=2))
+    path = tmp_path / "split.npz"
+    np.savez(path, images=original.images, labels=original.labels)
+
+    copy = load(path)
+
+    assert copy.fingerprint() == original.fingerprint() and copy.class_names == original.class_names
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({}, r"not a \.npz file with images and labels"),
+        ({"images": np.zeros((2, 48, 48, 1), np.uint8)}, r"not a \.npz file with images and labels"),
+        ({"images": np.zeros((2, 48, 48, 1), np.float32), "labels": np.zeros(2, int)}, "expected uint8 images"),
+        ({"images": np.zeros((2, 32, 32, 1), np.uint8), "labels": np.zeros(2, int)}, "expected uint8 images"),
+        ({"images": np.zeros((2, 48, 48, 1), np.uint8), "labels": np.zeros(3, int)}, "expected uint8 images"),
+        ({"images": np.zeros((2, 48, 48, 1), np.uint8), "labels": np.array([0, 7])}, "labels outside 0..6"),
+    ],
+    ids=["empty", "no_labels", "float_pixels", "wrong_size", "count_mismatch", "unknown_label"],
+)
+def test_npz_errors_name_the_file_and_problem(tmp_path: Path, arrays: dict[str, np.ndarray], message: str) -> None:
+    path = tmp_path / "split.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(DataError, match=message):
+        load(path)
+
+
+def test_a_file_that_is_not_npz_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "split.npz"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(DataError, match=r"not a \.npz file"):
+        load(path)

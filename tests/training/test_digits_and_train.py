@@ -57,3 +57,9 @@ def test_train_runs_an_epoch_and_records_the_command(
     log = (out / "log.csv").read_text().splitlines()
     assert log[0].startswith("epoch,loss,val_accuracy,") and log[1].startswith("0,")  # counted from 0, as Keras's CSVLogger does
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["architecture"] == "cnn4_dense1024"
+
+    # The finished run reported again without PublicTest (as on a machine that lacks it): nothing retrains.
+    assert cli.main([*argv[:5], "--no-test", *argv[7:]]) == 0
+    rerun = json.loads((out / "run.json").read_text())
+    assert "public_test" not in rerun and "test_fingerprint" not in rerun
+    assert rerun["validation_accuracy"] == run["validation_accuracy"] and rerun["trained_on"] == run["trained_on"]

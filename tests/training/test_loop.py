@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from training.augment import Augmentation
-from training.loop import Recipe, Trainer, class_weight_vector, fit, make_optimizer, steps_per_epoch
+from training.loop import CHECKPOINT_FILE, Recipe, Trainer, class_weight_vector, fit, make_optimizer, steps_per_epoch, where
 
 SAMPLES, BATCH, EPOCHS = 40, 8, 2
 
@@ -91,6 +91,21 @@ def test_a_finished_run_records_each_epoch_and_its_cpu_time(tmp_path: Path) -> N
     assert [row["epoch"] for row in state.history] == [1, 2]
     assert state.epoch == EPOCHS and state.step == 0
     assert state.cpu_seconds > 0 and all(row["cpu_hours"] >= 0 for row in state.history)
+    assert state.trained_on == [where()] and where().endswith("keras tensorflow on cpu")
+
+
+def test_a_finished_run_needs_no_checkpoint_to_be_reported(tmp_path: Path) -> None:
+    # A run trained elsewhere comes back as its state and best model; its checkpoint stays behind.
+    recipe = Recipe(epochs=EPOCHS, batch_size=BATCH)
+    trained = run(recipe, tmp_path, init_seed=1)
+    (tmp_path / CHECKPOINT_FILE).unlink()
+
+    again = run(recipe, tmp_path, init_seed=99)
+    state = again.restore(tmp_path)
+
+    assert state is not None and state.epoch == EPOCHS and len(state.history) == EPOCHS
+    assert int(again.optimizer.iterations) == 0  # nothing trained, nothing loaded
+    assert not np.allclose(np.asarray(again.model.variables[1]), np.asarray(trained.model.variables[1]))
 
 
 def test_the_schedule_warms_up_then_decays() -> None:

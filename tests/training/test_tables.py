@@ -28,17 +28,24 @@ def summary(run: str, recipe: str, accuracy: float, **extra: object) -> dict[str
 
 def test_recipe_rows_carry_every_figure_and_mark_what_is_missing() -> None:
     results = [
-        summary("recipe-baseline", "baseline", 0.6, public_test_flip_tta={"accuracy": 0.61}, public_test_ten_crop_tta={"accuracy": 0.615}),
+        summary(
+            "recipe-baseline",
+            "baseline",
+            0.6,
+            public_test_flip_tta={"accuracy": 0.61},
+            public_test_ten_crop_tta={"accuracy": 0.615},
+            trained_on=["x86_64 2 cpu, keras tensorflow on cpu", "x86_64 16 cpu, keras jax on NVIDIA H100 80GB HBM3"],
+        ),
         summary("recipe-mixup", "mixup", 0.62),  # an older run without test-time figures
         summary("arch-dcnn_elu", "own", 0.5),
     ]
     lines = recipe_table(results).strip().splitlines()
     assert len(lines) == 4  # header, rule, two recipe rows
     assert lines[2] == (
-        "| baseline | AdamW, warm-up + cosine, label smoothing 0.1, flip/rotate/zoom/shift/contrast, random erasing | 10 | 1.23 "
-        "| 61.0% | 60.0% | 61.0% | 61.5% | 0.550 |"
+        "| baseline | AdamW, warm-up + cosine, label smoothing 0.1, flip/rotate/zoom/shift/contrast, random erasing | 10 "
+        "| 2 CPU cores (tensorflow); NVIDIA H100 80GB HBM3 (jax) | 1.23 | 61.0% | 60.0% | 61.0% | 61.5% | 0.550 |"
     )
-    assert lines[3].endswith("| 62.0% | – | – | 0.570 |")
+    assert lines[3].endswith("| 10 | – | 1.23 | 63.0% | 62.0% | – | – | 0.570 |")  # nor where it trained
 
 
 @pytest.mark.parametrize("results", [[], [summary("recipe-baseline", "baseline", 0.6)]], ids=["none", "no architecture runs"])
@@ -53,4 +60,4 @@ def test_the_command_prints_both_tables_from_the_results_folder(tmp_path: Path, 
     assert cli.main(["tables", "--results", str(tmp_path)]) == 0
 
     out = capsys.readouterr().out
-    assert "## Recipes (vggnet_s)" in out and "| vggnet_s | 1,242,919 | 10 | 1.23 | 59.0% | 58.0% | 0.530 |" in out
+    assert "## Recipes (vggnet_s)" in out and "| vggnet_s | 1,242,919 | 10 | – | 1.23 | 59.0% | 58.0% | 0.530 |" in out
