@@ -40,9 +40,15 @@ def worker_command(*, queue: str, concurrency: int, node: str) -> list[str]:
     return ["celery", "-A", "classroom", "worker", "-Q", queue, "-c", str(concurrency), "--prefetch-multiplier", prefetch, "-n", node]
 
 
+# glibc gives each thread that meets a busy heap its own 64 MB arena; a worker's detector and model threads
+# then hold several, and the peak grows with contention. Two arenas keep a worker's memory what its work needs.
+WORKER_MALLOC_ARENAS = "2"
+
+
 def worker_environment(*, queue: str) -> dict[str, str]:
-    """What a worker of ``queue`` adds to the shared environment: it loads and runs its model once before taking work."""
-    return {"WORKER_WARMUP": queue}
+    """What a worker of ``queue`` adds to the shared environment: it loads and runs its model once before taking
+    work, and its heap is held to :data:`WORKER_MALLOC_ARENAS` arenas."""
+    return {"WORKER_WARMUP": queue, "MALLOC_ARENA_MAX": WORKER_MALLOC_ARENAS}
 
 
 def beat_command(*, schedule: str) -> list[str]:

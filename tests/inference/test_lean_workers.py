@@ -9,6 +9,8 @@ import sys
 import pytest
 from django.conf import settings
 
+from classroom.stack import worker_environment
+
 MAX_RSS_MB = 300
 # What a worker does at start (classroom.tasks.warm_up), then what it reports about itself.
 WORKER = """
@@ -34,7 +36,12 @@ def test_a_warm_worker_imports_no_tensorflow_and_stays_small(queue: str) -> None
     result = subprocess.run(
         [sys.executable, "-c", WORKER, queue],
         cwd=settings.BASE_DIR,
-        env={"DJANGO_SETTINGS_MODULE": "classroom.settings", "PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "test-only"},
+        env={
+            "DJANGO_SETTINGS_MODULE": "classroom.settings",
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SECRET_KEY": "test-only",
+            **worker_environment(queue=queue),
+        },
         capture_output=True,
         text=True,
         check=True,
