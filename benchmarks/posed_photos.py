@@ -31,6 +31,7 @@ import argparse
 import json
 import math
 import os
+import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -263,6 +264,7 @@ def main() -> None:
     out = {
         "benchmark": "end to end on full-size posed photos: detect, cut, classify",
         "model": str(get_predictor().path),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "sets": sets,
         "seconds": round(time.monotonic() - started, 1),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -123,7 +123,10 @@ def production_temperature() -> float:
     """The calibration temperature ``production.json`` gives its model; 1.0 (none) for an overridden model or a card without one."""
     if os.environ.get("FER_MODEL_PATH"):
         return 1.0
-    return float(_production_card().get("temperature", 1.0))
+    temperature = _production_card().get("temperature", 1.0)
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 < temperature < 100:
+        raise ModelError(f"{PRODUCTION_CARD}: temperature must be a positive number, got {temperature!r}")
+    return float(temperature)
 
 
 def load_predictor(path: Path) -> Predictor:

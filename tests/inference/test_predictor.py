@@ -70,3 +70,13 @@ def test_the_served_predictor_applies_the_cards_temperature(
 def test_an_overridden_model_is_served_untempered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FER_MODEL_PATH", str(MODELS_DIR / "fer_vggnet_s.keras"))
     assert production_temperature() == 1.0
+
+
+@pytest.mark.parametrize("temperature", [0, -1.0, "hot", None, True, 1e9], ids=["zero", "negative", "text", "null", "bool", "absurd"])
+def test_a_card_with_a_bad_temperature_is_refused_by_name(temperature: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    production = tmp_path / "production.json"
+    production.write_text(json.dumps({"file": "fer_vggnet_s.int8.tflite", "temperature": temperature}))
+    monkeypatch.setattr(predictor_module, "PRODUCTION_CARD", production)
+    monkeypatch.delenv("FER_MODEL_PATH", raising=False)
+    with pytest.raises(ModelError, match="temperature must be a positive number"):
+        production_temperature()

@@ -32,6 +32,16 @@ def test_choice_is_the_fastest_within_half_a_point_of_the_best() -> None:
     assert "within 0.5 pt of the best (m.keras, 0.7000)" in why and "1500 faces/s" in why
 
 
+def run_folder(tmp_path: Path, tiny_model_path: Path, run: dict[str, object]) -> Path:
+    """A run folder holding the tiny model as ``best.keras`` and ``run`` as its ``run.json``; the model's path."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    model = folder / "best.keras"
+    model.write_bytes(tiny_model_path.read_bytes())
+    (folder / "run.json").write_text(json.dumps(run))
+    return model
+
+
 @pytest.fixture
 def small_speed_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(export, "SPEED_SECONDS", 0.05)
@@ -82,11 +92,7 @@ def test_export_writes_measured_files_cards_and_production(
 def test_export_refuses_other_training_data_than_the_run_used(
     tiny_model_path: Path, face_folder: Callable[..., Path], tmp_path: Path
 ) -> None:
-    run = tmp_path / "run"
-    run.mkdir()
-    model = run / "best.keras"
-    model.write_bytes(tiny_model_path.read_bytes())
-    (run / "run.json").write_text(json.dumps({"architecture": "tiny", "train_fingerprint": "0" * 64}))
+    model = run_folder(tmp_path, tiny_model_path, {"architecture": "tiny", "train_fingerprint": "0" * 64})
     train = face_folder("train", per_class=1)
 
     with pytest.raises(DataError, match=r"is not the data .* was trained on"):
@@ -98,14 +104,9 @@ def test_a_run_with_a_validation_split_gets_its_temperature_fitted_there(
     tiny_model_path: Path, face_folder: Callable[..., Path], tmp_path: Path
 ) -> None:
     train, test = face_folder("train", per_class=4, seed=1), face_folder("test", per_class=2, seed=2)
-    run = tmp_path / "run"
-    run.mkdir()
-    model = run / "best.keras"
-    model.write_bytes(tiny_model_path.read_bytes())
     recipe = {"optimizer": "adamw", "label_smoothing": 0.1}
-    (run / "run.json").write_text(
-        json.dumps({"architecture": "tiny", "recipe": recipe, "validation": {"share": 0.25, "samples": 7, "seed": 3}})
-    )
+    validation = {"share": 0.25, "samples": 7, "seed": 3}
+    model = run_folder(tmp_path, tiny_model_path, {"architecture": "tiny", "recipe": recipe, "validation": validation})
 
     card = export.export(model, tmp_path / "out", "fer_tiny", train_data=train, val_data=test)
 
@@ -122,11 +123,7 @@ def test_a_run_with_a_validation_split_gets_its_temperature_fitted_there(
 def test_a_validation_split_unlike_the_recorded_one_is_refused(
     tiny_model_path: Path, face_folder: Callable[..., Path], tmp_path: Path
 ) -> None:
-    run = tmp_path / "run"
-    run.mkdir()
-    model = run / "best.keras"
-    model.write_bytes(tiny_model_path.read_bytes())
-    (run / "run.json").write_text(json.dumps({"architecture": "tiny", "validation": {"share": 0.25, "samples": 99, "seed": 3}}))
+    model = run_folder(tmp_path, tiny_model_path, {"architecture": "tiny", "validation": {"share": 0.25, "samples": 99, "seed": 3}})
     train = face_folder("train", per_class=4)
 
     with pytest.raises(DataError, match=r"run\.json recorded 99"):
