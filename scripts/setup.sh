@@ -18,6 +18,9 @@ stamp=".venv/.installed-$(cat requirements/*.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r requirements/dev.txt
+  # mediapipe pulls in opencv-contrib-python, which writes the same cv2/ files with Qt GUI libraries
+  # (about 20 MB more in every worker); headless's files go in last so cv2 is the headless build.
+  .venv/bin/python -m pip install -q --force-reinstall --no-deps "$(grep -o '^opencv-python-headless[^ ]*' requirements/base.txt)"
   touch "$stamp"
 fi
 

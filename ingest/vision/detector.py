@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -52,18 +53,21 @@ def _mediapipe() -> tuple[Any, Any, Any]:
     """``mediapipe``, and its Tasks ``BaseOptions`` and ``vision``, imported without TensorFlow.
 
     mediapipe imports TensorFlow, when it is installed, only for API-doc decorators
-    (``mediapipe/tasks/python/core/optional_dependencies.py``). Hidden during that import, the ingest
-    worker does not load about 500 MB it never uses; TensorFlow imports normally afterwards.
+    (``mediapipe/tasks/python/core/optional_dependencies.py``), and matplotlib only for drawing helpers.
+    Hidden during that import, the ingest worker does not load about 530 MB it never uses; both import
+    normally afterwards.
     """
-    hide = "tensorflow" not in sys.modules
-    if hide:
-        sys.modules["tensorflow"] = None  # type: ignore[assignment]  # makes "import tensorflow" fail as if absent
+    hidden: dict[str, types.ModuleType | None] = {"tensorflow": None} if "tensorflow" not in sys.modules else {}
+    if "matplotlib" not in sys.modules:
+        # Its drawing helpers import pyplot at import time (about 30 MB); a placeholder stands in for them.
+        hidden |= {"matplotlib": types.ModuleType("matplotlib"), "matplotlib.pyplot": types.ModuleType("matplotlib.pyplot")}
+    sys.modules.update(hidden)  # type: ignore[arg-type]  # None makes "import tensorflow" fail as if absent
     try:
         import mediapipe as mp
         from mediapipe.tasks.python import BaseOptions, vision
     finally:
-        if hide:
-            del sys.modules["tensorflow"]
+        for name in hidden:
+            del sys.modules[name]
     return mp, BaseOptions, vision
 
 
