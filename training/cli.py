@@ -87,14 +87,16 @@ def _teacher(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
-    from training.tables import architecture_table, read_results, recipe_table
+    from training.tables import architecture_table, read_digits, read_results, recipe_table, update_card
 
     results = read_results(args.results)
+    if args.card:
+        update_card(args.card, results, read_digits(args.results))
     print(
         "## Recipes (vggnet_s)\n\n"
         + recipe_table(results)
-        + "\n## Architectures, each with its own recipe\n\n"
-        + architecture_table(results)
+        + "\n## Architectures, each with its own recipe, under one budget of training time\n\n"
+        + architecture_table(results, read_digits(args.results))
     )
     return 0
 
@@ -203,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--out", type=Path, default=None, help="run folder (default runs/<arch>[-<recipe>])")
     train.add_argument("--recipe", default=None, help="a named recipe of training/recipes.py (default: the architecture's own)")
-    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--epochs", type=float, default=None, help="a fraction cuts the last epoch short")
     train.add_argument("--batch-size", type=int, default=None)
     train.add_argument("--seed", type=int, default=1337)
     train.add_argument("--validation-share", type=float, default=0.1, help="stratified share of Training used for selection")
@@ -227,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tables = commands.add_parser("tables", help="the recipe and architecture tables (Markdown) from the committed run summaries")
     tables.add_argument("--results", type=Path, default=Path("training") / "results")
+    tables.add_argument("--card", type=Path, default=None, help="also write both tables into this Markdown model card")
     tables.set_defaults(handler=_tables)
 
     listing = commands.add_parser("list", help="the architectures with parameters and measured CPU cost per epoch")

@@ -31,7 +31,7 @@ import tensorflow as tf
 from training import augment
 from training.architectures import Architecture
 from training.data import CLASS_NAMES, IMAGE_SIZE
-from training.loop import Trainer, batches, class_weight_vector, steps_per_epoch
+from training.loop import Trainer, batches, class_weight_vector, run_steps, steps_per_epoch
 from training.recipes import recipe_for
 
 COSTS_PATH = Path(__file__).resolve().parent / "epoch_costs.json"
@@ -88,7 +88,7 @@ def measure_epoch_seconds(arch: Architecture, *, steps: int, batch_size: int | N
     trainer = Trainer(
         model,
         recipe,
-        total_steps=recipe.epochs * per_epoch,
+        total_steps=run_steps(recipe, TRAIN_SIZE),
         steps_in_epoch=per_epoch,
         class_weights=class_weight_vector(labels, len(CLASS_NAMES), 0.5),
     )

@@ -33,6 +33,7 @@ from training.cost import machine, read_costs
 from training.data import DataError, Dataset, load_cached, split_validation
 from training.evaluate import evaluate, predict_probs
 from training.report import plot_confusion_matrix, plot_reliability
+from training.tables import card_section, read_digits, read_results
 from training.train import CACHE_DIR, SEED
 
 ACCURACY_TOLERANCE = 0.005  # files within half a point of the most accurate count as equally accurate
@@ -289,6 +290,7 @@ def _markdown(card: dict[str, Any]) -> str:
         "- Small faces: below a 20 px face box the crop is enlarged from few pixels and accuracy falls (README, *Small faces*);",
         "  such faces are flagged `low_resolution` and their confidence tempered further.",
         "",
+        card_section(read_results(), read_digits()),
     ]
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ numbers as one that never stopped (``tests/training/test_loop.py`` checks weight
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import queue
@@ -37,7 +38,7 @@ PREFETCH_BATCHES = 3
 class Recipe:
     """How a model is trained: optimizer, schedule, regularisation, augmentation and distillation."""
 
-    epochs: int = 30
+    epochs: float = 30  # a fraction ends the last epoch early: runs under a time budget (training/plan.json)
     batch_size: int = 128
     optimizer: str = "adamw"  # "adamw" or "sgd" (Nesterov momentum 0.9)
     learning_rate: float = 2e-3
@@ -82,9 +83,23 @@ def steps_per_epoch(samples: int, batch_size: int) -> int:
     return -(-samples // batch_size)
 
 
+def run_steps(recipe: Recipe, samples: int) -> int:
+    """Steps of a whole run over ``samples`` faces: the recipe's epochs, the last one possibly cut short."""
+    return max(1, round(recipe.epochs * steps_per_epoch(samples, recipe.batch_size)))
+
+
+def epoch_steps(recipe: Recipe, samples: int, epoch: int) -> int:
+    """Steps of epoch ``epoch`` (0-based): a whole pass, or what is left of :func:`run_steps` in the last one."""
+    per_epoch = steps_per_epoch(samples, recipe.batch_size)
+    return max(0, min(per_epoch, run_steps(recipe, samples) - epoch * per_epoch))
+
+
 def make_optimizer(recipe: Recipe, *, total_steps: int, steps_in_epoch: int) -> keras.optimizers.Optimizer:
-    """The recipe's optimizer over a warm-up + cosine schedule spanning ``total_steps``."""
-    warmup = round(recipe.warmup_epochs * steps_in_epoch)
+    """The recipe's optimizer over a warm-up + cosine schedule spanning ``total_steps``.
+
+    A run shorter than five warm-ups (a small time budget) warms up over its first fifth instead.
+    """
+    warmup = min(round(recipe.warmup_epochs * steps_in_epoch), total_steps // 5)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=recipe.learning_rate / 100 if warmup else recipe.learning_rate,
         decay_steps=max(1, total_steps - warmup),
@@ -110,7 +125,7 @@ def batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
     """The epoch's batches from ``start_step`` on: faces, targets and augmentation parameters, all from the seed."""
     order = np.random.default_rng([seed, epoch]).permutation(len(images))
-    for step in range(start_step, steps_per_epoch(len(images), recipe.batch_size)):
+    for step in range(start_step, epoch_steps(recipe, len(images), epoch)):
         chosen = np.sort(order[step * recipe.batch_size : (step + 1) * recipe.batch_size])
         params = augment.draw(recipe.augmentation, batch=len(chosen), rng=augment.step_rng(seed, epoch, step))
         yield images[chosen].astype(np.float32), targets[chosen], params
@@ -262,7 +277,7 @@ class Trainer:
         if not (folder / STATE_FILE).exists():
             return None
         state = RunState(**json.loads((folder / STATE_FILE).read_text()))
-        if state.epoch >= self.recipe.epochs:
+        if state.epoch >= math.ceil(self.recipe.epochs):
             return state
         with np.load(folder / CHECKPOINT_FILE) as stored:
             for i, variable in enumerate(self.model.variables):
@@ -300,10 +315,10 @@ def fit(
     recipe = trainer.recipe
     state = trainer.restore(folder) or RunState()
     taken = 0
-    while state.epoch < recipe.epochs:
+    while state.epoch < math.ceil(recipe.epochs):
         if where() not in state.trained_on:
             state.trained_on.append(where())
-        total = steps_per_epoch(len(images), recipe.batch_size)
+        total = epoch_steps(recipe, len(images), state.epoch)
         started, wall, losses = time.process_time(), time.monotonic(), []
         for faces, batch_targets, params in prefetch(
             batches(images, targets, recipe=recipe, seed=seed, epoch=state.epoch, start_step=state.step)

@@ -23,13 +23,15 @@ import numpy as np
 
 from training.architectures import Architecture
 from training.data import DataError, load_cached, split_validation, validation_mask
-from training.loop import Recipe, Trainer, class_weight_vector, evaluate_probs, fit, steps_per_epoch
+from training.loop import Recipe, Trainer, class_weight_vector, evaluate_probs, fit, run_steps, steps_per_epoch
 from training.metrics import classification_metrics
 
 SEED = 1337
 CACHE_DIR = Path(os.environ.get("FER_CACHE_DIR", Path.home() / ".cache" / "engagement-monitor"))
 VALIDATION_SHARE = 0.1
 CHECKPOINT_EVERY = 50  # steps: about 40 s of vggnet_s on 2 cores, the most an interruption can cost
+TEST_TIME_AUGMENTATIONS = ("none", "flip", "ten_crop")  # PublicTest views reported (training.augment.test_time_views)
+SUMMARY_KEYS = {"none": "public_test", "flip": "public_test_flip_tta", "ten_crop": "public_test_ten_crop_tta"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class TrainConfig:
     validation_share: float = VALIDATION_SHARE
     teacher: Path | None = None  # .npy of soft labels for every Training face (distillation)
     checkpoint_every: int = CHECKPOINT_EVERY
+    test_time_augmentation: tuple[str, ...] = TEST_TIME_AUGMENTATIONS  # "none" is always reported
     command: str = ""
 
 
@@ -73,12 +76,11 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
 
     # Model
     model = arch.build(full_train.images.shape[1:], num_classes)
-    per_epoch = steps_per_epoch(len(fit_set), recipe.batch_size)
     trainer = Trainer(
         model,
         recipe,
-        total_steps=recipe.epochs * per_epoch,
-        steps_in_epoch=per_epoch,
+        total_steps=run_steps(recipe, len(fit_set)),
+        steps_in_epoch=steps_per_epoch(len(fit_set), recipe.batch_size),
         class_weights=class_weight_vector(fit_set.labels, num_classes, recipe.class_weight_power),
     )
     model.summary(print_fn=lambda line, **_: print(line, file=sys.stderr))
@@ -108,7 +110,7 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
     )
     _write_log(out / "log.csv", state.history)
 
-    # Evaluate the selected model on PublicTest, plain and with flip and ten-crop test-time augmentation
+    # Evaluate the selected model on PublicTest, plain and with the configured test-time augmentation
     best = keras.models.load_model(best_path)
     selected = json.loads(best_path.with_suffix(".json").read_text())
     summary: dict[str, Any] = {
@@ -130,8 +132,9 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
     }
     if test_set is not None:
         summary["test_fingerprint"] = test_set.fingerprint()
-        for key, tta in (("public_test", "none"), ("public_test_flip_tta", "flip"), ("public_test_ten_crop_tta", "ten_crop")):
-            summary[key] = classification_metrics(test_set.labels, evaluate_probs(best, test_set.images, tta=tta), full_train.class_names)
+        for tta in dict.fromkeys(("none", *config.test_time_augmentation)):
+            probs = evaluate_probs(best, test_set.images, tta=tta)
+            summary[SUMMARY_KEYS[tta]] = classification_metrics(test_set.labels, probs, full_train.class_names)
     (out / "run.json").write_text(json.dumps(summary, indent=2))
     return summary
 

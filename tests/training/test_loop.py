@@ -9,7 +9,18 @@ import numpy as np
 import pytest
 
 from training.augment import Augmentation
-from training.loop import CHECKPOINT_FILE, Recipe, Trainer, class_weight_vector, fit, make_optimizer, steps_per_epoch, where
+from training.loop import (
+    CHECKPOINT_FILE,
+    Recipe,
+    Trainer,
+    class_weight_vector,
+    epoch_steps,
+    fit,
+    make_optimizer,
+    run_steps,
+    steps_per_epoch,
+    where,
+)
 
 SAMPLES, BATCH, EPOCHS = 40, 8, 2
 
@@ -43,7 +54,7 @@ def trainer(recipe: Recipe, *, init_seed: int) -> Trainer:
     return Trainer(
         tiny_model(init_seed),
         recipe,
-        total_steps=recipe.epochs * per_epoch,
+        total_steps=run_steps(recipe, SAMPLES),
         steps_in_epoch=per_epoch,
         class_weights=class_weight_vector(labels, 7, 0.5),
     )
@@ -106,6 +117,34 @@ def test_a_finished_run_needs_no_checkpoint_to_be_reported(tmp_path: Path) -> No
     assert state is not None and state.epoch == EPOCHS and len(state.history) == EPOCHS
     assert int(again.optimizer.iterations) == 0  # nothing trained, nothing loaded
     assert not np.allclose(np.asarray(again.model.variables[1]), np.asarray(trained.model.variables[1]))
+
+
+@pytest.mark.parametrize(
+    ("epochs", "steps", "per_epoch"),
+    [(2, 10, [5, 5]), (1.4, 7, [5, 2]), (0.4, 2, [2]), (0.01, 1, [1])],  # whole epochs, a cut last epoch, under one, the floor
+)
+def test_a_fraction_of_an_epoch_cuts_the_last_one_short(epochs: float, steps: int, per_epoch: list[int]) -> None:
+    recipe = Recipe(epochs=epochs, batch_size=BATCH)
+    assert run_steps(recipe, SAMPLES) == steps
+    assert [epoch_steps(recipe, SAMPLES, epoch) for epoch in range(len(per_epoch) + 1)] == [*per_epoch, 0]
+
+
+def test_a_run_with_a_cut_last_epoch_resumes_and_ends_on_its_step(tmp_path: Path) -> None:
+    recipe = Recipe(epochs=1.4, batch_size=BATCH)
+    whole = run(recipe, tmp_path / "whole", init_seed=1)
+    run(recipe, tmp_path / "split", init_seed=1, stop_after_steps=6)  # inside the cut epoch
+    resumed = run(recipe, tmp_path / "split", init_seed=99)
+
+    state = resumed.restore(tmp_path / "split")
+    assert state is not None and [row["epoch"] for row in state.history] == [1, 2]
+    assert int(resumed.optimizer.iterations) == int(whole.optimizer.iterations) == 7
+    for expected, got in zip(whole.model.variables, resumed.model.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=0, atol=1e-6, err_msg=expected.path)
+
+
+def test_a_run_shorter_than_five_warm_ups_warms_up_over_its_first_fifth() -> None:
+    schedule = make_optimizer(Recipe(learning_rate=1e-2, warmup_epochs=1.0), total_steps=20, steps_in_epoch=10)._learning_rate
+    assert float(schedule(4)) == pytest.approx(1e-2)  # the peak at step 20 // 5, not at one epoch (10)
 
 
 def test_the_schedule_warms_up_then_decays() -> None:

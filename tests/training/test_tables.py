@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from training import cli
-from training.tables import architecture_table, read_results, recipe_table
+from training.tables import architecture_table, card_section, read_digits, read_results, recipe_table, update_card
 
 
 def summary(run: str, recipe: str, accuracy: float, **extra: object) -> dict[str, object]:
@@ -60,4 +60,59 @@ def test_the_command_prints_both_tables_from_the_results_folder(tmp_path: Path, 
     assert cli.main(["tables", "--results", str(tmp_path)]) == 0
 
     out = capsys.readouterr().out
-    assert "## Recipes (vggnet_s)" in out and "| vggnet_s | 1,242,919 | 10 | – | 1.23 | 59.0% | 58.0% | 0.530 |" in out
+    assert "## Recipes (vggnet_s)" in out and "| – | vggnet_s | 1,242,919 | – | 10 | 74 | 59.0% | 58.0% | – | 0.530 | – |" in out
+
+
+def test_architecture_rows_name_the_budget_and_say_a_seed_figure_was_never_given() -> None:
+    seed = summary("arch-dcnn_elu", "own", 0.5, description="seed: DCNN", budget_seconds=600, public_test_flip_tta={"accuracy": 0.52})
+    ours = summary("arch-vggnet_s", "own", 0.55, description="ours: compact VGG", budget_seconds=600)
+    digits = {
+        "architecture": "seed",
+        "parameters": 225034,
+        "epochs": 3,
+        "train_seconds": 105.2,
+        "test_accuracy": 0.9892,
+        "test_macro_f1": 0.989,
+        "seed_reported_accuracy": 0.9795,
+    }
+    lines = architecture_table([seed, ours], digits).strip().splitlines()
+    assert lines[2:] == [
+        "| seed | vggnet_s | 1,242,919 | 600 s | 10 | 74 | 51.0% | 50.0% | 52.0% | 0.450 | not given to us |",
+        "| ours | vggnet_s | 1,242,919 | 600 s | 10 | 74 | 56.0% | 55.0% | – | 0.500 | – |",
+        "| seed 000 (MNIST digits) | digits_seed | 225,034 | – | 3 | 2 (wall) | – | 98.92% (MNIST test) | – | 0.989 | 97.95% |",
+    ]
+
+
+def test_the_mnist_row_is_read_from_its_own_folder(tmp_path: Path) -> None:
+    assert read_digits(tmp_path) is None
+    (tmp_path / "digits").mkdir()
+    (tmp_path / "digits" / "seed.json").write_text(json.dumps({"test_accuracy": 0.99}))
+    assert read_digits(tmp_path) == {"test_accuracy": 0.99}
+    assert read_results(tmp_path) == []  # not a run of the FER tables
+
+
+@pytest.mark.parametrize(
+    ("card", "expected"),
+    [
+        ("# Card\n\nfacts\n", "# Card\n\nfacts\n\n{section}"),  # none yet: appended
+        ("# Card\n\n## The runs behind this model\n\nold\n", "# Card\n\n{section}"),  # the last section: replaced
+        ("# Card\n\n## The runs behind this model\n\nold\n\n## Later\n\nkept\n", "# Card\n\n{section}\n## Later\n\nkept\n"),  # in between
+        ("", "\n\n{section}"),  # empty
+    ],
+    ids=["appended", "replaced at the end", "replaced in between", "empty card"],
+)
+def test_the_card_gets_both_tables_in_place_of_its_old_ones(tmp_path: Path, card: str, expected: str) -> None:
+    path = tmp_path / "card.md"
+    path.write_text(card)
+    results = [summary("recipe-baseline", "baseline", 0.6), summary("arch-vggnet_s", "own", 0.55)]
+    section = card_section(results, None)
+
+    update_card(path, results, None)
+    assert path.read_text() == expected.format(section=section)
+    update_card(path, results, None)
+    assert path.read_text() == expected.format(section=section)  # again: nothing changes
+
+
+def test_the_committed_card_carries_the_committed_runs() -> None:
+    card = Path(__file__).resolve().parents[2] / "inference" / "models" / "fer_vggnet_s.md"
+    assert card_section(read_results(), read_digits()) in card.read_text(), "run `python -m training tables --card " + str(card) + "`"
