@@ -123,6 +123,7 @@ def train(arch: Architecture, config: TrainConfig) -> dict[str, Any]:
         "best_epoch": selected["epoch"],
         "validation_accuracy": selected["val_accuracy"],
         "cpu_hours": round(state.cpu_seconds / 3600, 3),
+        "cpu_seconds": round(state.cpu_seconds, 2),  # a short run rounds to 0.000 h
         "wall_hours": round(state.wall_seconds / 3600, 3),
         "trained_on": state.trained_on,
         "train_fingerprint": full_train.fingerprint(),

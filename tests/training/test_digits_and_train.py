@@ -52,7 +52,7 @@ def test_train_runs_an_epoch_and_records_the_command(
     assert run["command"] == "python -m training " + " ".join(argv)
     assert run["public_test"]["samples"] == 14 and run["epochs"] == 1
     assert run["validation"]["samples"] == 7  # one face of each class held out for selection
-    assert run["public_test_flip_tta"]["samples"] == run["public_test_ten_crop_tta"]["samples"] == 14 and run["cpu_hours"] > 0
+    assert run["public_test_flip_tta"]["samples"] == run["public_test_ten_crop_tta"]["samples"] == 14 and run["cpu_seconds"] > 0
     assert {"best.keras", "log.csv", "run.json", "checkpoint.npz", "state.json"} <= {p.name for p in out.iterdir()}
     log = (out / "log.csv").read_text().splitlines()
     assert log[0].startswith("epoch,loss,val_accuracy,") and log[1].startswith("0,")  # counted from 0, as Keras's CSVLogger does
