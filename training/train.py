@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from training.architectures import Architecture
+from training.augment import TEST_TIME_AUGMENTATIONS
 from training.data import DataError, load_cached, split_validation, validation_mask
 from training.loop import Recipe, Trainer, class_weight_vector, evaluate_probs, fit, run_steps, steps_per_epoch
 from training.metrics import classification_metrics
@@ -30,7 +31,6 @@ SEED = 1337
 CACHE_DIR = Path(os.environ.get("FER_CACHE_DIR", Path.home() / ".cache" / "engagement-monitor"))
 VALIDATION_SHARE = 0.1
 CHECKPOINT_EVERY = 50  # steps: about 40 s of vggnet_s on 2 cores, the most an interruption can cost
-TEST_TIME_AUGMENTATIONS = ("none", "flip", "ten_crop")  # PublicTest views reported (training.augment.test_time_views)
 SUMMARY_KEYS = {"none": "public_test", "flip": "public_test_flip_tta", "ten_crop": "public_test_ten_crop_tta"}
 
 
