@@ -93,6 +93,9 @@ class Stack:
     stall_seconds: float = STALL_SECONDS
     supervisor: Supervisor | None = None
     held: set[str] = field(default_factory=set)  # parts killed on purpose (kill()), not to be revived until restart()
+    # Parts the service does not need (the demo's replay client): one that ends is done, one that keeps failing
+    # is left down, and neither ever stops the stack.
+    optional: set[str] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -113,11 +116,14 @@ class Stack:
             env.pop("CELERY_BROKER_URL", None)
         return env
 
-    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
-        """Start one part (a new one, or again) with its output appended to ``<log_dir>/<name>.log``."""
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None, *, optional: bool = False) -> None:
+        """Start one part (a new one, or again) with its output appended to ``<log_dir>/<name>.log``;
+        ``optional`` marks a part whose end or failure never stops the stack."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.lock, (self.log_dir / f"{name}.log").open("ab") as log:
             self.commands[name] = (args, env)
+            if optional:
+                self.optional.add(name)
             # A new process group, so stopping the stack also stops each part's own children.
             self.processes[name] = subprocess.Popen(
                 args,
@@ -279,10 +285,17 @@ class Stack:
         return http
 
     def failed(self) -> str | None:
-        """The name of a part that is down for good: given up by the supervisor, or dead in an unsupervised stack."""
+        """The name of a needed part that is down for good: given up by the supervisor, or dead in an unsupervised
+        stack. Optional parts never count."""
         if self.supervisor is not None:
-            return next(iter(sorted(self.supervisor.given_up)), None)
-        return next((name for name, process in self.processes.items() if process.poll() is not None and name not in self.held), None)
+            return next(iter(sorted(self.supervisor.given_up - self.optional)), None)
+        down = (name for name, process in self.processes.items() if process.poll() is not None and name not in self.held)
+        return next((name for name in down if name not in self.optional), None)
+
+    def finished(self, name: str) -> bool:
+        """Whether an optional part ended of its own accord (exit status 0): its work is done."""
+        process = self.processes.get(name)
+        return name in self.optional and process is not None and process.poll() == 0
 
     def __enter__(self) -> Stack:
         return self.start()

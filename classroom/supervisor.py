@@ -87,7 +87,7 @@ class Supervisor:
         made: list[Revival] = []
         with self.stack.lock:
             for name in list(self.stack.commands):
-                if name in self.stack.held or name in self.given_up:
+                if name in self.stack.held or name in self.given_up or self.stack.finished(name):
                     continue
                 reason = self._exit_reason(name) or self._stall_reason(name)
                 if reason is None:

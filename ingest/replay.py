@@ -27,7 +27,32 @@ JPEG_QUALITY = 85
 
 
 class ReplayError(RuntimeError):
-    """An input cannot be read, or the server refused the upload for good."""
+    """An input cannot be read, or the server refused the upload."""
+
+
+class UploadRefused(ReplayError):
+    """The server refuses this session's uploads for good (401/403: the session ended, the token was rotated).
+
+    Not a failure of the client: there is nothing left to send to, so a replay stops here.
+    """
+
+    def __init__(self, *, status: int, code: str, message: str) -> None:
+        super().__init__(f"the server refused the upload for good ({status} {code}): {message}")
+        self.status = status
+        self.code = code
+
+
+REFUSED_FOR_GOOD = (401, 403)
+
+
+def _refusal(response: requests.Response) -> UploadRefused:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    code = str(body.get("error", "refused")) if isinstance(body, dict) else "refused"
+    message = str(body.get("message", response.text)) if isinstance(body, dict) else response.text
+    return UploadRefused(status=response.status_code, code=code, message=message)
 
 
 class Source:
@@ -135,7 +160,11 @@ def replay(
     max_frames: int | None = None,
     on_response: Callable[[int, requests.Response], None] | None = None,
 ) -> ReplayStats:
-    """Post frames at the inputs' pace until they end (or ``max_frames``); honours Retry-After."""
+    """Post frames at the inputs' pace until they end (or ``max_frames``); honours Retry-After.
+
+    Raises :class:`UploadRefused` once the server refuses the session for good, :class:`ReplayError` on any
+    other refusal.
+    """
     iterator, rate = frames(paths, names=names, loop=loop, fps=fps)
     url = f"{base_url.rstrip('/')}/api/v1/sessions/{session_id}/frames"
     stats = ReplayStats()
@@ -158,6 +187,8 @@ def replay(
                 on_response(index, response)
             if response.status_code in (429, 503):
                 next_at = time.monotonic() + float(response.headers.get("Retry-After", "1"))
+            elif response.status_code in REFUSED_FOR_GOOD:
+                raise _refusal(response)
             elif response.status_code >= 400:
                 raise ReplayError(f"server refused the upload ({response.status_code}): {response.text}")
     return stats

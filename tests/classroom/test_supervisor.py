@@ -69,6 +69,37 @@ def test_a_part_that_keeps_dying_is_given_up_and_reported(stack: Stack) -> None:
     assert stack.failed() == "beat"
 
 
+def test_an_optional_part_that_finished_is_left_down_and_stops_nothing(stack: Stack) -> None:
+    stack.spawn("replay", [sys.executable, "-c", "raise SystemExit(0)"], optional=True)
+    stack.processes["replay"].wait()
+
+    assert Supervisor(stack, queue_length=lambda queue: 0).check() == []
+    assert stack.finished("replay")
+    assert stack.failed() is None
+
+
+def test_an_optional_part_that_keeps_failing_is_given_up_but_stops_nothing(stack: Stack) -> None:
+    stack.spawn("replay", [sys.executable, "-c", "raise SystemExit(2)"], optional=True)
+    supervisor = Supervisor(stack, queue_length=lambda queue: 0)
+    stack.supervisor = supervisor
+    for _ in range(MAX_RESTARTS + 1):
+        stack.processes["replay"].wait()
+        supervisor.check()
+
+    assert supervisor.given_up == {"replay"}
+    assert not stack.finished("replay")  # it failed; it did not finish
+    assert stack.failed() is None
+
+
+def test_an_unsupervised_stack_reports_a_dead_needed_part_but_not_an_optional_one(stack: Stack) -> None:
+    stack.spawn("replay", [sys.executable, "-c", "raise SystemExit(2)"], optional=True)
+    stack.processes["replay"].wait()
+    assert stack.failed() is None
+    stack.spawn("beat", [sys.executable, "-c", "raise SystemExit(2)"])
+    stack.processes["beat"].wait()
+    assert stack.failed() == "beat"
+
+
 @pytest.mark.parametrize(
     ("waiting", "silent_s", "restarted"),
     [

@@ -18,6 +18,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from classroom.demo_media import demo_class
 from classroom.stack import Stack, StackError, port_open
 
+REPLAY = "replay"
+
 
 class Command(BaseCommand):
     help = "Run Redis (if none is reachable), daphne, both Celery workers and beat; with --demo, feed a live demo class."
@@ -52,10 +54,17 @@ class Command(BaseCommand):
                 self._demo(stack, options["fps"])
             self.stdout.write(self.style.SUCCESS(f"stack is up at {stack.base_url}  (logs: {stack.log_dir}); Ctrl-C stops it"))
             deadline = time.monotonic() + options["duration"] if options["duration"] else None
+            demo_over = False
             while not stopping and (deadline is None or time.monotonic() < deadline):
                 dead = stack.failed()  # the supervisor restarts a part that dies or stalls, and gives up after repeated failures
                 if dead is not None:
                     raise CommandError(f"{dead} keeps failing; see {stack.log_dir / (dead + '.log')} and supervisor.log")
+                if options["demo"] and not demo_over and stack.finished(REPLAY):
+                    demo_over = True
+                    self.stdout.write(
+                        "the demo session was ended (or its token rotated): its replay client stopped, the server keeps running. "
+                        "Start a new session on the course page and point a client at it (see the README).",
+                    )
                 time.sleep(1)
         except StackError as error:
             raise CommandError(str(error)) from error
@@ -72,7 +81,8 @@ class Command(BaseCommand):
         replay = [sys.executable, manage, "replay", *(str(path) for _, path in students), "--session", str(demo["session"])]
         names = ",".join(name for name, _ in students)
         replay += ["--token", demo["token"], "--url", stack.base_url, "--fps", str(fps), "--names", names, "--loop"]
-        stack.spawn("replay", replay)
+        # The demo's own client: when the teacher ends the session it stops, and the stack stays up.
+        stack.spawn(REPLAY, replay, optional=True)
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nLive demo class: {stack.base_url}{demo['dashboard_url']}\n"

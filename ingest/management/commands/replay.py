@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ingest.replay import ReplayError, replay
+from ingest.replay import ReplayError, UploadRefused, replay
 
 
 class Command(BaseCommand):
@@ -42,6 +42,11 @@ class Command(BaseCommand):
                 loop=options["loop"],
                 max_frames=options["max_frames"],
             )
+        except UploadRefused as error:
+            # The session ended or its token was rotated: the replay's work is over, which is not an error.
+            self.stderr.write(f"{error}; stopping")
+            self.stdout.write(json.dumps({"stopped": error.code}))
+            return
         except ReplayError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(json.dumps(stats.as_dict()))
