@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+if TYPE_CHECKING:
+    from classroom.models import Participant
 
 EVENT_HANDLER = "session.event"
 
@@ -33,3 +36,13 @@ def publish_on_commit(*, session_id: int, event: dict[str, Any], then: dict[str,
     """Send ``event`` (and ``then`` after it) to the session's dashboards once the current transaction commits."""
     events = [event] if then is None else [event, then]
     transaction.on_commit(lambda: _send(session_id, events))
+
+
+def participant_event(*, participant: Participant) -> dict[str, Any]:
+    """The live event that names a participant's card: its name, and the name its tile's label reads."""
+    return {
+        "type": "participant",
+        "participant": participant.pk,
+        "name": participant.display_name,
+        "painted_name": participant.painted_name,
+    }

@@ -114,8 +114,17 @@ class Participant(models.Model):
     """A tracked face in a session: a meeting tile name or an anonymous track, maybe a student."""
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="participants")
+
+    class NameSource(models.TextChoices):
+        PAGE = "page", "meeting page"
+        PICTURE = "picture", "label on the picture"
+        TEACHER = "teacher", "renamed by the teacher"
+        TRACK = "track", "anonymous track"
+
     key = models.CharField(max_length=200, help_text="tile name from the client, or track-N")
     display_name = models.CharField(max_length=200)
+    name_source = models.CharField(max_length=8, choices=NameSource.choices, default=NameSource.TRACK)
+    painted_name = models.CharField(max_length=200, blank=True, help_text="the name last read from the label on the tile")
     student = models.ForeignKey(Student, on_delete=models.SET_NULL, null=True, blank=True, related_name="participations")
     last_box = models.JSONField(null=True, blank=True, help_text="[x, y, w, h] in frame pixels")
     last_seen_at = models.DateTimeField(null=True, blank=True)

@@ -10,9 +10,11 @@ changes nothing.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -44,6 +46,55 @@ class RosterError(ValueError):
 def name_key(name: str) -> str:
     """The form two names are compared in: case and spacing ignored."""
     return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+# A name read off the picture may have lost an accent or a letter to OCR; it is still the roster's student when it is
+# this close to one name and clearly closer to it than to any other (difflib's ratio, on names without accents).
+READ_NAME_MIN_RATIO = 0.85
+READ_NAME_MARGIN = 0.08
+TRUNCATION_MARKS = ("…", "...")
+MIN_PREFIX = 6  # a cut name ("Alexandra Konst…") names a student only with enough of it left
+
+
+def _plain(name: str) -> str:
+    """Lower case, no accents, letters, digits and single spaces only: how OCR slips are forgiven."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(re.sub(r"[^\w ]+", " ", letters).split())
+
+
+def names_agree(*, first: str, second: str) -> bool:
+    """Whether two names are the same name, forgiving what OCR loses (accents, a letter, punctuation)."""
+    a, b = _plain(first), _plain(second)
+    return bool(a) and (a == b or difflib.SequenceMatcher(None, a, b).ratio() >= READ_NAME_MIN_RATIO)
+
+
+def roster_match(*, name: str, students: Sequence[Student]) -> Student | None:
+    """The roster student a name read from a tile's label means, forgiving OCR slips; ``None`` if none is clear.
+
+    An exact match (case and spacing ignored) wins; then the same name without accents and punctuation; then
+    a name cut with an ellipsis by the meeting app, when exactly one student's name starts with what is left;
+    then the single clearly closest name (:data:`READ_NAME_MIN_RATIO`, :data:`READ_NAME_MARGIN`).
+    """
+    key = name_key(name)
+    exact = [student for student in students if name_key(student.name) == key]
+    if exact:
+        return exact[0]
+    plain = _plain(name)
+    if not plain:
+        return None
+    same = [student for student in students if _plain(student.name) == plain]
+    if len(same) == 1:
+        return same[0]
+    if key.endswith(TRUNCATION_MARKS) and len(plain) >= MIN_PREFIX:
+        starts = [student for student in students if _plain(student.name).startswith(plain)]
+        return starts[0] if len(starts) == 1 else None
+    ranked = sorted(((difflib.SequenceMatcher(None, plain, _plain(s.name)).ratio(), s) for s in students), key=lambda pair: -pair[0])
+    if not ranked or ranked[0][0] < READ_NAME_MIN_RATIO:
+        return None
+    if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < READ_NAME_MARGIN:
+        return None  # two students are as close: better anonymous than the wrong one
+    return ranked[0][1]
 
 
 @dataclass(frozen=True)

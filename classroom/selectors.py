@@ -122,6 +122,7 @@ def _participant_state(participant: Participant, observation: Observation | None
     state: dict[str, Any] = {
         "participant": participant.pk,
         "name": participant.display_name,
+        "painted_name": participant.painted_name,
         "present": present,
         "last_seen_at": participant.last_seen_at.isoformat() if participant.last_seen_at else None,
         "expression": None,
@@ -208,7 +209,8 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
 
 
 def session_frame_counts(*, session_id: int) -> dict[str, int]:
-    """Frames received, processed and dropped (dropped, expired or failed), in all and in the last minute; uploads refused for load."""
+    """Frames received, processed and dropped (dropped, expired or failed), in all and in the last minute; uploads refused for
+    load; ``names_from_picture`` 1 when the latest upload said its client could not read names from the meeting page."""
     lost = [FrameLog.Status.DROPPED, FrameLog.Status.EXPIRED, FrameLog.Status.ERROR]
     recent = Q(received_at__gte=timezone.now() - timedelta(minutes=1))
     counts = FrameLog.objects.filter(session_id=session_id).aggregate(
@@ -221,6 +223,7 @@ def session_frame_counts(*, session_id: int) -> dict[str, int]:
     )
     with contextlib.suppress(redis.RedisError):  # the counters live in Redis; without it the page still shows the rest
         counts["refused"] = sum(buffer.refusals(session_id=session_id).values())
+        counts["names_from_picture"] = int(buffer.names_from(session_id=session_id) == "picture")
     return {key: int(value or 0) for key, value in counts.items()}
 
 

@@ -15,7 +15,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from classroom.alerts import THRESHOLD_LIMITS, alerts_clear_all
-from classroom.events import publish_on_commit
+from classroom.events import participant_event, publish_on_commit
 from classroom.models import AuditEntry, ClassSession, Course, Flag, Participant, Student
 
 TOKEN_BYTES = 24
@@ -140,11 +140,9 @@ def participant_update(*, participant: Participant, display_name: str | None = N
             participant.display_name = student.name
             fields.append("display_name")
     if fields:
-        participant.save(update_fields=fields)
-        publish_on_commit(
-            session_id=participant.session_id,
-            event={"type": "participant", "participant": participant.pk, "name": participant.display_name},
-        )
+        participant.name_source = Participant.NameSource.TEACHER  # the teacher's word: no label read later overrides it
+        participant.save(update_fields=[*fields, "name_source"])
+        publish_on_commit(session_id=participant.session_id, event=participant_event(participant=participant))
     return participant
 
 

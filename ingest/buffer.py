@@ -115,6 +115,17 @@ def refusals(*, session_id: int) -> dict[str, int]:
     return {key.decode() if isinstance(key, bytes) else key: int(value) for key, value in stored.items()}
 
 
+def names_from_save(*, session_id: int, names_from: str) -> None:
+    """Remember where the session's latest upload says names come from (``page`` or ``picture``)."""
+    client().set(_key("names-from", session_id), names_from, ex=REFUSALS_TTL_SECONDS)
+
+
+def names_from(*, session_id: int) -> str | None:
+    """Where the session's latest upload said names come from; ``None`` before any upload."""
+    stored = client().get(_key("names-from", session_id))
+    return stored.decode() if isinstance(stored, bytes) else stored
+
+
 def queue_length(*, queue: str, connection: redis.Redis | None = None) -> int:
     """Tasks waiting in a Celery queue (the broker is this Redis, or ``connection``'s)."""
     prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")

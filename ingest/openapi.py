@@ -10,7 +10,8 @@ from django.views.decorators.http import require_safe
 
 TILES_DESCRIPTION = (
     'JSON list of {{"name", "x", "y", "w", "h", "self"?}} participant rectangles in image pixels, at most {max_tiles}; '
-    '"self": true marks the uploader\'s own view, which is dropped'
+    '"self": true marks the uploader\'s own view, which is dropped; a null or empty "name" means the page gave the '
+    "rectangle but not the name, which the server then reads from the label painted on the picture"
 )
 REFUSALS: dict[str, tuple[str, list[str]]] = {
     "400": ("A field is missing or malformed, or the image does not decode", ["invalid_field", "undecodable_image", "invalid_tiles"]),
@@ -113,6 +114,13 @@ def ingest_schema() -> dict[str, Any]:
                                         "tiles": {
                                             "type": "string",
                                             "description": TILES_DESCRIPTION.format(max_tiles=settings.INGEST_MAX_TILES),
+                                        },
+                                        "names_from": {
+                                            "type": "string",
+                                            "enum": ["page", "picture"],
+                                            "description": "where the client found the participants' names: 'page' (read from the "
+                                            "meeting page) or 'picture' (it could not; the server reads the labels painted on the tiles). "
+                                            "Unsaid: 'page' when every tile is named, else 'picture'",
                                         },
                                     },
                                 }

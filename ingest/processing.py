@@ -11,9 +11,9 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from classroom.events import publish_on_commit
-from classroom.models import ClassSession, FrameLog, Participant, Student
+from classroom.models import FrameLog
+from classroom.participants import FaceIdentity, participants_resolve
 from classroom.policy import ATTENTION, course_policy
-from classroom.roster import name_key
 from classroom.selectors import session_frame_counts
 from inference.tasks import infer_frame
 from ingest import buffer
@@ -38,68 +38,19 @@ def frame_finish(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
         publish_on_commit(session_id=log.session_id, event={"type": "frames", **session_frame_counts(session_id=log.session_id)})
 
 
-BOX_MOVE_FRACTION = 0.25  # a stored last_box is rewritten once the face has moved this share of its size
-
-
-def _moved(stored: list[float] | None, box: list[float]) -> bool:
-    """Whether ``box`` is far enough from the stored ``last_box`` to be worth a write."""
-    if not stored or len(stored) != 4:
-        return True
-    size = max(box[2], box[3], 1.0)
-    return max(abs(a - b) for a, b in zip(stored, box, strict=True)) > BOX_MOVE_FRACTION * size
-
-
-def _participants_for(session: ClassSession, detections: Detections, when: Any) -> tuple[list[Participant | None], int]:
-    """Participant per detection (created on first sight); ``None`` for opted-out students.
-
-    A fixed number of queries whatever the number of faces: one read of the roster, one of the session's
-    participants with these keys, one bulk insert of the new ones (and a re-read if another process raced
-    it), one update of when they were seen and one bulk update of the boxes of those that moved.
-    """
-    students = list(Student.objects.filter(course_id=session.course_id))
-    roster = {name_key(s.name): s for s in students}
-    opted_out_ids = {s.pk for s in students if s.opted_out}
-    wanted: dict[str, tuple[str, Student | None]] = {}
-    keys: list[str | None] = []
-    for index, assigned in enumerate(detections.participant):
-        key = assigned or f"face-{index + 1}"
-        # Client tile names are the meeting's names; anonymous tracks get a readable label to rename.
-        name = key if detections.client_tiles else key.replace("track-", "Participant ")
-        student = roster.get(name_key(name))
-        if student is not None and student.opted_out:
-            keys.append(None)
-            continue
-        keys.append(key)
-        wanted.setdefault(key, (student.name if student else name, student))
-    existing = {p.key: p for p in Participant.objects.filter(session=session, key__in=list(wanted))}
-    missing = [
-        Participant(session=session, key=key, display_name=name, student=student)
-        for key, (name, student) in wanted.items()
-        if key not in existing
+def face_identities(detections: Detections) -> list[FaceIdentity]:
+    """What the frame says about who each face is: tracker key, the page's tile name, the painted label."""
+    painted = detections.painted or [None] * len(detections)
+    return [
+        FaceIdentity(
+            key=key or f"face-{index + 1}",
+            page_name=tile if detections.client_tiles and tile else None,
+            painted_name=painted[index],
+            box=(float(x), float(y), float(w), float(h)),
+            tile=tuple(int(v) for v in detections.tile_boxes[index]) if tile is not None else None,  # type: ignore[arg-type]
+        )
+        for index, (key, tile, (x, y, w, h)) in enumerate(zip(detections.participant, detections.tile, detections.boxes, strict=True))
     ]
-    if missing:
-        # ignore_conflicts: another ingest process may create the same participant at the same moment.
-        Participant.objects.bulk_create(missing, ignore_conflicts=True)
-        existing = {p.key: p for p in Participant.objects.filter(session=session, key__in=list(wanted))}
-    result: list[Participant | None] = []
-    moved: list[Participant] = []
-    for index, slot in enumerate(keys):
-        participant = existing.get(slot) if slot is not None else None
-        if participant is None or participant.student_id in opted_out_ids:  # opted out, under any name
-            result.append(None)
-            continue
-        box = [round(float(v), 1) for v in detections.boxes[index]]
-        if _moved(participant.last_box, box):
-            participant.last_box = box
-            moved.append(participant)
-        participant.last_seen_at = when
-        result.append(participant)
-    seen_ids = [participant.pk for participant in result if participant is not None]
-    if seen_ids:
-        Participant.objects.filter(pk__in=seen_ids).update(last_seen_at=when)
-    if moved:  # bulk_update costs per row, and most faces in a class keep their place
-        Participant.objects.bulk_update(moved, ["last_box"])
-    return result, sum(1 for participant in result if participant is None)
 
 
 def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
@@ -122,13 +73,15 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         with clock.stage("decode"):
             image = decode_image(data)
         del data  # the pixels live only in this function's frame from here on
-        detections = get_pipeline().process(image, tiles=[Tile(**tile) for tile in tiles] or None, stream=session_id, clock=clock)
+        detections = get_pipeline().process(
+            image, tiles=[Tile(**tile) for tile in tiles] or None, stream=session_id, clock=clock, now=log.captured_at.timestamp()
+        )
         with clock.stage("assign"):
             with buffer.tracker_lock(session_id=session_id):
                 state = TrackerState.from_json(buffer.tracker_load(session_id=session_id))
                 detections, state = assign(detections, state, now=log.captured_at.timestamp())
                 buffer.tracker_save(session_id=session_id, state=state.to_json())
-            participants, opted_out = _participants_for(log.session, detections, log.captured_at)
+            participants, opted_out = participants_resolve(session=log.session, faces=face_identities(detections), when=log.captured_at)
         with_crops = course_policy(course=log.session.course) != ATTENTION  # no expression inference, so no crops
         no_pose = [0.0] * len(detections)
         yaw = detections.yaw if detections.yaw is not None else no_pose

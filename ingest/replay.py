@@ -148,6 +148,29 @@ def post_frame(
     )
 
 
+class PictureNames:
+    """Names read from the labels painted on a recorded meeting's tiles, as the server reads them: the grid found
+    in each frame, each tile's label settled over a few frames. Reports each name once, when it first settles."""
+
+    def __init__(self, *, report: Callable[[str, str], None]) -> None:
+        from ingest.vision.labels import TileLabels  # OCR only where a recorded meeting is replayed
+
+        self.labels = TileLabels()
+        self.report = report
+        self.named: dict[str, str] = {}
+
+    def read(self, frame: np.ndarray, *, now: float) -> None:
+        """Read this frame's tiles; ``report(tile, name)`` for each name new to a tile."""
+        from ingest.vision.self_view import find_layout
+
+        grid, _ = find_layout(frame)
+        for tile in grid:
+            name = self.labels.name_for(stream=0, image=frame, tile=tile, now=now)
+            if name is not None and self.named.get(tile.name) != name:
+                self.named[tile.name] = name
+                self.report(tile.name, name)
+
+
 def replay(
     paths: list[Path],
     *,
@@ -159,21 +182,27 @@ def replay(
     loop: bool = False,
     max_frames: int | None = None,
     on_response: Callable[[int, requests.Response], None] | None = None,
+    on_name: Callable[[str, str], None] | None = None,
 ) -> ReplayStats:
     """Post frames at the inputs' pace until they end (or ``max_frames``); honours Retry-After.
 
-    Raises :class:`UploadRefused` once the server refuses the session for good, :class:`ReplayError` on any
-    other refusal.
+    A single input with no ``names`` is a recorded meeting: its frames go up without tiles, the server finds the
+    grid and reads the names painted on it, and ``on_name(tile, name)`` hears each name as this client reads
+    it too. Raises :class:`UploadRefused` once the server refuses the session for good, :class:`ReplayError`
+    on any other refusal.
     """
     iterator, rate = frames(paths, names=names, loop=loop, fps=fps)
     url = f"{base_url.rstrip('/')}/api/v1/sessions/{session_id}/frames"
     stats = ReplayStats()
     period = 1.0 / rate
     next_at = time.monotonic()
+    names_read = PictureNames(report=on_name) if on_name is not None and len(paths) == 1 and not names else None
     with requests.Session() as http:
         for index, (frame, tiles) in enumerate(iterator):
             if max_frames is not None and index >= max_frames:
                 break
+            if names_read is not None:
+                names_read.read(frame, now=index * period)
             time.sleep(max(0.0, next_at - time.monotonic()))
             next_at = max(next_at + period, time.monotonic())
             try:

@@ -43,6 +43,7 @@ def frame_accept(*, session: ClassSession, upload: FrameUpload) -> tuple[FrameLo
                 tiles=len(upload.tiles),
             )
             buffer.frame_put(session_id=session.pk, frame_log_id=log.pk, data=upload.data)
+            buffer.names_from_save(session_id=session.pk, names_from=upload.names_from)
             tiles = [asdict(tile) for tile in upload.tiles]
             # robust: should the broker be unreachable right then, the upload is still answered; the frame stays
             # queued and the stuck-frame sweep counts it as expired.

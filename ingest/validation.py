@@ -41,6 +41,7 @@ class FrameUpload:
     captured_at: datetime
     frame_id: str | None
     tiles: list[Tile]
+    names_from: str = "page"
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -129,10 +130,30 @@ def image_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+NAMES_FROM = ("page", "picture")
+
+
+def parse_names_from(raw: str | None, *, tiles: list[Tile]) -> str:
+    """Where the client says the participants' names come from: ``page`` (it read them from the meeting page) or
+    ``picture`` (it could not: the server reads the labels painted on the tiles). Unsaid, it follows from the tiles:
+    every tile named is ``page``; no tiles, or a tile without a name, is ``picture``."""
+    if raw in (None, ""):
+        return "page" if tiles and all(tile.name for tile in tiles) else "picture"
+    if raw not in NAMES_FROM:
+        raise IngestError(400, "invalid_field", f"names_from must be 'page' or 'picture', got {raw[:40]!r}")
+    return raw
+
+
 def validate_upload(
-    *, data: bytes | None, captured_at: str | None, frame_id: str | None, tiles: str | None, session_started_at: datetime | None = None
+    *,
+    data: bytes | None,
+    captured_at: str | None,
+    frame_id: str | None,
+    tiles: str | None,
+    session_started_at: datetime | None = None,
+    names_from: str | None = None,
 ) -> FrameUpload:
-    """Check one upload's fields in a fixed order (size, type, fields, decodability, tiles)."""
+    """Check one upload's fields in a fixed order (size, type, fields, decodability, tiles, names_from)."""
     if data is None:
         raise IngestError(400, "invalid_field", "image is required (multipart file field 'image')")
     if len(data) > settings.INGEST_MAX_FRAME_BYTES:
@@ -152,4 +173,13 @@ def validate_upload(
             parsed_tiles = parse_tiles(tiles, width=decoded_width, height=decoded_height, max_tiles=settings.INGEST_MAX_TILES)
         except TileError as error:
             raise IngestError(400, "invalid_tiles", str(error)) from None
-    return FrameUpload(data=data, media_type=media_type, width=width, height=height, captured_at=when, frame_id=key, tiles=parsed_tiles)
+    return FrameUpload(
+        data=data,
+        media_type=media_type,
+        width=width,
+        height=height,
+        captured_at=when,
+        frame_id=key,
+        tiles=parsed_tiles,
+        names_from=parse_names_from(names_from, tiles=parsed_tiles),
+    )

@@ -83,6 +83,7 @@ def frames(request: HttpRequest, session_id: int) -> JsonResponse:
             frame_id=request.POST.get("frame_id"),
             tiles=request.POST.get("tiles"),
             session_started_at=session.started_at,
+            names_from=request.POST.get("names_from"),
         )
         log, created = frame_accept(session=session, upload=upload)
     except IngestError as error:

@@ -4,7 +4,7 @@
 "use strict";
 
 const READER_FILES = ["adapters/generic.js", "adapters/meet.js", "adapters/zoom.js", "adapters/teams.js", "tiles.js"];
-const EMPTY = { pairing: null, capturing: false, tabId: null, sent: 0, refused: 0, lastError: "", platform: "" };
+const EMPTY = { pairing: null, capturing: false, tabId: null, sent: 0, refused: 0, lastError: "", platform: "", namesFrom: "" };
 
 async function getState() { return { ...EMPTY, ...(await chrome.storage.session.get("state")).state }; }
 async function setState(changes) {
@@ -46,7 +46,7 @@ async function start(tabId, fps) {
     const p = state.pairing;
     await chrome.runtime.sendMessage({ type: "capture", streamId,
       config: { url: p.framesUrl, token: p.token, fps: Math.min(fps || 1, p.maxFps || 1), maxFrameBytes: p.maxFrameBytes } });
-    return setState({ capturing: true, tabId, sent: 0, refused: 0, lastError: "" });
+    return setState({ capturing: true, tabId, sent: 0, refused: 0, lastError: "", namesFrom: "" });
   } catch (error) {
     return setState({ capturing: false, lastError: `Could not capture this tab: ${error.message || error}` });
   }
@@ -73,8 +73,9 @@ const handlers = {
   stop: () => stop(),
   disconnect: () => stop({ ...EMPTY }),
   tiles: () => readTiles().catch(() => null),
-  // From the offscreen document: counters, and the end of the capture with the server's reason.
-  stats: (m) => setState({ sent: m.sent, refused: m.refused, lastError: m.lastError || "" }),
+  // From the offscreen document: counters and where the last upload's names came from, and the end of the
+  // capture with the server's reason.
+  stats: (m) => setState({ sent: m.sent, refused: m.refused, lastError: m.lastError || "", namesFrom: m.namesFrom || "" }),
   stopped: (m) => setState({ capturing: false, tabId: null, lastError: m.reason }),
 };
 

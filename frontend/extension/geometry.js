@@ -1,5 +1,6 @@
-// Maps the tiles tiles.js read (CSS pixels of the viewport) onto a frame captured from the tab.
-// Loaded by offscreen.html; a pure function, so the browser tests call it directly.
+// Maps the tiles tiles.js read (CSS pixels of the viewport) onto a frame captured from the tab, and says
+// where the server must take the names from.
+// Loaded by offscreen.html; pure functions, so the browser tests call them directly.
 //
 // Why one scale for both axes, and no devicePixelRatio: the tab capture is the viewport as rendered,
 // innerWidth × innerHeight CSS pixels drawn at devicePixelRatio device pixels each. A HiDPI screen raises
@@ -26,10 +27,20 @@
       const y0 = Math.min(bottom, Math.max(top, Math.round(offsetY + tile.y * scale)));
       const x1 = Math.min(right, Math.max(left, Math.round(offsetX + (tile.x + tile.w) * scale)));
       const y1 = Math.min(bottom, Math.max(top, Math.round(offsetY + (tile.y + tile.h) * scale)));
-      if (x1 - x0 >= MIN_SIDE && y1 - y0 >= MIN_SIDE) mapped.push({ name: tile.name, x: x0, y: y0, w: x1 - x0, h: y1 - y0, self: Boolean(tile.self) });
+      if (x1 - x0 >= MIN_SIDE && y1 - y0 >= MIN_SIDE) {
+        mapped.push({ ...(tile.name ? { name: tile.name } : {}), x: x0, y: y0, w: x1 - x0, h: y1 - y0, self: Boolean(tile.self) });
+      }
     }
     return mapped;
   }
 
+  // The upload's names_from field: "page" when every tile sent carries the name the page shows for it,
+  // "picture" when a tile has none or no tile is sent (the server finds the grid): the server must then
+  // read the names painted on the frame.
+  function engagementNamesFrom(tiles) {
+    return tiles.length > 0 && tiles.every((tile) => tile.name) ? "page" : "picture";
+  }
+
   globalThis.engagementMapTiles = engagementMapTiles;
+  globalThis.engagementNamesFrom = engagementNamesFrom;
 })();

@@ -1,6 +1,7 @@
 // Samples the captured tab and posts each frame to the ingest API with the participant tiles, mapped from
-// page pixels to frame pixels (geometry.js). Backs off on 429/503 as Retry-After says, stops with the
-// server's message on 401/403, keeps each JPEG under the server's size limit. Nothing is stored.
+// page pixels to frame pixels (geometry.js), and names_from, which says whether their names come with
+// them. Backs off on 429/503 as Retry-After says, stops with the server's message on 401/403, keeps each
+// JPEG under the server's size limit. Nothing is stored.
 "use strict";
 
 const MIN_QUALITY = 0.4;
@@ -30,16 +31,24 @@ async function upload(config, frame, page) {
   form.append("frame_id", crypto.randomUUID());
   const tiles = page ? globalThis.engagementMapTiles(page, frame.width, frame.height) : [];
   if (tiles.length) form.append("tiles", JSON.stringify(tiles));
-  return fetch(config.url, { method: "POST", headers: { Authorization: `Bearer ${config.token}` }, body: form });
+  const namesFrom = globalThis.engagementNamesFrom(tiles);
+  form.append("names_from", namesFrom);
+  const response = await fetch(config.url, { method: "POST", headers: { Authorization: `Bearer ${config.token}` }, body: form });
+  return { response, namesFrom };
 }
 
+const CAPTURE_MAX = [1920, 1080];
+
 async function capture(streamId, config) {
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { mandatory: { chromeMediaSource: "tab", chromeMediaSourceId: streamId } } });
+  // A size is asked for: without one Chromium captures at its screen's default (800×600 headless), which shrinks the
+  // 10–16 px name labels the server reads from the picture below what OCR can read.
+  const constraints = { chromeMediaSource: "tab", chromeMediaSourceId: streamId, maxWidth: CAPTURE_MAX[0], maxHeight: CAPTURE_MAX[1] };
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { mandatory: constraints } });
   const video = document.createElement("video");
   video.srcObject = stream;
   await video.play();
   const period = 1000 / Math.min(5, Math.max(0.2, Number(config.fps) || 1));
-  const counts = { sent: 0, refused: 0, lastError: "" };
+  const counts = { sent: 0, refused: 0, lastError: "", namesFrom: "" };
   let stopReason = "";  // stopped from the popup: nothing to explain
   running = true;
   while (running) {
@@ -48,7 +57,8 @@ async function capture(streamId, config) {
     try {
       const frame = await encode(video, config.maxFrameBytes || 4 * 1024 * 1024);
       const page = await chrome.runtime.sendMessage({ type: "tiles" });
-      const response = await upload(config, frame, page);
+      const { response, namesFrom } = await upload(config, frame, page);
+      counts.namesFrom = namesFrom;
       const body = response.ok ? {} : await response.json().catch(() => ({}));
       answer = { status: response.status, retryAfter: response.headers.get("Retry-After"), message: body.message || response.statusText };
     } catch (error) {

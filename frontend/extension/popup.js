@@ -18,6 +18,7 @@ function render(state) {
   $("sent").textContent = String(state.sent || 0);
   $("refused").textContent = String(state.refused || 0);
   $("platform").textContent = state.platform || "–";
+  $("names-from").hidden = state.namesFrom !== "picture";
   $("start").disabled = Boolean(state.capturing);
   $("stop").disabled = !state.capturing;
 }

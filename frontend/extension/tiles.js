@@ -1,6 +1,6 @@
 // Reads the participant tiles of a meeting page, in CSS pixels of the viewport. background.js injects
 // adapters/generic.js, adapters/meet.js, adapters/zoom.js, adapters/teams.js and then this file, and
-// uses what this file returns: {platform, fallback, tiles: [{name, x, y, w, h, self}], viewport,
+// uses what this file returns: {platform, fallback, tiles: [{name?, x, y, w, h, self}], viewport,
 // devicePixelRatio}. geometry.js maps the tiles onto a captured frame.
 //
 // The first platform adapter whose page this is (by hostname or by its DOM hooks) reads the tiles; when
@@ -14,7 +14,10 @@
 // - The self view (the teacher's own camera) is sent with self: true; the server drops it.
 // - Names are trimmed, runs of whitespace become one space, at most MAX_NAME characters (longer ones
 //   are cut, any " (n)" included); other scripts are kept. Repeated names get " (2)", " (3)", … as the
-//   server rejects duplicates; a tile without a name is "Tile n".
+//   server rejects duplicates.
+// - A tile whose name the page does not show (a structure the adapter half knows, a gallery painted
+//   into one canvas) has no name key at all: an invented "Tile n" would reach the teacher as a student.
+//   The upload then says names_from=picture (geometry.js), and the server reads the painted labels.
 (() => {
   const MAX_NAME = 200;
   const adapters = globalThis.engagementAdapters || [];
@@ -36,10 +39,12 @@
     return (chars.length > room ? chars.slice(0, room).join("").trimEnd() : name) + suffix;
   }
 
+  // Each tile's name made unique, or "" for a tile without one.
   function uniqueNames(found) {
     const used = new Set();
-    return found.map((tile, index) => {
-      const base = String(tile.name || "").replace(/\s+/g, " ").trim() || `Tile ${index + 1}`;
+    return found.map((tile) => {
+      const base = String(tile.name || "").replace(/\s+/g, " ").trim();
+      if (!base) return "";
       let name = fit(base, "");
       for (let count = 2; used.has(name); count += 1) name = fit(base, ` (${count})`);
       used.add(name);
@@ -56,7 +61,14 @@
   return {
     platform: platform ? platform.platform : "generic",
     fallback,
-    tiles: found.map((tile, index) => ({ name: names[index], x: tile.rect.x, y: tile.rect.y, w: tile.rect.width, h: tile.rect.height, self: tile.self })),
+    tiles: found.map((tile, index) => ({
+      ...(names[index] ? { name: names[index] } : {}),
+      x: tile.rect.x,
+      y: tile.rect.y,
+      w: tile.rect.width,
+      h: tile.rect.height,
+      self: tile.self,
+    })),
     viewport: { width: innerWidth, height: innerHeight },
     devicePixelRatio,
   };

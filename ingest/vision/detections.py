@@ -72,7 +72,8 @@ class Detections:
     (then they are participant identities); ``layout`` the tiles the frame was searched in (client or
     found; empty without tiles), a frame-level column; ``participant`` keys once assigned; ``crops`` (n, 48, 48)
     uint8 once aligned, with ``low_resolution`` (n,) bool marking faces read from an enlarged crop;
-    ``yaw``/``pitch`` degrees once estimated; ``rejected`` faces dropped on quality.
+    ``yaw``/``pitch`` degrees once estimated; ``painted`` the name read from the label painted on each face's
+    tile once read (``None`` where unread or unreadable); ``rejected`` faces dropped on quality.
     """
 
     boxes: np.ndarray
@@ -87,6 +88,7 @@ class Detections:
     low_resolution: np.ndarray | None = None
     yaw: np.ndarray | None = None
     pitch: np.ndarray | None = None
+    painted: list[str | None] | None = None
     rejected: list[Rejection] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -99,6 +101,8 @@ class Detections:
         _optional_rows("low_resolution", self.low_resolution, n, ())
         _optional_rows("yaw", self.yaw, n, ())
         _optional_rows("pitch", self.pitch, n, ())
+        if self.painted is not None and len(self.painted) != n:
+            raise ValueError(f"painted must have {n} entries, got {len(self.painted)}")
         if len(self.tile) != n or len(self.participant) != n:
             raise ValueError(f"tile and participant must have {n} entries, got {len(self.tile)} and {len(self.participant)}")
         if self.crops is not None and self.crops.dtype != np.uint8:
@@ -168,6 +172,7 @@ class Detections:
             low_resolution=None if self.low_resolution is None else self.low_resolution[index],
             yaw=None if self.yaw is None else self.yaw[index],
             pitch=None if self.pitch is None else self.pitch[index],
+            painted=None if self.painted is None else [self.painted[i] for i in index],
         )
 
     @classmethod
@@ -196,6 +201,7 @@ class Detections:
             low_resolution=stacked("low_resolution"),
             yaw=stacked("yaw"),
             pitch=stacked("pitch"),
+            painted=None if any(part.painted is None for part in parts) else [name for part in parts for name in part.painted or []],
             rejected=[rejection for part in parts for rejection in part.rejected],
         )
 

@@ -38,10 +38,11 @@ class Layout:
     self_view: bool = False  # the uploader's own camera floats over the bottom right corner
     held_out: bool = False
 
-    def compose(self, sources: Sequence[np.ndarray], *, seed: int = 0) -> tuple[np.ndarray, list[Tile]]:
-        """The gallery frame with ``sources`` (cycled) in its tiles, and the true tiles."""
+    def compose(self, sources: Sequence[np.ndarray], *, seed: int = 0, names: Sequence[str] | None = None) -> tuple[np.ndarray, list[Tile]]:
+        """The gallery frame with ``sources`` (cycled) in its tiles, and the true tiles; ``names`` (one per
+        tile) replaces the default "Student NN" names."""
         faces = [_farther(sources[k % len(sources)], self.distance) for k in range(self.count)]
-        names = [f"Student {k + 1:02d}" for k in range(self.count)]
+        names = list(names) if names is not None else [f"Student {k + 1:02d}" for k in range(self.count)]
         return compose_gallery(
             faces,
             names=names,

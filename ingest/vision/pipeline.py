@@ -12,6 +12,7 @@ import numpy as np
 from ingest.vision.align import MIN_BRIGHTNESS, MIN_FACE_PX, MIN_SHARPNESS, align
 from ingest.vision.detections import Detections
 from ingest.vision.detector import FaceDetector, get_detector
+from ingest.vision.labels import TileLabels, label_read
 from ingest.vision.pose import estimate_pose
 from ingest.vision.reuse import DetectionMemory
 from ingest.vision.self_view import find_layout
@@ -38,6 +39,7 @@ class FramePipeline:
     ) -> None:
         self.detector = detector or get_detector()
         self.memory = DetectionMemory()
+        self.labels = TileLabels()
         self.min_face_px = min_face_px
         self.min_sharpness = min_sharpness
         self.min_brightness = min_brightness
@@ -108,10 +110,15 @@ class FramePipeline:
         tiles_mode: TilesMode = "auto",
         stream: Hashable | None = None,
         clock: StageClock | None = None,
+        now: float = 0.0,
+        label_stream: Hashable | None = None,
     ) -> Detections:
-        """Faces with 48×48 ``crops``, ``yaw``/``pitch`` and tile names; low-quality faces in ``rejected``.
+        """Faces with 48×48 ``crops``, ``yaw``/``pitch``, tile names and the names painted on their tiles;
+        low-quality faces in ``rejected``.
 
-        ``clock`` (optional) receives the time of the ``detect`` and ``align`` (crop, quality, pose) stages.
+        ``clock`` (optional) receives the time of the ``detect``, ``align`` (crop, quality, pose) and ``labels``
+        stages. ``now`` (seconds) is the frame's time, for the label memory of a ``stream`` (or of ``label_stream``,
+        which settles labels over a video's frames without the detection memory a live ``stream`` also keeps).
         """
         clock = clock or StageClock()
         with clock.stage("detect"):
@@ -120,7 +127,28 @@ class FramePipeline:
             aligned = align(
                 found, image_bgr, min_face_px=self.min_face_px, min_sharpness=self.min_sharpness, min_brightness=self.min_brightness
             )
-            return estimate_pose(aligned)
+            posed = estimate_pose(aligned)
+        with clock.stage("labels"):
+            return self.read_labels(posed, image_bgr, stream=label_stream if label_stream is not None else stream, now=now)
+
+    def read_labels(self, found: Detections, image_bgr: np.ndarray, *, stream: Hashable | None, now: float) -> Detections:
+        """``found`` with the name painted on each face's tile: of a ``stream``, settled over a few frames and read
+        again only when the label changes (:class:`ingest.vision.labels.TileLabels`); of a single picture, read once."""
+        painted: list[str | None] = []
+        read: dict[tuple[int, ...], str | None] = {}
+        for name, box in zip(found.tile, found.tile_boxes, strict=True):
+            if name is None:
+                painted.append(None)
+                continue
+            rect = tuple(int(v) for v in box)
+            if rect not in read:
+                tile = Tile(name, *rect)
+                if stream is None:
+                    read[rect] = label_read(image=image_bgr, tile=tile).text
+                else:
+                    read[rect] = self.labels.name_for(stream=hash(stream), image=image_bgr, tile=tile, now=now)
+            painted.append(read[rect])
+        return found.replace(painted=painted)
 
 
 @functools.cache

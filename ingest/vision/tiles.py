@@ -24,7 +24,8 @@ MAX_NAME_LENGTH = 200  # a participant's name as stored (Participant.key); the e
 
 @dataclass(frozen=True)
 class Tile:
-    """A participant rectangle in frame pixels; ``name`` is the participant name (client) or ``rXcY`` (found)."""
+    """A participant rectangle in frame pixels; ``name`` is the participant name (client), ``""`` (a client tile whose
+    name the page did not give) or ``rXcY`` (found)."""
 
     name: str
     x: int
@@ -79,9 +80,11 @@ def parse_tiles(raw: str | list[Any], *, width: int, height: int, max_tiles: int
     """Validate the client's tiles (JSON text or decoded list) against a ``width``×``height`` frame.
 
     Each tile is ``{"name": str, "x", "y", "w", "h": numbers, "self": bool?}`` (rounded to pixels; other
-    keys are ignored). A ``self`` tile is the client's own view (the teacher's camera): it is dropped, so
-    the teacher is never read as a student nor counted towards a class's size. An empty string or list
-    means no tiles. Raises :class:`TileError` with a precise message.
+    keys are ignored). A missing, null or empty name is an unnamed tile (``Tile.name == ""``): the page gave
+    its rectangle but not its name, which is then read from the label painted on the picture. A ``self`` tile
+    is the client's own view (the teacher's camera): it is dropped, so the teacher is never read as a student
+    nor counted towards a class's size. An empty string or list means no tiles. Raises :class:`TileError`
+    with a precise message.
     """
     if isinstance(raw, str):
         if not raw.strip():
@@ -103,11 +106,11 @@ def parse_tiles(raw: str | list[Any], *, width: int, height: int, max_tiles: int
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
             raise TileError(f"tiles[{index}] must be an object with name, x, y, w, h")
-        if "name" not in item:
-            raise TileError(f"tiles[{index}] is missing 'name'")
-        name = item["name"]
-        if not isinstance(name, str) or not name.strip():
-            raise TileError(f"tiles[{index}].name must be a non-empty string")
+        name = item.get("name")
+        if name is None:
+            name = ""  # the page showed no readable name (a canvas gallery): it is read from the picture
+        if not isinstance(name, str):
+            raise TileError(f"tiles[{index}].name must be a string or null, got {type(name).__name__}")
         name = name.strip()
         if len(name) > MAX_NAME_LENGTH:
             raise TileError(f"tiles[{index}].name is longer than {MAX_NAME_LENGTH} characters")
@@ -117,7 +120,7 @@ def parse_tiles(raw: str | list[Any], *, width: int, height: int, max_tiles: int
                 raise TileError(f"tiles[{index}].{key} must be positive, got {item[key]}")
         if x < 0 or y < 0 or x + w > width or y + h > height:
             raise TileError(f"tiles[{index}] ({x}, {y}, {w}, {h}) lies outside the {width}x{height} image")
-        if name in seen:
+        if name and name in seen:
             raise TileError(f"tiles[{index}].name {name!r} is a duplicate")
         seen.add(name)
         own = item.get("self", False)

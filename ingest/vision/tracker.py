@@ -206,7 +206,7 @@ def assign(detections: Detections, state: TrackerState, *, now: float, max_gap_s
     per_tile: dict[str, int] = {}
     for i in sorted(range(len(detections)), key=lambda i: float(detections.boxes[i][0])):
         name = detections.tile[i]
-        if detections.client_tiles and name is not None:
+        if detections.client_tiles and name:  # an unnamed client tile is tracked, as a found one is
             per_tile[name] = per_tile.get(name, 0) + 1
             assigner.keys[i] = name if per_tile[name] == 1 else f"{name}#{per_tile[name]}"
     tracked = [i for i in range(len(detections)) if assigner.keys[i] is None]

@@ -198,7 +198,17 @@ def test_teacher_and_admin_get_history_first(session: ClassSession, alice: User,
         assert history["series"] == []
         assert history["participants"] == []
         assert history["frames"] == dict.fromkeys(
-            ("received", "processed", "dropped", "refused", "received_last_minute", "processed_last_minute", "dropped_last_minute"), 0
+            (
+                "received",
+                "processed",
+                "dropped",
+                "refused",
+                "names_from_picture",
+                "received_last_minute",
+                "processed_last_minute",
+                "dropped_last_minute",
+            ),
+            0,
         )
         assert history["class"] == {"expression_mix": None, "engagement": None, "present": 0}
         assert history["minutes"] == history["alerts"] == history["flags"] == []
@@ -245,7 +255,7 @@ def test_history_rebuilds_the_dashboard(session: ClassSession, alice: User, sett
         assert by_name["Student 1"]["band"] == "absent"
         assert by_name["Student 2"]["band"] == "absent"
         recent = {"received_last_minute": 6, "processed_last_minute": 3, "dropped_last_minute": 2}
-        assert history["frames"] == {"received": 6, "processed": 3, "dropped": 2, "refused": 0, **recent}
+        assert history["frames"] == {"received": 6, "processed": 3, "dropped": 2, "refused": 0, "names_from_picture": 0, **recent}
 
     run(scenario)
 
@@ -309,7 +319,12 @@ def test_services_reach_the_dashboard_after_commit(session: ClassSession, alice:
         socket = communicator(session.pk, handshake)
         await connected_history(socket)
         await database_sync_to_async(participant_update)(participant=ada, display_name="Ada")
-        assert await socket.receive_json_from(timeout=TIMEOUT) == {"type": "participant", "participant": ada.pk, "name": "Ada"}
+        assert await socket.receive_json_from(timeout=TIMEOUT) == {
+            "type": "participant",
+            "participant": ada.pk,
+            "name": "Ada",
+            "painted_name": "",
+        }
         await database_sync_to_async(session_end)(session=session)
         message = await socket.receive_json_from(timeout=TIMEOUT)
         assert (message["type"], message["status"]) == ("session_status", "ended")

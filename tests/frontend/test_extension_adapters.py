@@ -1,6 +1,9 @@
 """The extension's tile reader (frontend/extension/adapters/*.js, then tiles.js) and its frame mapping
 (geometry.js), in headless Chromium on fixture pages built like Google Meet, the Zoom web client and
-Microsoft Teams (tests/frontend/fixtures/meetings/), and on plain pages for the generic fallback.
+Microsoft Teams (tests/frontend/fixtures/meetings/), and on plain pages for the generic fallback. Meet and
+Zoom have a page of their older structure and one of today's (*-2026.html): today's Zoom client paints its
+gallery into one canvas inside a same-origin iframe, so its tiles are worked out from the canvas and sent
+without names (names_from=picture).
 
 Page zoom is emulated three ways: a 1.25 device scale factor (a HiDPI screen: devicePixelRatio 1.25,
 same layout), CSS ``zoom: 1.25`` on the body (same devicePixelRatio and viewport, bigger boxes), and
@@ -16,12 +19,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 from django.conf import settings
 from PIL import Image
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Frame, Page, Route, ViewportSize, sync_playwright
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -52,6 +56,7 @@ VISIBLE_VIDEO = """name => {
   return { x: left, y: top, w: right - left, h: bottom - top };
 }"""
 MAP_TILES = "([page, width, height]) => engagementMapTiles(page, width, height)"
+NAMES_FROM = "tiles => engagementNamesFrom(tiles)"
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class Meeting:
     page: str  # fixture file and query
     platform: str
     self_label: str  # what the platform writes on the self view
+    extra: tuple[str, ...] = ()  # cameras besides fixture.js's CAST (CAST_2026 adds one)
 
     def cast(self) -> dict[str, str]:
         """The names the reader should return, each with the fixture participant it belongs to."""
@@ -69,7 +75,7 @@ class Meeting:
             LONG_NAME[:200]: LONG_NAME,
             NON_ASCII: NON_ASCII,
             "Katherine Johnson": SPACED,
-        }
+        } | {name: name for name in self.extra}
 
 
 MEETINGS = [
@@ -77,8 +83,12 @@ MEETINGS = [
     Meeting("zoom.html", "zoom", "Teacher Tom"),
     Meeting("teams.html", "teams", "Teacher Tom"),
     Meeting("teams.html?layout=classic", "teams", "Teacher Tom"),
+    # Six cameras besides the self view, a camera-off tile and a presentation, as Meet lays them out today.
+    Meeting("meet-2026.html", "meet", "Teacher Tom", ("Emmy Noether",)),
 ]
-MEETING_IDS = ["meet", "zoom", "teams", "teams-classic"]
+MEETING_IDS = ["meet", "zoom", "teams", "teams-classic", "meet-2026"]
+ZOOMED = [*MEETINGS[:3], MEETINGS[4]]  # the classic Teams layout is laid out alike
+ZOOMED_IDS = [*MEETING_IDS[:3], MEETING_IDS[4]]
 
 ZOOMS: dict[str, tuple[dict[str, Any], str | None]] = {
     "hidpi-1.25": ({"viewport": VIEWPORT, "device_scale_factor": 1.25}, None),
@@ -128,7 +138,11 @@ def frame_of(page: Page) -> np.ndarray:
 def colours(page: Page, participants: list[str]) -> list[np.ndarray]:
     """Each participant's video colour, as RGB."""
     hex_colours: list[str] = page.evaluate("names => names.map((name) => fixture.colourOf(name))", participants)
-    return [np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]) for hex_colour in hex_colours]
+    return [hex_rgb(hex_colour) for hex_colour in hex_colours]
+
+
+def hex_rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
 
 
 def assert_tiles_match(page: Page, tiles: list[dict[str, Any]], cast: dict[str, str], self_label: str) -> None:
@@ -191,7 +205,7 @@ def test_participants_joining_and_leaving_show_in_the_next_read(page: Page, meet
 
 
 @pytest.mark.parametrize("zoom", ZOOMS, ids=list(ZOOMS))
-@pytest.mark.parametrize("meeting", MEETINGS[:3], ids=MEETING_IDS[:3])  # the classic Teams layout is laid out alike
+@pytest.mark.parametrize("meeting", ZOOMED, ids=ZOOMED_IDS)
 def test_zoomed_page_tiles_map_onto_their_videos_in_the_captured_frame(browser: Browser, meeting: Meeting, zoom: str) -> None:
     options, css_zoom = ZOOMS[zoom]
     context = browser.new_context(**options)
@@ -296,23 +310,24 @@ def test_names_are_cleaned_cut_to_200_characters_and_kept_apart(page: Page) -> N
     page.set_content(f"<html><body style='margin:0;display:flex;flex-wrap:wrap'>{streams}</body></html>")
     result = read_tiles(page)
     assert result["platform"] == "teams"
-    assert [tile["name"] for tile in result["tiles"]] == [
+    assert [tile.get("name") for tile in result["tiles"]] == [
         "Sam",
         "Sam (2)",
         "Sam (2) (2)",
         LONG_NAME[:200],
         LONG_NAME[:196] + " (2)",
-        "Tile 6",
+        None,  # no name on the page: no name sent, never an invented one
         NON_ASCII,
         "x" * 199,
     ]
-    assert max(len(tile["name"]) for tile in result["tiles"]) == 200
+    assert max(len(tile.get("name", "")) for tile in result["tiles"]) == 200
 
 
 SIZE = "display:block;width:320px;height:180px"
 VIDEO = f'<video style="{SIZE}"></video>'
 MIRRORED_VIDEO = f'<video style="{SIZE};transform:scaleX(-1)"></video>'
 HIDDEN_VIDEO = f'<video style="{SIZE};display:none"></video>'
+BESIDE = "position:absolute;left:400px;top:0"  # right of the column of tiles above, inside the viewport
 MEET_LABEL = '<div data-tooltip-id="t"><span class="notranslate">{name}</span></div>'
 ZOOM_PLAYER = '<video-player node-id="{node}" media-type="video" style="' + SIZE + '"></video-player>'
 ZOOM_FOOTER = '<div class="video-avatar__avatar"><div class="video-avatar__avatar-footer"><span role="none">{name}</span></div></div>'
@@ -328,8 +343,18 @@ ADAPTER_CASES = {
         # Both hooks on nested elements: one tile.
         f'<div data-participant-id="d4"><div data-requested-participant-id="d4">{VIDEO}'
         '<div data-self-name="You">Ada Lovelace</div></div></div>'
+        # Another older id hook; today's self view: the tile holding the marker valued with its own name.
+        f'<div data-initial-participant-id="d5" style="{BESIDE}">{VIDEO}<span class="notranslate">Alan Turing</span></div>'
+        f'<div data-participant-id="d6" style="{BESIDE};top:200px">{VIDEO}'
+        '<div data-self-name="Teacher  Tom"><span class="notranslate">Teacher Tom</span></div></div>'
         '<div role="list"><div role="listitem" data-participant-id="d1" aria-label="Teacher Tom">Teacher Tom</div></div>',
-        [("Teacher Tom", True, True), ("Marie Curie", False, False), ("Ada Lovelace", False, True)],
+        [
+            ("Teacher Tom", True, True),
+            ("Marie Curie", False, False),
+            ("Ada Lovelace", False, True),
+            ("Alan Turing", False, True),
+            ("Teacher Tom", True, True),
+        ],
     ),
     "zoom": (
         # The self view in a self-video container; a share player (node-id off its user's multiple of 1024)
@@ -399,3 +424,106 @@ def test_map_tiles_without_a_viewport_or_frame_maps_nothing(page: Page) -> None:
     page.evaluate(GEOMETRY)
     assert page.evaluate(MAP_TILES, [{"tiles": GEOMETRY_PAGE["tiles"], "viewport": None}, 1920, 1080]) == []
     assert page.evaluate(MAP_TILES, [GEOMETRY_PAGE, 0, 0]) == []
+
+
+# Today's Zoom web client (zoom-2026.html): the shell page with the meeting in a same-origin iframe#webclient,
+# served from one https origin (file: pages are each their own origin, so the frame could not be read).
+FIXTURE_ORIGIN = "https://fixtures.test"
+# The frame sits 40 px down (the shell's header) and is 1280×680; its footer is 56 px, so the gallery canvas
+# is 1280×624 at (0, 40), or 960×624 beside the 320 px participants panel. Its 8 participants (the self
+# view, six cameras, one camera off) take 3 × 3 cells of Zoom's 16:9 layout: 23 units of 16×9 (368×207 px
+# boxes) on the whole width, 20 (320×180) beside the panel, each box inset by 5 px, the grid centred, and
+# the last row's two cells centred under the others. Each cell's corner, in the top page's pixels:
+GALLERY_CELLS = [(93, 46.5), (461, 46.5), (829, 46.5), (93, 253.5), (461, 253.5), (829, 253.5), (277, 460.5), (645, 460.5)]
+PANEL_CELLS = [(5, 87), (325, 87), (645, 87), (5, 267), (325, 267), (645, 267), (165, 447), (485, 447)]
+ZOOM_CANVAS_CASES = {
+    "gallery": ("", GALLERY_CELLS, (358, 197)),
+    "participants-panel-open": ("panel=1", PANEL_CELLS, (310, 170)),
+}
+
+
+def serve_fixtures(route: Route) -> None:
+    route.fulfill(path=FIXTURES / urlsplit(route.request.url).path.lstrip("/"))
+
+
+def open_zoom_2026(page: Page, query: str = "") -> None:
+    page.route(f"{FIXTURE_ORIGIN}/**", serve_fixtures)
+    page.goto(f"{FIXTURE_ORIGIN}/zoom-2026.html" + (f"?{query}" if query else ""))
+
+
+def client_frame(page: Page) -> Frame:
+    return next(frame for frame in page.frames if frame.url.startswith(f"{FIXTURE_ORIGIN}/zoom-2026-client.html"))
+
+
+@pytest.mark.parametrize("case", ZOOM_CANVAS_CASES)
+def test_zoom_canvas_gallery_in_a_shadow_root_in_the_webclient_frame_is_mapped_to_unnamed_cells(page: Page, case: str) -> None:
+    query, cells, (width, height) = ZOOM_CANVAS_CASES[case]
+    open_zoom_2026(page, query)
+    result = read_tiles(page)
+    assert (result["platform"], result["fallback"]) == ("zoom", False)
+    # Exactly Zoom's cells, top viewport pixels; no names and no self view, with the panel open or not: the
+    # page does not say which cell is whose (the panel lists people in its own order), the picture does.
+    assert result["tiles"] == [{"x": x, "y": y, "w": width, "h": height, "self": False} for x, y in cells]
+    mapped = map_tiles(page, result, 1280, 720)
+    assert page.evaluate(NAMES_FROM, mapped) == "picture"
+    frame = frame_of(page)
+    people = client_frame(page).evaluate("fixture.people()")
+    for tile, person in zip(mapped, people, strict=True):
+        assert_painted(frame, tile | {"name": person["name"]}, hex_rgb("#232323" if person["kind"] == "avatar" else person["colour"]))
+
+
+def test_zoom_canvas_gallery_follows_a_join_and_gives_up_beside_a_share_or_without_a_count(page: Page) -> None:
+    open_zoom_2026(page)
+    client_frame(page).evaluate("fixture.join('Niels Bohr')")
+    tiles = read_tiles(page)["tiles"]
+    assert [(tile["x"], tile["y"]) for tile in tiles] == [*GALLERY_CELLS[:6], (93, 460.5), (461, 460.5), (829, 460.5)]
+    # Without the footer's count the cells cannot be worked out: no tiles, and the server finds the grid.
+    # A screen share on screen squeezes the gallery into a strip this layout does not describe: no tiles.
+    client_frame(page).evaluate("document.body.append(el('div', { class: 'sharee-container', style: { height: '50px' } }))")
+    assert read_tiles(page)["tiles"] == []
+    page.goto(f"{FIXTURE_ORIGIN}/zoom-2026.html?footer=0")
+    result = read_tiles(page)
+    assert (result["platform"], result["fallback"], result["tiles"]) == ("zoom", True, [])
+    assert page.evaluate(NAMES_FROM, map_tiles(page, result, 1280, 720)) == "picture"
+
+
+def test_older_zoom_page_inside_the_webclient_frame_is_read_with_the_frame_offset(browser: Browser) -> None:
+    """The same tiles as the page read on its own in a viewport of the frame's size, 40 px lower."""
+    context = browser.new_context(viewport={"width": 1280, "height": 680})
+    try:
+        alone = context.new_page()
+        open_meeting(alone, MEETINGS[1])
+        expected = read_tiles(alone)["tiles"]
+    finally:
+        context.close()
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        open_zoom_2026(page, "client=zoom.html")
+        result = read_tiles(page)
+    finally:
+        context.close()
+    assert (result["platform"], result["fallback"]) == ("zoom", False)
+    assert result["tiles"] == [tile | {"y": tile["y"] + 40} for tile in expected]
+    assert len(expected) == 6
+
+
+def test_meet_tiles_without_a_name_on_the_page_are_sent_unnamed_for_the_server_to_read(page: Page) -> None:
+    tiles = "".join(f'<div data-participant-id="spaces/s/devices/{index}">{VIDEO}</div>' for index in range(3))
+    page.set_content(f"<html><body style='margin:0;display:flex'>{tiles}</body></html>")
+    result = read_tiles(page)
+    assert result["platform"] == "meet"
+    assert result["tiles"] == [{"x": 320 * index, "y": 0, "w": 320, "h": 180, "self": False} for index in range(3)]
+    mapped = map_tiles(page, result, 1280, 720)
+    assert [set(tile) for tile in mapped] == [{"x", "y", "w", "h", "self"}] * 3
+    assert page.evaluate(NAMES_FROM, mapped) == "picture"
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [([], "picture"), (["Ada", "Alan"], "page"), (["Ada", None], "picture"), ([None], "picture")],
+)
+def test_names_from_says_page_only_when_every_tile_sent_has_its_name(page: Page, names: list[str | None], expected: str) -> None:
+    page.evaluate(GEOMETRY)
+    tiles = [{"x": 0, "y": 0, "w": 10, "h": 10, "self": False} | ({"name": name} if name else {}) for name in names]
+    assert page.evaluate(NAMES_FROM, tiles) == expected

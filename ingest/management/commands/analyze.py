@@ -4,8 +4,11 @@ With ``--json`` each processed frame is printed as one JSON object on its own li
 contract for scripts and tests)::
 
     {"source": path, "frame": i, "faces": [{"box": [x, y, w, h], "score": s, "expression": e,
-     "probs": {name: p, ...}, "engagement": v, "band": b, "participant": key, "tile": name, "yaw": y,
-     "pitch": p}, ...], "skipped": [{"box": [x, y, w, h], "reason": r}, ...]}
+     "probs": {name: p, ...}, "engagement": v, "band": b, "participant": key, "tile": name, "name": n,
+     "yaw": y, "pitch": p}, ...], "skipped": [{"box": [x, y, w, h], "reason": r}, ...]}
+
+``name`` is the participant's name as read from the label the meeting app painted on their tile (``null``
+until it reads clearly: in a video, once a few frames agree; in an image, from that one picture).
 
 ``band`` is the engagement band of ``engagement``; each tracked participant's baseline (their first
 observations, as in a live session) is kept across the frames of one input.
@@ -26,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from classroom.engagement import Baseline, baseline_add, engagement_band, engagement_score, expression_weight
 from classroom.models import EXPRESSIONS
 from inference.predictor import ModelError, Predictor, get_predictor
+from ingest.replay import IMAGE_SUFFIXES
 from ingest.vision.detections import Detections
 from ingest.vision.gallery import VideoFrame, iter_video_frames
 from ingest.vision.pipeline import TilesMode, get_pipeline
@@ -76,6 +80,7 @@ def frame_record(
                 "band": engagement_band(score),
                 "participant": key,
                 "tile": detections.tile[i],
+                "name": detections.painted[i] if detections.painted is not None else None,
                 "yaw": _number(yaw, 1),
                 "pitch": _number(pitch, 1),
             }
@@ -103,11 +108,13 @@ class Command(BaseCommand):
         except ModelError as error:
             raise CommandError(f"no expression model: {error} (set FER_MODEL_PATH to a .keras or .tflite file)") from None
         pipeline = get_pipeline()
-        for path in options["paths"]:
+        for index, path in enumerate(options["paths"]):
             state = TrackerState()  # participants are tracked within one input
             baselines: dict[str, Baseline] = {}
+            # A video's labels settle over its frames; a still image's are read from it alone.
+            labels = None if path.suffix.lower() in IMAGE_SUFFIXES else ("analyze", index)
             for frame in _frames(path, every=options["every"]):
-                detections = pipeline.process(frame.image, tiles_mode=tiles_mode)
+                detections = pipeline.process(frame.image, tiles_mode=tiles_mode, label_stream=labels, now=frame.seconds)
                 detections, state = assign(detections, state, now=frame.seconds)
                 crops = detections.crops if detections.crops is not None else np.zeros((0, 48, 48), np.uint8)
                 record = frame_record(str(path), frame.number, detections, predictor.predict(crops), baselines)
@@ -116,6 +123,7 @@ class Command(BaseCommand):
     @staticmethod
     def _summary(record: dict[str, Any]) -> str:
         faces = "".join(
-            f"; {face['participant']} {face['expression']} (engagement {face['engagement']}, {face['band']})" for face in record["faces"]
+            f"; {face['name'] or face['participant']} {face['expression']} (engagement {face['engagement']}, {face['band']})"
+            for face in record["faces"]
         )
         return f"{record['source']} frame {record['frame']}: {len(record['faces'])} faces, {len(record['skipped'])} skipped{faces}"

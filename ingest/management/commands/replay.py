@@ -41,6 +41,7 @@ class Command(BaseCommand):
                 names=names,
                 loop=options["loop"],
                 max_frames=options["max_frames"],
+                on_name=lambda tile, name: self.stdout.write(f"tile {tile}: {name!r} (read from the picture)"),
             )
         except UploadRefused as error:
             # The session ended or its token was rotated: the replay's work is over, which is not an error.

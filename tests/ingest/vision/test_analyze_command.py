@@ -13,9 +13,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from classroom.demo_media import registry_faces
 from classroom.models import EXPRESSIONS
 from inference.predictor import ModelError
 from ingest.management.commands import analyze
+from ingest.vision.gallery import compose_gallery
+from ingest.vision.label_styles import paint_labels
 
 
 class HappyPredictor:
@@ -63,12 +66,37 @@ def test_image_gives_one_json_line(astronaut_file: Path) -> None:
     [record] = run(str(astronaut_file), "--json")
     assert record["source"] == str(astronaut_file) and record["frame"] == 0 and record["skipped"] == []
     [face] = record["faces"]  # type: ignore[misc]
-    assert set(face) == {"box", "score", "expression", "probs", "engagement", "band", "participant", "tile", "yaw", "pitch"}
+    assert set(face) == {"box", "score", "expression", "probs", "engagement", "band", "participant", "tile", "name", "yaw", "pitch"}
     assert face["expression"] == "happy" and list(face["probs"]) == list(EXPRESSIONS)
-    assert face["participant"] == "track-1" and face["tile"] is None
+    assert face["participant"] == "track-1" and face["tile"] is None and face["name"] is None
     assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
     assert 0 <= face["engagement"] <= 1 and abs(face["yaw"]) < 15
     assert face["band"] == "engaged"  # a frontal, smiling face
+
+
+NAMED = ("Chen Wei", "Ana Lima", "Jonas Berg", "Renée Dubois")
+
+
+@pytest.fixture
+def named_gallery(tmp_path: Path) -> Path:
+    """A 2×2 Zoom-style gallery of registry faces, each tile's name painted on it as Zoom paints it."""
+    faces = registry_faces()
+    frame, tiles = compose_gallery(faces[:4], names=[""] * 4, cols=2, tile_size=(640, 360), gap=0, frame_size=(1280, 720))
+    painted, _ = paint_labels(frame, tiles=tiles, names=NAMED, style="zoom", size_at_720p=16)
+    path = tmp_path / "meeting.png"
+    cv2.imwrite(str(path), painted)
+    return path
+
+
+@pytest.mark.usefixtures("stub_model")
+def test_a_meeting_picture_gives_each_face_the_name_painted_on_its_tile(named_gallery: Path) -> None:
+    [record] = run(str(named_gallery), "--json")
+    faces = record["faces"]
+    assert isinstance(faces, list)
+    assert sorted(face["name"] for face in faces) == sorted(NAMED)
+    out = StringIO()
+    call_command("analyze", str(named_gallery), stdout=out)
+    assert all(name in out.getvalue() for name in NAMED)  # the summary line names them too
 
 
 @pytest.mark.usefixtures("stub_model")

@@ -122,7 +122,7 @@ def test_the_pipeline_counts_reused_tiles(pipeline: FramePipeline, astronaut: np
     for _ in range(3):
         clock = StageClock()
         found = fresh.process(frame, tiles=tiles, stream=7, clock=clock)
-        assert len(found) == 4 and set(clock.ms) == {"detect", "align"}
+        assert len(found) == 4 and set(clock.ms) == {"detect", "align", "labels"}
         counts.append(clock.counts.get("tiles_reused", 0))
     assert counts[0] == 0 and counts[2] > 0
     without = FramePipeline(detector=pipeline.detector)
