@@ -2,7 +2,7 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 TF_CPP_MIN_LOG_LEVEL=2 DATA_DIR=/var/lib/engagement
 WORKDIR /app
-RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 tesseract-ocr tesseract-ocr-script-latn && rm -rf /var/lib/apt/lists/*
 COPY requirements/ requirements/
 RUN pip install -r requirements/base.txt \
  && pip install --force-reinstall --no-deps "$(grep -o '^opencv-python-headless[^ ]*' requirements/base.txt)"
