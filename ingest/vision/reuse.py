@@ -115,6 +115,11 @@ def change(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
+def _tile_key(tile: Tile) -> str:
+    """What tells a stream's tiles apart: the name, or for an unnamed client tile (names read from the picture) its place."""
+    return tile.name or f"@{tile.x},{tile.y},{tile.w},{tile.h}"
+
+
 class DetectionMemory:
     """Each tile's last detector result per stream (a class session), for tiles that have not moved."""
 
@@ -135,7 +140,7 @@ class DetectionMemory:
 
     def recall(self, *, stream: Hashable, tile: Tile, image: np.ndarray) -> Detections | None:
         """The remembered faces of ``tile`` if its picture has not moved since, else ``None`` (run the detector)."""
-        key = (stream, tile.name)
+        key = (stream, _tile_key(tile))
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry.tile != tile or entry.reuses_left <= 0 or time.monotonic() - entry.at > self.ttl_seconds:
@@ -154,10 +159,10 @@ class DetectionMemory:
 
     def remember(self, *, stream: Hashable, tile: Tile, image: np.ndarray, found: Detections) -> None:
         """Keep the detector's result for ``tile`` in this frame."""
-        key = (stream, tile.name)
+        key = (stream, _tile_key(tile))
         with self._lock:
             # The first run of reuses is staggered by tile so that a class's tiles do not all meet the detector in the same frame.
-            reuses = self.max_reuse if key in self._entries else zlib.crc32(tile.name.encode()) % (self.max_reuse + 1)
+            reuses = self.max_reuse if key in self._entries else zlib.crc32(key[1].encode()) % (self.max_reuse + 1)
             region = _watched(tile, found)
             self._entries[key] = _Entry(
                 tile=tile,

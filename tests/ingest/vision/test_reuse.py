@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import numpy as np
@@ -115,8 +117,10 @@ def test_reused_faces_match_fresh_ones_on_real_clips_at_one_frame_a_second(pipel
     assert reused >= 5 and compared >= 3  # the memory did work, and on faces
 
 
-def test_the_pipeline_counts_reused_tiles(pipeline: FramePipeline, astronaut: np.ndarray) -> None:
+@pytest.mark.parametrize("named", [True, False], ids=["named tiles", "unnamed tiles (names from the picture)"])
+def test_the_pipeline_counts_reused_tiles(pipeline: FramePipeline, astronaut: np.ndarray, named: bool) -> None:
     frame, tiles = compose_gallery([astronaut] * 4, tile_size=(320, 180))
+    tiles = tiles if named else [dataclasses.replace(tile, name="") for tile in tiles]
     fresh = FramePipeline(detector=pipeline.detector)
     counts = []
     for _ in range(3):
