@@ -38,11 +38,12 @@ BANDS = ("engaged", "partly", "not_engaged", ABSENT)
 
 @dataclass(frozen=True)
 class Baseline:
-    """A student's first observations: head yaw and pitch (degrees) and expression weight (``None`` without expressions)."""
+    """A student's first observations: head yaw and pitch (degrees), expression weight and mix (none without expressions)."""
 
     yaws: tuple[float, ...] = ()
     pitches: tuple[float, ...] = ()
     weights: tuple[float, ...] = ()
+    mixes: tuple[tuple[float, ...], ...] = ()  # the expression mixes, for the resting face (classroom.expressions)
 
     @property
     def ready(self) -> bool:
@@ -67,13 +68,16 @@ def _clamp(value: float, limit: float) -> float:
     return max(-limit, min(limit, value))
 
 
-def baseline_add(baseline: Baseline | None, *, yaw: float, pitch: float, weight: float | None) -> Baseline:
+def baseline_add(
+    baseline: Baseline | None, *, yaw: float, pitch: float, weight: float | None, mix: Sequence[float] | None = None
+) -> Baseline:
     """``baseline`` with one more observation folded in; full baselines (and unknown poses) stay as they are."""
     current = baseline or Baseline()
     if len(current.yaws) >= settings.ENGAGEMENT_BASELINE_SAMPLES or not (math.isfinite(yaw) and math.isfinite(pitch)):
         return current
     weights = current.weights if weight is None else (*current.weights, weight)
-    return Baseline(yaws=(*current.yaws, yaw), pitches=(*current.pitches, pitch), weights=weights)
+    mixes = current.mixes if mix is None else (*current.mixes, tuple(round(float(p), 4) for p in mix))
+    return Baseline(yaws=(*current.yaws, yaw), pitches=(*current.pitches, pitch), weights=weights, mixes=mixes)
 
 
 def _falloff(deviation: float, *, free: float, away: float) -> float:

@@ -68,16 +68,17 @@ def _redact_person(person: dict[str, Any], policy: str) -> dict[str, Any]:
 
 def _redact_class(figures: dict[str, Any], policy: str) -> dict[str, Any]:
     if policy == ATTENTION:
-        return {**figures, "expression_mix": None}
+        return {**figures, "expression_mix": None, "expressions": None}
     withheld = figures.get("present", 0) < AGGREGATE_MIN_GROUP
-    return {**figures, "withheld": withheld, **({"expression_mix": None, "engagement": None} if withheld else {})}
+    hidden = {"expression_mix": None, "expressions": None, "engagement": None} if withheld else {}
+    return {**figures, "withheld": withheld, **hidden}
 
 
 def _redact_minute(minute: dict[str, Any], policy: str) -> dict[str, Any]:
     if policy == ATTENTION:
-        return {**minute, "expressions": None}
+        return {**minute, "expressions": None, "expression_counts": None}
     if (minute.get("present") or 0) < AGGREGATE_MIN_GROUP:
-        return {**minute, "engagement": None, "expressions": None, "bands": None}
+        return {**minute, "engagement": None, "expressions": None, "expression_counts": None, "bands": None}
     return minute
 
 

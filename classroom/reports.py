@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, MinuteRollup, Participant
 from classroom.policy import ATTENTION, course_policy, per_student_allowed
-from classroom.selectors import minute_payload, session_alerts, session_flags, session_frame_counts
+from classroom.selectors import minute_payload, session_alerts, session_expression_mix, session_flags, session_frame_counts
 
 BANDS = ("engaged", "partly", "not_engaged")
 # A spreadsheet runs a cell starting with these as a formula (CSV injection); such cells get a leading quote.
@@ -123,7 +123,8 @@ def session_report(*, session: ClassSession) -> dict[str, Any]:
     scope = report_scope(session=session)
     minutes = [minute_payload(row) for row in MinuteRollup.objects.filter(session=session, participant=None)]
     if not scope.expressions:
-        minutes = [{**minute, "expressions": None} for minute in minutes]
+        minutes = [{**minute, "expressions": None, "expression_counts": None} for minute in minutes]
+    mix = session_expression_mix(minutes=minutes)
     alerts = session_alerts(session=session)
     if not scope.per_student:
         alerts = [alert for alert in alerts if alert["participant"] is None]
@@ -132,6 +133,11 @@ def session_report(*, session: ClassSession) -> dict[str, Any]:
         "policy": scope.policy,
         "participants": participant_summaries(session=session, scope=scope),
         "minutes": minutes,
+        "session_mix": mix,
+        # For the page: the expressions shown at all, most shown first, in whole percent.
+        "session_mix_items": sorted(
+            ((name, round(100 * share)) for name, share in (mix or {}).items() if share), key=lambda item: -item[1]
+        ),
         "alerts": alerts,
         "flags": session_flags(session=session),
     }

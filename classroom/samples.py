@@ -29,12 +29,16 @@ def class_sample_build(*, session_id: int, captured_at: datetime, observations: 
 
 
 def class_figures(*, sample: ClassSample | None) -> dict[str, Any]:
-    """Whole-class figures of one frame: mean apparent-expression mix, mean engagement, faces present."""
+    """Whole-class figures of one frame: the share of faces shown each apparent expression (``expression_mix``, from
+    the same shown expressions the cards, rollups and reports use; ``expressions`` the counts), mean engagement,
+    faces present."""
     if sample is None or not sample.present:
-        return {"expression_mix": None, "engagement": None, "present": 0}
-    sums = sample.probability_sums
+        return {"expression_mix": None, "expressions": None, "engagement": None, "present": 0}
+    counts = {name: int(sample.expressions.get(name, 0)) for name in EXPRESSIONS}
+    shown = sum(counts.values())
     return {
-        "expression_mix": dict(zip(EXPRESSIONS, [round(v / sample.present, 4) for v in sums], strict=True)) if sums else None,
+        "expression_mix": {name: round(count / shown, 4) for name, count in counts.items()} if shown else None,
+        "expressions": counts if shown else None,
         "engagement": round(sample.engagement_sum / sample.present, 4),
         "present": sample.present,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -227,6 +228,17 @@ def session_frame_counts(*, session_id: int) -> dict[str, int]:
     return {key: int(value or 0) for key, value in counts.items()}
 
 
+def session_expression_mix(*, minutes: Sequence[dict[str, Any]]) -> dict[str, float] | None:
+    """The whole session's apparent-expression mix from its class minutes (:func:`minute_payload`): the share of all
+    shown expressions, every face-frame counted once. The report shows it; the live page sums the same counts."""
+    totals = {name: 0 for name in EXPRESSIONS}
+    for minute in minutes:
+        for name, count in (minute.get("expression_counts") or {}).items():
+            totals[name] += count
+    shown = sum(totals.values())
+    return {name: round(count / shown, 4) for name, count in totals.items()} if shown else None
+
+
 def minute_payload(row: MinuteRollup) -> dict[str, Any]:
     """One rollup row as charts read it: mean engagement, people present, band and expression shares."""
     present_seconds = row.person_seconds if row.participant_id is None else row.seconds
@@ -242,6 +254,7 @@ def minute_payload(row: MinuteRollup) -> dict[str, Any]:
             for band in ("engaged", "partly", "not_engaged")
         },
         "expressions": {name: round(row.expressions.get(name, 0) / total, 4) for name in EXPRESSIONS} if total else None,
+        "expression_counts": {name: int(row.expressions.get(name, 0)) for name in EXPRESSIONS} if total else None,
     }
 
 

@@ -234,6 +234,17 @@ RETENTION_OBSERVATION_DAYS = int(os.environ.get("RETENTION_OBSERVATION_DAYS", 30
 RETENTION_SESSION_DAYS = int(os.environ.get("RETENTION_SESSION_DAYS", 365))  # then the session and its aggregates go too
 RETENTION_AUDIT_DAYS = int(os.environ.get("RETENTION_AUDIT_DAYS", 730))  # reads stay accountable after the data is gone
 SMOOTHING_SECONDS = _env_float("SMOOTHING_SECONDS", 3.0)  # dashboard smoothing time constant
+# The shown expression (classroom/expressions.py). The confidence is chosen on FER2013 PublicTest with the served,
+# calibrated model: at 0.6 a shown (non-neutral) expression is right 83% of the time (benchmarks/expressions.py).
+EXPRESSION_CLEAR_CONFIDENCE = _env_float("EXPRESSION_CLEAR_CONFIDENCE", 0.6)
+# Before the resting face is known: 91% right on PublicTest, 3% of neutral faces shown an expression.
+EXPRESSION_CLEAR_CONFIDENCE_UNKNOWN_REST = _env_float("EXPRESSION_CLEAR_CONFIDENCE_UNKNOWN_REST", 0.8)
+EXPRESSION_CHANGE_MARGIN = _env_float("EXPRESSION_CHANGE_MARGIN", 0.25)  # an expression this far above rest is a change
+EXPRESSION_REST_MARGIN = _env_float("EXPRESSION_REST_MARGIN", 0.1)  # none this far above rest: the face is at rest
+EXPRESSION_HOLD_SECONDS = _env_float("EXPRESSION_HOLD_SECONDS", 3.0)  # an unclear frame keeps the card this long at most
+# Before a student's resting face is known: the served model's mean mix on PublicTest faces labelled neutral
+# (EXPRESSIONS order: angry, disgust, fear, happy, sad, surprise, neutral).
+EXPRESSION_REST_PRIOR = (0.092, 0.009, 0.081, 0.076, 0.165, 0.034, 0.543)
 DASHBOARD_HISTORY_SECONDS = int(os.environ.get("DASHBOARD_HISTORY_SECONDS", 600))
 
 # Model served by inference/ (a .keras or .tflite file; default: the committed production model).

@@ -21,17 +21,19 @@ def _decode(raw: str | None) -> Baseline | None:
     if raw is None:
         return None
     data = json.loads(raw)
-    return Baseline(**{key: tuple(values) for key, values in data.items()})
+    mixes = tuple(tuple(mix) for mix in data.pop("mixes", []))
+    return Baseline(**{key: tuple(values) for key, values in data.items()}, mixes=mixes)
 
 
-def baselines_for_frame(samples: Sequence[tuple[int, float, float, float | None]]) -> dict[int, Baseline]:
-    """Fold one frame's ``(participant, yaw, pitch, expression weight)`` into each participant's baseline; return them."""
+def baselines_for_frame(samples: Sequence[tuple[int, float, float, float | None, Sequence[float] | None]]) -> dict[int, Baseline]:
+    """Fold one frame's ``(participant, yaw, pitch, expression weight, expression mix)`` into each participant's
+    baseline; return them."""
     stored = buffer.states_load(kind="baseline", ids=[pid for pid, *_ in samples])
     result: dict[int, Baseline] = {}
     changed: dict[int, str] = {}
-    for (pid, yaw, pitch, weight), raw in zip(samples, stored, strict=True):
+    for (pid, yaw, pitch, weight, mix), raw in zip(samples, stored, strict=True):
         previous = _decode(raw)
-        result[pid] = baseline_add(previous, yaw=yaw, pitch=pitch, weight=weight)
+        result[pid] = baseline_add(previous, yaw=yaw, pitch=pitch, weight=weight, mix=mix)
         if result[pid] != (previous or Baseline()):
             changed[pid] = json.dumps(asdict(result[pid]))
     buffer.states_save(kind="baseline", states=changed, ttl_seconds=STATE_TTL_SECONDS)

@@ -12,10 +12,12 @@ from django.utils import timezone
 from classroom.alerts import alerts_after_frame
 from classroom.engagement import engagement_band, engagement_score, expression_weight
 from classroom.events import publish_on_commit
+from classroom.expressions import rest_mix
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
 from classroom.samples import class_figures, frame_results_store
 from classroom.selectors import session_frame_counts
 from inference.baselines import baselines_for_frame
+from inference.expressions import shown_for_frame
 from inference.low_resolution import temper
 from inference.predictor import FACE_SIZE, get_predictor
 from inference.smoothing import Smoothed, smooth_frame
@@ -47,7 +49,7 @@ def observation_event(observation: Observation, name: str, smoothed: Smoothed) -
         "smoothed": {
             "engagement": round(smoothed.engagement, 4),
             "band": engagement_band(smoothed.engagement),
-            "expression": EXPRESSIONS[int(np.argmax(smooth_probs))] if smooth_probs is not None else None,
+            "expression": observation.expression or None,  # the shown expression is held against flicker already
             "probabilities": dict(zip(EXPRESSIONS, np.round(smooth_probs, 4).tolist(), strict=True)) if smooth_probs is not None else None,
         },
     }
@@ -77,24 +79,28 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
         rounded = {pid: [round(float(v), 5) for v in p] for pid, p in by_participant.items()}
         weights = {pid: expression_weight(p) for pid, p in rounded.items()}
         baselines = baselines_for_frame(
-            [(face["participant"], face["yaw"], face["pitch"], weights.get(face["participant"])) for face in faces]
+            [
+                (face["participant"], face["yaw"], face["pitch"], weights.get(face["participant"]), rounded.get(face["participant"]))
+                for face in faces
+            ]
         )
+        t = log.captured_at.timestamp()
+        shown = shown_for_frame([(pid, t, p, rest_mix(baselines[pid].mixes, ready=baselines[pid].ready)) for pid, p in rounded.items()])
         observations = []
         for face in faces:
-            p = by_participant.get(face["participant"])
             probabilities = rounded.get(face["participant"])
             score = engagement_score(
                 probabilities=probabilities, yaw=face["yaw"], pitch=face["pitch"], baseline=baselines[face["participant"]]
             )
-            top = int(np.argmax(p)) if p is not None else None
+            card = shown.get(face["participant"])  # what the teacher is shown; the raw mix stays in probabilities
             observations.append(
                 Observation(
                     session_id=log.session_id,
                     participant_id=face["participant"],
                     captured_at=log.captured_at,
                     probabilities=probabilities,
-                    expression=EXPRESSIONS[top] if top is not None else "",
-                    confidence=round(float(p[top]), 4) if p is not None and top is not None else None,
+                    expression=card.label if card is not None else "",
+                    confidence=card.confidence if card is not None else None,
                     engagement=round(score, 4),
                     engagement_band=engagement_band(score),
                     box=face["box"],

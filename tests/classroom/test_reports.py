@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from classroom.models import Alert, ClassSession, Course, Participant, Student
+from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, Participant, Student
 from classroom.reports import course_trends, export_csv, export_json, session_report, spreadsheet_safe
 from classroom.rollups import minute_of, rollups_refresh
+from classroom.selectors import session_history
 from classroom.services import flag_create
 from tests import factories
 
@@ -37,6 +38,17 @@ def session() -> ClassSession:
     Alert.objects.create(session=session, participant=evil, kind="absent", raised_at=t0 + timedelta(seconds=90))
     rollups_refresh(session=session)
     return session
+
+
+def test_the_report_and_the_live_page_give_the_whole_session_mix_from_the_same_counts(session: ClassSession) -> None:
+    # 60 frames of Ada shown neutral, 30 of the other shown sad: 90 shown expressions in all.
+    report = session_report(session=session)
+    assert report["session_mix"] == {name: {"neutral": round(60 / 90, 4), "sad": round(30 / 90, 4)}.get(name, 0.0) for name in EXPRESSIONS}
+    assert report["session_mix_items"] == [("neutral", 67), ("sad", 33)]
+    # The live page sums the class minutes' counts its history carries, exactly these, the same way.
+    history = session_history(session=session, since_seconds=600)
+    counts = {name: sum((minute["expression_counts"] or {}).get(name, 0) for minute in history["minutes"]) for name in EXPRESSIONS}
+    assert {name: round(count / sum(counts.values()), 4) for name, count in counts.items()} == report["session_mix"]
 
 
 def rows(session: ClassSession) -> list[list[str]]:

@@ -210,7 +210,7 @@ def test_teacher_and_admin_get_history_first(session: ClassSession, alice: User,
             ),
             0,
         )
-        assert history["class"] == {"expression_mix": None, "engagement": None, "present": 0}
+        assert history["class"] == {"expression_mix": None, "expressions": None, "engagement": None, "present": 0}
         assert history["minutes"] == history["alerts"] == history["flags"] == []
         await socket.disconnect()
 
@@ -247,7 +247,9 @@ def test_history_rebuilds_the_dashboard(session: ClassSession, alice: User, sett
         assert [point["engagement"] for point in series] == pytest.approx([0.7, 0.8])
         assert history["class"]["present"] == 1
         assert history["class"]["engagement"] == pytest.approx(0.8)
-        assert history["class"]["expression_mix"] == pytest.approx(dict(zip(EXPRESSIONS, NEUTRAL, strict=True)))
+        # The class mix is the share of faces shown each expression: the one face of the last frame, neutral.
+        assert history["class"]["expression_mix"] == {name: 1.0 if name == "neutral" else 0.0 for name in EXPRESSIONS}
+        assert history["class"]["expressions"] == {name: int(name == "neutral") for name in EXPRESSIONS}
         by_name = {p["name"]: p for p in history["participants"]}
         assert by_name["Student 0"]["present"] is True
         assert (by_name["Student 0"]["expression"], by_name["Student 0"]["band"]) == ("neutral", "engaged")

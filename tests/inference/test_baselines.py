@@ -9,15 +9,18 @@ import pytest
 from inference.baselines import baselines_for_frame
 from ingest import buffer
 
+MIX = (0.1, 0.0, 0.0, 0.2, 0.1, 0.0, 0.6)
+
 
 def test_baselines_accumulate_per_participant_across_frames(settings: Any) -> None:
     settings.ENGAGEMENT_BASELINE_SAMPLES = 3
     for yaw in (10.0, 12.0, 14.0, 40.0):
-        result = baselines_for_frame([(1, yaw, 2.0, 0.6), (2, -yaw, 0.0, None)])
+        result = baselines_for_frame([(1, yaw, 2.0, 0.6, MIX), (2, -yaw, 0.0, None, None)])
     assert result[1].yaws == (10.0, 12.0, 14.0)  # full after three: the fourth sample is not folded in
     assert result[1].weights == (0.6, 0.6, 0.6)
+    assert result[1].mixes == (MIX, MIX, MIX)  # the resting face's expression mixes, read back from Redis as tuples
     assert result[2].yaws == (-10.0, -12.0, -14.0)
-    assert result[2].weights == ()  # attention policy: no expression weights
+    assert result[2].weights == result[2].mixes == ()  # attention policy: no expressions
 
 
 def test_an_empty_frame_changes_nothing() -> None:
@@ -25,14 +28,15 @@ def test_an_empty_frame_changes_nothing() -> None:
 
 
 def test_state_expires_and_holds_no_pixels(settings: Any) -> None:
-    baselines_for_frame([(7, 1.0, 2.0, 0.5)])
+    baselines_for_frame([(7, 1.0, 2.0, 0.5, MIX)])
     keys = [key.decode() for key in buffer.client().keys("*baseline*")]
     assert keys == [f"{settings.INGEST_KEY_PREFIX}:baseline:7"]
     assert 0 < buffer.client().ttl(keys[0]) <= 24 * 3600
-    assert buffer.client().get(keys[0]) == b'{"yaws": [1.0], "pitches": [2.0], "weights": [0.5]}'
+    stored = b'{"yaws": [1.0], "pitches": [2.0], "weights": [0.5], "mixes": [[0.1, 0.0, 0.0, 0.2, 0.1, 0.0, 0.6]]}'
+    assert buffer.client().get(keys[0]) == stored
 
 
 @pytest.mark.parametrize("yaw", [float("nan"), float("-inf")])
 def test_unknown_pose_is_not_stored(yaw: float) -> None:
-    assert baselines_for_frame([(3, yaw, 0.0, 0.5)])[3].yaws == ()
+    assert baselines_for_frame([(3, yaw, 0.0, 0.5, MIX)])[3].yaws == ()
     assert buffer.client().keys("*baseline*") == []

