@@ -44,6 +44,7 @@ class Baseline:
     pitches: tuple[float, ...] = ()
     weights: tuple[float, ...] = ()
     mixes: tuple[tuple[float, ...], ...] = ()  # the expression mixes, for the resting face (classroom.expressions)
+    at: float | None = None  # the capture time (epoch s) of the last frame folded in: a retried frame is not folded twice
 
     @property
     def ready(self) -> bool:
@@ -69,15 +70,24 @@ def _clamp(value: float, limit: float) -> float:
 
 
 def baseline_add(
-    baseline: Baseline | None, *, yaw: float, pitch: float, weight: float | None, mix: Sequence[float] | None = None
+    baseline: Baseline | None,
+    *,
+    yaw: float,
+    pitch: float,
+    weight: float | None,
+    mix: Sequence[float] | None = None,
+    at: float | None = None,
 ) -> Baseline:
-    """``baseline`` with one more observation folded in; full baselines (and unknown poses) stay as they are."""
+    """``baseline`` with one more observation folded in; full baselines (and unknown poses) stay as they are, and so
+    does a baseline that already holds the frame captured ``at`` (or a later one): a retried frame counts once."""
     current = baseline or Baseline()
+    if at is not None and current.at is not None and at <= current.at:
+        return current
     if len(current.yaws) >= settings.ENGAGEMENT_BASELINE_SAMPLES or not (math.isfinite(yaw) and math.isfinite(pitch)):
         return current
     weights = current.weights if weight is None else (*current.weights, weight)
     mixes = current.mixes if mix is None else (*current.mixes, tuple(round(float(p), 4) for p in mix))
-    return Baseline(yaws=(*current.yaws, yaw), pitches=(*current.pitches, pitch), weights=weights, mixes=mixes)
+    return Baseline(yaws=(*current.yaws, yaw), pitches=(*current.pitches, pitch), weights=weights, mixes=mixes, at=at)
 
 
 def _falloff(deviation: float, *, free: float, away: float) -> float:

@@ -42,6 +42,7 @@ class ShownExpression:
     label: str
     confidence: float
     clear_at: float  # epoch seconds of the last clear frame (an expression or rest)
+    t: float | None = None  # the frame this was decided for: the same frame again (a retried task) changes nothing
 
 
 def rest_mix(samples: Sequence[Sequence[float]], *, ready: bool) -> list[float] | None:
@@ -56,6 +57,8 @@ def expression_shown(
 ) -> ShownExpression:
     """The expression to show for one frame (see the module docstring); ``rest`` the student's resting mix (``None``
     while unknown: the prior stands in, and only a very clear expression is shown); ``previous`` what the card showed."""
+    if previous is not None and previous.t == t:
+        return previous
     clear = settings.EXPRESSION_CLEAR_CONFIDENCE if rest is not None else settings.EXPRESSION_CLEAR_CONFIDENCE_UNKNOWN_REST
     rest = rest if rest is not None else settings.EXPRESSION_REST_PRIOR
     if len(probabilities) != len(EXPRESSIONS) or len(rest) != len(EXPRESSIONS):
@@ -65,11 +68,11 @@ def expression_shown(
     rise = rises[risen]
     confidence = float(probabilities[EXPRESSIONS.index(risen)])
     if rise >= settings.EXPRESSION_CHANGE_MARGIN and confidence >= clear:
-        return ShownExpression(label=risen, confidence=round(confidence, 4), clear_at=t)
+        return ShownExpression(label=risen, confidence=round(confidence, 4), clear_at=t, t=t)
     if rise <= settings.EXPRESSION_REST_MARGIN:
         # How close to rest the face is: 1 at rest, down to 0 at the margin.
         closeness = 1.0 - max(0.0, rise) / settings.EXPRESSION_REST_MARGIN if settings.EXPRESSION_REST_MARGIN > 0 else 1.0
-        return ShownExpression(label=NEUTRAL, confidence=round(closeness, 4), clear_at=t)
+        return ShownExpression(label=NEUTRAL, confidence=round(closeness, 4), clear_at=t, t=t)
     if previous is not None and 0 <= t - previous.clear_at <= settings.EXPRESSION_HOLD_SECONDS:
-        return previous
-    return ShownExpression(label=NEUTRAL, confidence=0.0, clear_at=previous.clear_at if previous is not None else t)
+        return ShownExpression(label=previous.label, confidence=previous.confidence, clear_at=previous.clear_at, t=t)
+    return ShownExpression(label=NEUTRAL, confidence=0.0, clear_at=previous.clear_at if previous is not None else t, t=t)

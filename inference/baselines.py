@@ -22,18 +22,22 @@ def _decode(raw: str | None) -> Baseline | None:
         return None
     data = json.loads(raw)
     mixes = tuple(tuple(mix) for mix in data.pop("mixes", []))
-    return Baseline(**{key: tuple(values) for key, values in data.items()}, mixes=mixes)
+    at = data.pop("at", None)
+    return Baseline(**{key: tuple(values) for key, values in data.items()}, mixes=mixes, at=at)
 
 
-def baselines_for_frame(samples: Sequence[tuple[int, float, float, float | None, Sequence[float] | None]]) -> dict[int, Baseline]:
+def baselines_for_frame(
+    samples: Sequence[tuple[int, float, float, float | None, Sequence[float] | None]], *, at: float | None = None
+) -> dict[int, Baseline]:
     """Fold one frame's ``(participant, yaw, pitch, expression weight, expression mix)`` into each participant's
-    baseline; return them."""
+    baseline; return them. ``at`` is the frame's capture time: a frame already folded in (a retried task) is not
+    folded in again."""
     stored = buffer.states_load(kind="baseline", ids=[pid for pid, *_ in samples])
     result: dict[int, Baseline] = {}
     changed: dict[int, str] = {}
     for (pid, yaw, pitch, weight, mix), raw in zip(samples, stored, strict=True):
         previous = _decode(raw)
-        result[pid] = baseline_add(previous, yaw=yaw, pitch=pitch, weight=weight, mix=mix)
+        result[pid] = baseline_add(previous, yaw=yaw, pitch=pitch, weight=weight, mix=mix, at=at)
         if result[pid] != (previous or Baseline()):
             changed[pid] = json.dumps(asdict(result[pid]))
     buffer.states_save(kind="baseline", states=changed, ttl_seconds=STATE_TTL_SECONDS)

@@ -78,13 +78,15 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
         names = dict(Participant.objects.filter(pk__in=[face["participant"] for face in faces]).values_list("pk", "display_name"))
         rounded = {pid: [round(float(v), 5) for v in p] for pid, p in by_participant.items()}
         weights = {pid: expression_weight(p) for pid, p in rounded.items()}
+        t = log.captured_at.timestamp()
+        # Every per-student state below knows the frame it last took in, so a retried task changes none twice.
         baselines = baselines_for_frame(
             [
                 (face["participant"], face["yaw"], face["pitch"], weights.get(face["participant"]), rounded.get(face["participant"]))
                 for face in faces
-            ]
+            ],
+            at=t,
         )
-        t = log.captured_at.timestamp()
         shown = shown_for_frame([(pid, t, p, rest_mix(baselines[pid].mixes, ready=baselines[pid].ready)) for pid, p in rounded.items()])
         observations = []
         for face in faces:

@@ -32,9 +32,11 @@ class Smoothed:
 def smooth(previous: Smoothed | None, *, t: float, engagement: float, probabilities: Sequence[float] | None, tau: float) -> Smoothed:
     """Fold one raw observation into the running average."""
     probs = [float(p) for p in probabilities] if probabilities is not None else None
+    if previous is not None and t == previous.t:
+        return previous  # this frame is already in (a retried task): folding it again would weigh it twice
     if previous is None or t - previous.t > RESET_AFTER_SECONDS or t < previous.t or tau <= 0:
         return Smoothed(t=t, engagement=engagement, probabilities=probs)
-    alpha = 1.0 - math.exp(-(t - previous.t) / tau) if t > previous.t else 0.5
+    alpha = 1.0 - math.exp(-(t - previous.t) / tau)
     mixed_engagement = previous.engagement + alpha * (engagement - previous.engagement)
     if probs is None or previous.probabilities is None:
         mixed_probs = probs

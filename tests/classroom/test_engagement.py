@@ -171,3 +171,10 @@ def test_settings_change_the_indicator(settings: Any) -> None:
     assert engagement_band(0.8) == "partly"
     settings.ENGAGEMENT_EXPRESSION_INFLUENCE = 0.0
     assert expression_factor(DISGUST) == 1.0
+
+
+def test_a_frame_is_folded_into_the_baseline_once() -> None:
+    once = baseline_add(None, yaw=3.0, pitch=1.0, weight=0.5, mix=[0.0] * 6 + [1.0], at=100.0)
+    assert baseline_add(once, yaw=3.0, pitch=1.0, weight=0.5, mix=[0.0] * 6 + [1.0], at=100.0) == once  # retried
+    assert baseline_add(once, yaw=9.0, pitch=1.0, weight=0.5, at=99.0) == once  # an older frame, late
+    assert baseline_add(once, yaw=9.0, pitch=1.0, weight=0.5, at=101.0).yaws == (3.0, 9.0)

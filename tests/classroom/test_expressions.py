@@ -88,3 +88,10 @@ def test_before_the_resting_face_is_known_only_a_very_clear_expression_is_shown(
 def test_malformed_mixes_are_refused(probabilities: list[float], rest: list[float] | None) -> None:
     with pytest.raises(ValueError, match="expected 7 probabilities and 7 resting ones"):
         expression_shown(probabilities=probabilities, rest=rest, previous=None, t=0.0)
+
+
+def test_the_same_frame_again_changes_nothing() -> None:
+    rest = rest_mix([mix()], ready=True)
+    smile = expression_shown(probabilities=mix(happy=0.9), rest=rest, previous=None, t=5.0)
+    # A retried task brings frame 5 again, read differently: what was decided for it stands.
+    assert expression_shown(probabilities=mix(sad=0.9), rest=rest, previous=smile, t=5.0) == smile

@@ -32,7 +32,7 @@ def test_state_expires_and_holds_no_pixels(settings: Any) -> None:
     keys = [key.decode() for key in buffer.client().keys("*baseline*")]
     assert keys == [f"{settings.INGEST_KEY_PREFIX}:baseline:7"]
     assert 0 < buffer.client().ttl(keys[0]) <= 24 * 3600
-    stored = b'{"yaws": [1.0], "pitches": [2.0], "weights": [0.5], "mixes": [[0.1, 0.0, 0.0, 0.2, 0.1, 0.0, 0.6]]}'
+    stored = b'{"yaws": [1.0], "pitches": [2.0], "weights": [0.5], "mixes": [[0.1, 0.0, 0.0, 0.2, 0.1, 0.0, 0.6]], "at": null}'
     assert buffer.client().get(keys[0]) == stored
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
 from inference import processing
+from ingest import buffer
 from tests.factories import live_session
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +52,32 @@ def test_a_calm_face_read_as_sad_is_stored_neutral_and_a_smile_happy(monkeypatch
     assert stored[8].confidence == pytest.approx(0.95, abs=1e-3)
     # The model's own output is kept as it was: mostly sad, then the smile.
     assert [EXPRESSIONS[int(np.argmax(o.probabilities))] for o in stored] == ["sad"] * 8 + ["happy", "sad"]
+
+
+def test_a_retried_frame_counts_once_in_every_students_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    session, _ = live_session()
+    ada = Participant.objects.create(session=session, key="Ada", display_name="Ada")
+    monkeypatch.setattr(processing, "get_predictor", lambda: Scripted([SAD_AT_REST] * 3))
+    real_store = processing.frame_results_store
+    failures = iter([OperationalError("database is locked")])
+
+    def store_or_fail(**kwargs: Any) -> Any:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real_store(**kwargs)
+
+    monkeypatch.setattr(processing, "frame_results_store", store_or_fail)
+    crop = base64.b64encode(np.zeros((48, 48), np.uint8).tobytes()).decode()
+    at = timezone.now() - timedelta(seconds=5)
+    log = FrameLog.objects.create(session=session, frame_id="f0", captured_at=at, received_at=at)
+    face = {"participant": ada.pk, "box": [0, 0, 48, 48], "yaw": 3.0, "pitch": 1.0, "low_resolution": False, "crop": crop}
+    with pytest.raises(OperationalError):
+        processing.frame_infer(frame_log_id=log.pk, faces=[face], detail={})  # the first attempt: the database fails
+    processing.frame_infer(frame_log_id=log.pk, faces=[face], detail={})  # Celery's retry
+
+    assert Observation.objects.count() == 1
+    [baseline] = buffer.states_load(kind="baseline", ids=[ada.pk])
+    assert baseline is not None and json.loads(baseline)["yaws"] == [3.0]  # folded in once, not twice
+    [smoothed] = buffer.states_load(kind="smooth", ids=[ada.pk])
+    assert smoothed is not None and json.loads(smoothed)["t"] == at.timestamp()

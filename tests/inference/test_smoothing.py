@@ -40,3 +40,9 @@ def test_smooth_frame_keeps_state_per_participant_in_redis() -> None:
     second = smooth_frame([(1, 0.5, 0.0, SAD), (2, 0.5, 0.0, SAD)])
     assert 0.5 < second[1].engagement < 1.0
     assert second[2].engagement == 0.0
+
+
+def test_the_same_frame_again_is_not_weighed_twice() -> None:
+    first = smooth(None, t=10.0, engagement=1.0, probabilities=None, tau=3.0)
+    later = smooth(first, t=11.0, engagement=0.0, probabilities=None, tau=3.0)
+    assert smooth(later, t=11.0, engagement=0.0, probabilities=None, tau=3.0) == later
