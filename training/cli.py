@@ -2,7 +2,8 @@
 
 ``evaluate --json`` is a contract other tools rely on: it prints exactly one JSON object on stdout
 (``accuracy``, ``macro_f1``, ``per_class``, ``confusion_matrix``, ``class_names``, ``samples``,
-``model``, ...); everything else a command says goes to stderr.
+``model``, ...); everything else a command says goes to stderr. With ``--labels ferplus`` the object also
+carries ``ferplus``: the same metrics against the FER+ majority (:func:`training.ferplus.majority_metrics`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from inference.predictor import ModelError
 from training.data import DEFAULT_DATA_ROOT, DataError
+from training.ferplus import FERPLUS_ROOT, LABEL_SETS
 
 FER_ROOT = DEFAULT_DATA_ROOT / "fer2013"
 MNIST_ROOT = DEFAULT_DATA_ROOT / "mnist"
@@ -43,6 +45,10 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         validation_share=args.validation_share,
         teacher=args.teacher,
+        labels=args.labels,
+        # FER+ labels read the default votes unless told otherwise; FER2013 runs score FER+ only when asked.
+        ferplus=args.ferplus or (FERPLUS_ROOT if args.labels != "fer2013" else None),
+        initial_weights=args.init,
         checkpoint_every=args.checkpoint_every,
         command=args.command_line,
     )
@@ -147,6 +153,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     model_path = resolve_model(args.model)
     dataset = load(args.data)
     result, probs = evaluate(model_path, dataset, tta=args.tta)
+    if args.labels == "ferplus":
+        from training.ferplus import ferplus_csv, load_ferplus, majority_metrics
+
+        # The FER2013 figures stay at the top level (the --json contract); the FER+ majority's sit beside them.
+        result["ferplus"] = majority_metrics(load_ferplus(args.data, ferplus_csv(args.ferplus, args.data), dataset=dataset), probs)
     report_dir = args.report or REPORTS_ROOT / model_path.stem
     log = args.log or model_path.parent / "log.csv"
     result["report"] = [str(p) for p in write_report(report_dir, result, dataset.labels, probs, log if log.is_file() else None)]
@@ -154,6 +165,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print(f"{result['model']}: accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f} on {result['samples']} faces")
+        if "ferplus" in result:
+            fp = result["ferplus"]
+            print(
+                f"against the FER+ majority: accuracy {fp['accuracy']:.4f}, macro-F1 {fp['macro_f1']:.4f} on {fp['samples']} faces "
+                f"({fp['skipped']} without a FER+ majority in our classes skipped)"
+            )
         print(f"report: {report_dir}")
     return 0
 
@@ -161,7 +178,15 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from training.export import export
 
-    card = export(args.model, args.out, args.name, train_data=args.train, val_data=args.val, representative=args.representative)
+    card = export(
+        args.model,
+        args.out,
+        args.name,
+        train_data=args.train,
+        val_data=args.val,
+        representative=args.representative,
+        write_production=not args.candidate,
+    )
     files = {
         f["file"]: {"accuracy": f["public_test"]["accuracy"], "macro_f1": f["public_test"]["macro_f1"]}
         | {f"faces_per_second_batch_{s['batch_size']}": s["faces_per_second"] for s in f["speed"]}
@@ -211,6 +236,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--validation-share", type=float, default=0.1, help="stratified share of Training used for selection")
     train.add_argument("--teacher", type=Path, default=None, help="soft labels of every Training face (.npy) to distil from")
     train.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
+    train.add_argument(
+        "--labels", choices=LABEL_SETS, default="fer2013", help="fit FER2013's labels, FER+ vote distributions, or their mean"
+    )
+    train.add_argument(
+        "--ferplus",
+        type=Path,
+        default=None,
+        help=f"FER+ folder of <split>.csv votes (default {FERPLUS_ROOT} with --labels ferplus|both); also scores the FER+ majority",
+    )
+    train.add_argument("--init", type=Path, default=None, help="a trained .keras to start from (fine-tuning)")
     train.set_defaults(handler=_train)
 
     plan = commands.add_parser("queue", help="train a plan's runs in order, resuming the one in progress")
@@ -252,6 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--tta", choices=("none", "flip", "ten_crop"), default="none", help="test-time augmentation: mirror images, or ten crops"
     )
+    evaluate.add_argument(
+        "--labels",
+        choices=("fer2013", "ferplus"),
+        default="fer2013",
+        help="ferplus: also score against the FER+ majority (key 'ferplus'; ties and contempt/unknown/NF pluralities skipped)",
+    )
+    evaluate.add_argument("--ferplus", type=Path, default=FERPLUS_ROOT, help="FER+ folder of <split>.csv votes (--data's folder name)")
     evaluate.set_defaults(handler=_evaluate)
 
     export = commands.add_parser("export", help="write .keras, float16 and int8 LiteRT files, model cards and production.json")
@@ -261,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--train", type=Path, default=FER_ROOT / "train", help="Training folder or CSV (int8 calibration faces)")
     export.add_argument("--val", type=Path, default=FER_ROOT / "test", help="PublicTest folder or CSV (accuracy of each file)")
     export.add_argument("--representative", type=int, default=500, help="training faces used to calibrate int8")
+    export.add_argument(
+        "--candidate", action="store_true", help="leave production.json alone: the files are a candidate for whoever swaps the model"
+    )
     export.set_defaults(handler=_export)
 
     bench = commands.add_parser("benchmark", help="faces/s and latency per batch of exported models on this machine")

@@ -61,32 +61,40 @@ class Dataset:
         return digest.hexdigest()
 
 
-def load_folder(root: Path, *, image_size: int = IMAGE_SIZE) -> Dataset:
-    """Load ``root/<class>/*.jpg``; every class folder must be a FER2013 class name."""
+def folder_items(root: Path) -> list[tuple[Path, int]]:
+    """The image files of ``root/<class>/`` with their labels, in the order :func:`load_folder` stacks them.
+
+    Other labels keyed by file (FER+ votes, :mod:`training.ferplus`) line up with a loaded folder through this order.
+    """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: not a folder")
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir())
     if not class_dirs:
         raise DataError(f"{root}: no class folders (expected {', '.join(CLASS_NAMES)})")
-    images: list[np.ndarray] = []
-    labels: list[int] = []
+    items: list[tuple[Path, int]] = []
     for class_dir in class_dirs:
         if class_dir.name not in CLASS_NAMES:
             raise DataError(f"{class_dir}: unknown class {class_dir.name!r} (expected one of {', '.join(CLASS_NAMES)})")
         label = CLASS_NAMES.index(class_dir.name)
-        for path in sorted(class_dir.iterdir()):
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-            if image is None:
-                raise DataError(f"{path}: not a readable image")
-            if image.shape != (image_size, image_size):
-                raise DataError(f"{path}: image is {image.shape[1]}x{image.shape[0]}, expected {image_size}x{image_size}")
-            images.append(image)
-            labels.append(label)
-    if not images:
+        items += [(path, label) for path in sorted(class_dir.iterdir()) if path.suffix.lower() in IMAGE_SUFFIXES]
+    if not items:
         raise DataError(f"{root}: no images found")
+    return items
+
+
+def load_folder(root: Path, *, image_size: int = IMAGE_SIZE) -> Dataset:
+    """Load ``root/<class>/*.jpg``; every class folder must be a FER2013 class name."""
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    for path, label in folder_items(root):
+        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise DataError(f"{path}: not a readable image")
+        if image.shape != (image_size, image_size):
+            raise DataError(f"{path}: image is {image.shape[1]}x{image.shape[0]}, expected {image_size}x{image_size}")
+        images.append(image)
+        labels.append(label)
     return Dataset(np.stack(images)[..., None], np.asarray(labels, dtype=np.int64))
 
 

@@ -30,6 +30,9 @@ VARIANTS: dict[str, Recipe] = {
     "no_warmup": dataclasses.replace(BASELINE, warmup_epochs=0.0),
     "sgd_nesterov": dataclasses.replace(BASELINE, optimizer="sgd", learning_rate=0.05, weight_decay=5e-4),
     "distill": dataclasses.replace(BASELINE, distill_weight=0.7, distill_temperature=2.0),
+    # Fine-tuning a trained model (``train --init``) on other labels: a tenth of the rate, a short warm-up so the
+    # fresh AdamW moments settle before the rate peaks, and few epochs (what two cores give in a session).
+    "finetune": dataclasses.replace(BASELINE, epochs=10, learning_rate=2e-4, warmup_epochs=0.5),
 }
 
 

@@ -45,6 +45,16 @@ def face_folder(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+@pytest.fixture
+def small_speed_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Exports that time each file briefly at a small batch and cache data under ``tmp_path``."""
+    from training import export
+
+    monkeypatch.setattr(export, "SPEED_SECONDS", 0.05)
+    monkeypatch.setattr(export, "SPEED_BATCH", 8)
+    monkeypatch.setattr(export, "CACHE_DIR", tmp_path / "cache")
+
+
 def tiny_model() -> keras.Model:
     """A small model with the production input contract: (None, 48, 48, 1) pixels 0..255 in, 7 probabilities out."""
     keras.utils.set_random_seed(0)

@@ -42,13 +42,6 @@ def run_folder(tmp_path: Path, tiny_model_path: Path, run: dict[str, object]) ->
     return model
 
 
-@pytest.fixture
-def small_speed_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(export, "SPEED_SECONDS", 0.05)
-    monkeypatch.setattr(export, "SPEED_BATCH", 8)
-    monkeypatch.setattr(export, "CACHE_DIR", tmp_path / "cache")
-
-
 @pytest.mark.usefixtures("small_speed_runs")
 def test_export_writes_measured_files_cards_and_production(
     tiny_model_path: Path, face_folder: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
