@@ -31,10 +31,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
+from classroom import live_state
 from classroom.events import publish_on_commit
 from classroom.models import Alert, ClassSample, ClassSession, Course, Participant
 from classroom.policy import AGGREGATE_MIN_GROUP, course_policy, per_student_allowed
-from ingest import buffer
 
 CLASS_WINDOW = timedelta(seconds=60)
 CLASS_BASELINE = timedelta(minutes=5)
@@ -128,13 +128,13 @@ def _open_alerts(session_id: int) -> dict[tuple[int | None, str], Alert]:
 
 def _stream_start(session_id: int, at: datetime, gap_seconds: int) -> float:
     """When the current unbroken stream of frames began: absence is only counted while frames arrive."""
-    [raw] = buffer.states_load(kind="alerts:stream", ids=[session_id])
+    [raw] = live_state.states_load(kind="alerts:stream", ids=[session_id])
     state = json.loads(raw) if raw else None
     t = at.timestamp()
     if state is None or t - state["last"] > gap_seconds or t < state["start"]:
         state = {"start": t, "last": t}
     state["last"] = max(state["last"], t)
-    buffer.states_save(kind="alerts:stream", states={session_id: json.dumps(state)}, ttl_seconds=STATE_TTL_SECONDS)
+    live_state.states_save(kind="alerts:stream", states={session_id: json.dumps(state)}, ttl_seconds=STATE_TTL_SECONDS)
     return float(state["start"])
 
 
@@ -157,7 +157,7 @@ def alerts_after_frame(
     stream_start = _stream_start(session.pk, captured_at, thresholds.uploads_stopped_seconds)
     if per_student_allowed(policy=policy):
         _student_alerts(session, captured_at, bands, list(absent), thresholds, opened, stream_start)
-    if buffer.client().set(f"{settings.INGEST_KEY_PREFIX}:alerts:classcheck:{session.pk}", 1, nx=True, ex=CLASS_CHECK_EVERY_SECONDS):
+    if live_state.client().set(live_state.key("alerts", "classcheck", session.pk), 1, nx=True, ex=CLASS_CHECK_EVERY_SECONDS):
         _class_alerts(session, captured_at, thresholds, opened, policy)
     uploads = opened.get((None, Alert.Kind.UPLOADS_STOPPED))
     if uploads is not None:
@@ -175,7 +175,7 @@ def _student_alerts(
 ) -> None:
     t = at.timestamp()
     ids = [*bands, *(participant.pk for participant, _ in absent)]
-    stored = buffer.states_load(kind="alerts", ids=ids)
+    stored = live_state.states_load(kind="alerts", ids=ids)
     states = {pid: _StudentState(**json.loads(raw)) if raw else _StudentState() for pid, raw in zip(ids, stored, strict=True)}
     for pid, band in bands.items():
         state = states[pid]
@@ -211,7 +211,7 @@ def _student_alerts(
                 participant=participant,
                 detail={"last_seen_at": last_seen.isoformat() if last_seen else None, "threshold_seconds": thresholds.absent_seconds},
             )
-    buffer.states_save(kind="alerts", states={pid: json.dumps(asdict(s)) for pid, s in states.items()}, ttl_seconds=STATE_TTL_SECONDS)
+    live_state.states_save(kind="alerts", states={pid: json.dumps(asdict(s)) for pid, s in states.items()}, ttl_seconds=STATE_TTL_SECONDS)
 
 
 def _class_alerts(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from ingest import buffer
+from classroom import live_state
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -17,7 +17,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as error:  # any database failure means unhealthy
         problems.append(f"database: {error}")
     try:
-        buffer.client().ping()
+        live_state.client().ping()
     except Exception as error:  # any Redis failure means unhealthy
         problems.append(f"redis: {error}")
     return JsonResponse({"ok": not problems, "problems": problems}, status=503 if problems else 200)

@@ -17,9 +17,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from classroom import live_state
 from classroom.models import ClassSession, IngestCredential, PairingCode
 from classroom.services import TOKEN_BYTES, SessionEndedError, token_hash
-from ingest import buffer
 
 # No 0/O, 1/I/L: a code read aloud or copied by hand survives.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -59,11 +59,11 @@ def pairing_code_create(*, session: ClassSession, user: User) -> tuple[PairingCo
 
 
 def _failures_key(client: str) -> str:
-    return f"{settings.INGEST_KEY_PREFIX}:pairing-failures:{client}"
+    return live_state.key("pairing-failures", client)
 
 
 def _fail(client: str, error: PairingError) -> PairingError:
-    pipe = buffer.client().pipeline()
+    pipe = live_state.client().pipeline()
     pipe.incr(_failures_key(client))
     pipe.expire(_failures_key(client), settings.PAIRING_FAILURE_WINDOW_SECONDS)
     pipe.execute()
@@ -71,10 +71,10 @@ def _fail(client: str, error: PairingError) -> PairingError:
 
 
 def _throttled(client: str) -> PairingError | None:
-    failures = buffer.client().get(_failures_key(client))
+    failures = live_state.client().get(_failures_key(client))
     if failures is None or int(failures) < settings.PAIRING_MAX_FAILURES:
         return None
-    wait = max(1, int(buffer.client().ttl(_failures_key(client))))
+    wait = max(1, int(live_state.client().ttl(_failures_key(client))))
     return PairingError(429, "pairing_throttled", f"Too many wrong codes from this address; try again in {wait} s.", wait)
 
 
@@ -104,5 +104,5 @@ def pairing_code_exchange(*, code: str, client: str, label: str = "extension") -
             raise _fail(client, PairingError(410, "code_used", "This pairing code was used already; get a new one from the live page."))
         token = secrets.token_urlsafe(TOKEN_BYTES)
         IngestCredential.objects.create(session=row.session, token_hash=token_hash(token), token_hint=token[:6], label=label[:40])
-    buffer.client().delete(_failures_key(client))
+    live_state.client().delete(_failures_key(client))
     return row.session, token

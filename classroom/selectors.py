@@ -13,13 +13,13 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncSecond
 from django.utils import timezone
 
+from classroom import live_state
 from classroom.alerts import alert_payload
 from classroom.engagement import ABSENT
 from classroom.models import EXPRESSIONS, Alert, ClassSample, ClassSession, Course, Flag, FrameLog, MinuteRollup, Observation, Participant
 from classroom.policy import FULL, course_policy, per_student_allowed
 from classroom.samples import class_figures
 from classroom.services import flag_payload, token_hash
-from ingest import buffer
 
 
 def user_is_admin(*, user: User | AnonymousUser) -> bool:
@@ -223,8 +223,8 @@ def session_frame_counts(*, session_id: int) -> dict[str, int]:
         dropped_last_minute=Count("pk", filter=recent & Q(status__in=lost)),
     )
     with contextlib.suppress(redis.RedisError):  # the counters live in Redis; without it the page still shows the rest
-        counts["refused"] = sum(buffer.refusals(session_id=session_id).values())
-        counts["names_from_picture"] = int(buffer.names_from(session_id=session_id) == "picture")
+        counts["refused"] = sum(live_state.refusals(session_id=session_id).values())
+        counts["names_from_picture"] = int(live_state.names_from(session_id=session_id) == "picture")
     return {key: int(value or 0) for key, value in counts.items()}
 
 

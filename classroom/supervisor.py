@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from ingest import buffer
+from classroom import live_state
 
 if TYPE_CHECKING:
     from classroom.stack import Stack
@@ -128,7 +128,7 @@ class Supervisor:
             return self.queue_length(queue)
         try:
             with redis.Redis.from_url(self.stack.redis_url, socket_timeout=2) as connection:
-                return buffer.queue_length(queue=queue, connection=connection)
+                return live_state.queue_length(queue=queue, connection=connection)
         except redis.RedisError:
             return 0  # Redis itself is down: the worker is right to wait, and Redis is revived on its own
 

@@ -10,20 +10,20 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 
+from classroom import live_state
 from classroom.expressions import ShownExpression, expression_shown
-from ingest import buffer
 
 STATE_TTL_SECONDS = 3600
 
 
 def shown_for_frame(samples: Sequence[tuple[int, float, Sequence[float], Sequence[float] | None]]) -> dict[int, ShownExpression]:
     """The shown expression of each ``(participant, t, probabilities, resting mix or None)`` of one frame; state lives in Redis."""
-    stored = buffer.states_load(kind="shown", ids=[pid for pid, *_ in samples])
+    stored = live_state.states_load(kind="shown", ids=[pid for pid, *_ in samples])
     result: dict[int, ShownExpression] = {}
     for (pid, t, probabilities, rest), raw in zip(samples, stored, strict=True):
         previous = ShownExpression(**json.loads(raw)) if raw else None
         result[pid] = expression_shown(probabilities=probabilities, rest=rest, previous=previous, t=t)
-    buffer.states_save(
+    live_state.states_save(
         kind="shown", states={pid: json.dumps(asdict(value)) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
     )
     return result

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
-from ingest import buffer
+from classroom import live_state
 
 RESET_AFTER_SECONDS = 30.0
 STATE_TTL_SECONDS = 3600
@@ -47,12 +47,12 @@ def smooth(previous: Smoothed | None, *, t: float, engagement: float, probabilit
 
 def smooth_frame(observations: Sequence[tuple[int, float, float, Sequence[float] | None]]) -> dict[int, Smoothed]:
     """Smooth one frame's observations ``(participant, t, engagement, probabilities)``; state lives in Redis."""
-    stored = buffer.states_load(kind="smooth", ids=[pid for pid, *_ in observations])
+    stored = live_state.states_load(kind="smooth", ids=[pid for pid, *_ in observations])
     result: dict[int, Smoothed] = {}
     for (pid, t, engagement, probs), raw in zip(observations, stored, strict=True):
         previous = Smoothed(**json.loads(raw)) if raw else None
         result[pid] = smooth(previous, t=t, engagement=engagement, probabilities=probs, tau=settings.SMOOTHING_SECONDS)
-    buffer.states_save(
+    live_state.states_save(
         kind="smooth", states={pid: json.dumps(asdict(value)) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
     )
     return result

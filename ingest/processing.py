@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from classroom import live_state
 from classroom.events import publish_on_commit
 from classroom.models import FrameLog
 from classroom.participants import FaceIdentity, participants_resolve
@@ -77,10 +78,10 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
             image, tiles=[Tile(**tile) for tile in tiles] or None, stream=session_id, clock=clock, now=log.captured_at.timestamp()
         )
         with clock.stage("assign"):
-            with buffer.tracker_lock(session_id=session_id):
-                state = TrackerState.from_json(buffer.tracker_load(session_id=session_id))
+            with live_state.tracker_lock(session_id=session_id):
+                state = TrackerState.from_json(live_state.tracker_load(session_id=session_id))
                 detections, state = assign(detections, state, now=log.captured_at.timestamp())
-                buffer.tracker_save(session_id=session_id, state=state.to_json())
+                live_state.tracker_save(session_id=session_id, state=state.to_json())
             participants, opted_out = participants_resolve(session=log.session, faces=face_identities(detections), when=log.captured_at)
         with_crops = course_policy(course=log.session.course) != ATTENTION  # no expression inference, so no crops
         no_pose = [0.0] * len(detections)
@@ -100,7 +101,7 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         ]
         skipped = [{"box": [round(float(v), 1) for v in r.box], "reason": r.reason} for r in detections.rejected]
         empty_tiles = sorted({tile["name"] for tile in tiles} - {name for name in detections.tile if name})
-        if faces and buffer.queue_length(queue="inference") >= settings.INFERENCE_MAX_QUEUED:
+        if faces and live_state.queue_length(queue="inference") >= settings.INFERENCE_MAX_QUEUED:
             frame_finish(log=log, status=FrameLog.Status.DROPPED, detail={"reason": "inference is behind: its queue is full"})
             return
         detail = {

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from classroom import live_state
 from classroom.celery import app as celery_app
 from classroom.models import ClassSession, FrameLog
 from ingest import buffer
@@ -29,7 +30,7 @@ def frame_accept(*, session: ClassSession, upload: FrameUpload) -> tuple[FrameLo
         return existing, False
     if buffer.backlog_size(session_id=session.pk) >= settings.INGEST_MAX_BACKLOG:
         raise IngestError(503, "backlog_full", "too many frames are waiting for this session; retry later", retry_after=1)
-    if buffer.queue_length(queue="ingest") >= settings.INGEST_MAX_QUEUED:
+    if live_state.queue_length(queue="ingest") >= settings.INGEST_MAX_QUEUED:
         raise IngestError(503, "server_busy", "the server has too many frames waiting from all sessions; retry later", retry_after=2)
     try:
         with transaction.atomic():
@@ -43,7 +44,7 @@ def frame_accept(*, session: ClassSession, upload: FrameUpload) -> tuple[FrameLo
                 tiles=len(upload.tiles),
             )
             buffer.frame_put(session_id=session.pk, frame_log_id=log.pk, data=upload.data)
-            buffer.names_from_save(session_id=session.pk, names_from=upload.names_from)
+            live_state.names_from_save(session_id=session.pk, names_from=upload.names_from)
             tiles = [asdict(tile) for tile in upload.tiles]
             # robust: should the broker be unreachable right then, the upload is still answered; the frame stays
             # queued and the stuck-frame sweep counts it as expired.

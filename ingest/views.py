@@ -11,6 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
+from classroom import live_state
 from classroom.models import ClassSession
 from classroom.pairing import PairingError, pairing_code_exchange
 from classroom.selectors import frame_result, session_by_token
@@ -89,7 +90,7 @@ def frames(request: HttpRequest, session_id: int) -> JsonResponse:
     except IngestError as error:
         if error.status in (429, 503):
             with contextlib.suppress(redis.RedisError):
-                buffer.refusal_count(session_id=session_id, reason=error.code)
+                live_state.refusal_count(session_id=session_id, reason=error.code)
         return error_response(error)
     except redis.ConnectionError:
         # Redis restarting: nothing was accepted, so nothing is lost; the client retries.

@@ -51,13 +51,13 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def _test_settings(settings: pytest.FixtureRequest, redis_url: str, tmp_path: Path) -> Iterator[None]:
     """Point Redis users at the test Redis; start each test with an empty Redis and no cached client."""
-    from ingest import buffer
+    from classroom import live_state
 
     settings.REDIS_URL = redis_url  # type: ignore[attr-defined]
     settings.CELERY_BROKER_URL = redis_url  # type: ignore[attr-defined]
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis_url}}  # type: ignore[attr-defined]
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}  # type: ignore[attr-defined]
-    buffer.client.cache_clear()
-    buffer.client().flushdb()
+    live_state.client.cache_clear()
+    live_state.client().flushdb()
     yield
-    buffer.client.cache_clear()
+    live_state.client.cache_clear()

@@ -139,9 +139,9 @@ def test_class_drop_against_its_own_baseline_and_floor(session: ClassSession, se
     drop = Alert.objects.get(kind="class_drop")
     assert drop.detail == {"baseline": 0.9, "now": 0.6}
     # Class checks run at most every 10 s per session; the next one, after recovery, clears it.
-    from ingest import buffer
+    from classroom import live_state
 
-    buffer.client().flushdb()
+    live_state.client().flushdb()
     for second in range(360, 420, 10):
         observe(session, t0 + timedelta(seconds=second), participants, 0.3)
     alerts_after_frame(session=session, captured_at=t0 + timedelta(seconds=415), bands={}, absent=[])

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from classroom import live_state
 from inference.baselines import baselines_for_frame
-from ingest import buffer
 
 MIX = (0.1, 0.0, 0.0, 0.2, 0.1, 0.0, 0.6)
 
@@ -29,14 +29,14 @@ def test_an_empty_frame_changes_nothing() -> None:
 
 def test_state_expires_and_holds_no_pixels(settings: Any) -> None:
     baselines_for_frame([(7, 1.0, 2.0, 0.5, MIX)])
-    keys = [key.decode() for key in buffer.client().keys("*baseline*")]
+    keys = [key.decode() for key in live_state.client().keys("*baseline*")]
     assert keys == [f"{settings.INGEST_KEY_PREFIX}:baseline:7"]
-    assert 0 < buffer.client().ttl(keys[0]) <= 24 * 3600
+    assert 0 < live_state.client().ttl(keys[0]) <= 24 * 3600
     stored = b'{"yaws": [1.0], "pitches": [2.0], "weights": [0.5], "mixes": [[0.1, 0.0, 0.0, 0.2, 0.1, 0.0, 0.6]], "at": null}'
-    assert buffer.client().get(keys[0]) == stored
+    assert live_state.client().get(keys[0]) == stored
 
 
 @pytest.mark.parametrize("yaw", [float("nan"), float("-inf")])
 def test_unknown_pose_is_not_stored(yaw: float) -> None:
     assert baselines_for_frame([(3, yaw, 0.0, 0.5, MIX)])[3].yaws == ()
-    assert buffer.client().keys("*baseline*") == []
+    assert live_state.client().keys("*baseline*") == []

@@ -12,9 +12,9 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
+from classroom import live_state
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
 from inference import processing
-from ingest import buffer
 from tests.factories import live_session
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +77,7 @@ def test_a_retried_frame_counts_once_in_every_students_state(monkeypatch: pytest
     processing.frame_infer(frame_log_id=log.pk, faces=[face], detail={})  # Celery's retry
 
     assert Observation.objects.count() == 1
-    [baseline] = buffer.states_load(kind="baseline", ids=[ada.pk])
+    [baseline] = live_state.states_load(kind="baseline", ids=[ada.pk])
     assert baseline is not None and json.loads(baseline)["yaws"] == [3.0]  # folded in once, not twice
-    [smoothed] = buffer.states_load(kind="smooth", ids=[ada.pk])
+    [smoothed] = live_state.states_load(kind="smooth", ids=[ada.pk])
     assert smoothed is not None and json.loads(smoothed)["t"] == at.timestamp()

@@ -13,6 +13,7 @@ import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from classroom import live_state
 from classroom.models import FrameLog
 from classroom.selectors import session_frame_counts
 from classroom.services import session_end
@@ -198,7 +199,7 @@ def test_full_backlog_is_503_with_retry_after(client: Client, live: tuple[int, s
 def test_full_ingest_queue_of_all_sessions_is_503(client: Client, live: tuple[int, str], settings: Any) -> None:
     settings.INGEST_MAX_QUEUED = 2
     prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
-    buffer.client().rpush(f"{prefix}ingest", "a task of another session", "and another")
+    live_state.client().rpush(f"{prefix}ingest", "a task of another session", "and another")
     response = post(client, *live)
     assert_error(response, 503, "server_busy", "the server has too many frames waiting from all sessions; retry later")
     assert response["Retry-After"] == "2"
@@ -231,7 +232,7 @@ def test_refusals_for_load_are_counted_for_the_live_page(client: Client, live: t
     settings.INGEST_RATE_PER_SECOND = 0.1
     assert [post(client, *live).status_code for _ in range(3)] == [202, 503, 429]
     session_id = live[0]
-    assert buffer.refusals(session_id=session_id) == {"backlog_full": 1, "rate_limited": 1}
+    assert live_state.refusals(session_id=session_id) == {"backlog_full": 1, "rate_limited": 1}
     assert session_frame_counts(session_id=session_id)["refused"] == 2
 
 
@@ -244,8 +245,8 @@ def test_accepted_frame_is_buffered_with_ttl_and_logged(client: Client, live: tu
     log = FrameLog.objects.get(frame_id="f-1")
     assert (log.width, log.height, log.status) == (64, 48, "queued")
     key = f"ingest:frame:{log.pk}"
-    assert buffer.client().get(key) == image
-    assert 0 < buffer.client().ttl(key) <= 60
+    assert live_state.client().get(key) == image
+    assert 0 < live_state.client().ttl(key) <= 60
     assert buffer.backlog_size(session_id=live[0]) == 1
 
 

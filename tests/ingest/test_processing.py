@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from classroom import events
+from classroom import events, live_state
 from classroom.celery import app as celery_app
 from classroom.models import EXPRESSIONS, ClassSample, ClassSession, FrameLog, Observation, Participant, Student
 from inference.low_resolution import temper
@@ -69,7 +69,7 @@ def test_a_real_face_becomes_an_observation_and_an_event(sent: list[dict[str, An
     assert observation.expression in EXPRESSIONS and len(observation.probabilities) == 7
     assert sum(observation.probabilities) == pytest.approx(1.0, abs=1e-3)
     assert 0.0 <= observation.engagement <= 1.0
-    assert buffer.client().get(f"ingest:frame:{log.pk}") is None, "frame bytes must not outlive processing"
+    assert live_state.client().get(f"ingest:frame:{log.pk}") is None, "frame bytes must not outlive processing"
     assert buffer.backlog_size(session_id=session.pk) == 0
     kinds = [event["type"] for event in sent]
     assert kinds == ["observations", "frames"]
@@ -137,7 +137,7 @@ def test_an_empty_tile_is_reported(sent: list[dict[str, Any]]) -> None:
 def test_expired_frame_is_counted_not_lost(sent: list[dict[str, Any]]) -> None:
     session, _ = live_session()
     log = accept(session, encode(FACE))
-    buffer.client().delete(f"ingest:frame:{log.pk}")
+    live_state.client().delete(f"ingest:frame:{log.pk}")
     frame_ingest(frame_log_id=log.pk, tiles=[])
     log.refresh_from_db()
     assert (log.status, log.detail) == ("expired", {"reason": "frame expired in the buffer before processing"})
@@ -148,7 +148,7 @@ def test_expired_frame_is_counted_not_lost(sent: list[dict[str, Any]]) -> None:
 def test_bad_bytes_do_not_crash_the_worker(sent: list[dict[str, Any]]) -> None:
     session, _ = live_session()
     log = accept(session, encode(FACE))
-    buffer.client().set(f"ingest:frame:{log.pk}", b"\xff\xd8\xff not really a jpeg")
+    live_state.client().set(f"ingest:frame:{log.pk}", b"\xff\xd8\xff not really a jpeg")
     frame_ingest(frame_log_id=log.pk, tiles=[])
     log.refresh_from_db()
     assert (log.status, log.detail) == ("error", {"reason": "image could not be decoded"})
@@ -211,7 +211,7 @@ def test_a_duplicate_delivery_racing_the_first_stores_nothing(sent: list[dict[st
 def test_a_frame_is_dropped_and_counted_when_inference_is_behind(sent: list[dict[str, Any]], settings: Any) -> None:
     settings.INFERENCE_MAX_QUEUED = 1
     prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
-    buffer.client().rpush(f"{prefix}inference", "a frame of another session")
+    live_state.client().rpush(f"{prefix}inference", "a frame of another session")
     session, _ = live_session()
     log = accept(session, encode(FACE))
     frame_ingest(frame_log_id=log.pk, tiles=[])
@@ -229,14 +229,14 @@ def test_the_tracker_is_locked_while_a_frame_is_assigned(sent: list[dict[str, An
     real_assign = processing.assign
 
     def assign_and_look(*args: Any, **kwargs: Any) -> Any:
-        other = buffer.client().lock(f"ingest:tracker-lock:{session.pk}", timeout=5, blocking_timeout=0.1)
+        other = live_state.client().lock(f"ingest:tracker-lock:{session.pk}", timeout=5, blocking_timeout=0.1)
         held.append(not other.acquire())  # another process cannot take it now
         return real_assign(*args, **kwargs)
 
     monkeypatch.setattr(processing, "assign", assign_and_look)
     frame_ingest(frame_log_id=log.pk, tiles=[])
     assert held == [True]
-    with buffer.tracker_lock(session_id=session.pk):  # and it was released afterwards
+    with live_state.tracker_lock(session_id=session.pk):  # and it was released afterwards
         pass
 
 

@@ -1,0 +1,48 @@
+"""The domain is the ground floor: none of its modules imports the worker, vision or page packages."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+DOMAIN = (
+    "models",
+    "services",
+    "selectors",
+    "alerts",
+    "rollups",
+    "reports",
+    "engagement",
+    "expressions",
+    "policy",
+    "retention",
+    "roster",
+    "pairing",
+    "samples",
+    "events",
+    "health",
+    "participants",
+    "live_state",
+)
+ABOVE = ("ingest", "inference", "frontend")
+
+
+def imported(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside a function."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("module", DOMAIN)
+def test_the_domain_imports_nothing_above_it(module: str) -> None:
+    path = Path(settings.BASE_DIR) / "classroom" / f"{module}.py"
+    upward = sorted(name for name in imported(path) if name.split(".")[0] in ABOVE)
+    assert upward == [], f"classroom/{module}.py imports {upward}"
