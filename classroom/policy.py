@@ -53,6 +53,23 @@ def per_student_allowed(*, policy: str) -> bool:
     return policy != AGGREGATE
 
 
+def expressions_allowed(*, policy: str) -> bool:
+    """Whether apparent expressions may be inferred, stored or shown at all (not under ``attention``)."""
+    return policy != ATTENTION
+
+
+def timeline_redact(*, timeline: dict[str, Any], policy: str) -> dict[str, Any]:
+    """One participant's timeline (the drill-down) without what ``policy`` forbids; only asked where per-student
+    figures are allowed."""
+    if expressions_allowed(policy=policy):
+        return timeline
+    return {
+        **timeline,
+        "points": [{**point, "expression": None, "confidence": None} for point in timeline["points"]],
+        "minutes": [_redact_minute(minute, policy) for minute in timeline["minutes"]],
+    }
+
+
 def _redact_person(person: dict[str, Any], policy: str) -> dict[str, Any]:
     hidden = _PER_STUDENT_FIELDS if policy == AGGREGATE else _EXPRESSION_FIELDS
     redacted = {**person, **dict.fromkeys(hidden)}

@@ -20,7 +20,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, MinuteRollup, Participant
-from classroom.policy import ATTENTION, course_policy, per_student_allowed
+from classroom.policy import course_policy, expressions_allowed, per_student_allowed
 from classroom.selectors import minute_payload, session_alerts, session_expression_mix, session_flags, session_frame_counts
 
 BANDS = ("engaged", "partly", "not_engaged")
@@ -48,7 +48,7 @@ class ReportScope:
 
     @property
     def expressions(self) -> bool:
-        return self.policy != ATTENTION
+        return expressions_allowed(policy=self.policy)
 
 
 def report_scope(*, session: ClassSession) -> ReportScope:

@@ -31,6 +31,14 @@ def audit_record(*, user: User, action: str, target: str) -> AuditEntry:
     return AuditEntry.objects.create(user=user, action=action, target=target[:200])
 
 
+def audit_foreign_view(*, user: User, session: ClassSession, action: str, target: str | None = None) -> AuditEntry | None:
+    """The audit rule for reading a class's per-student data: someone other than the course's teacher (an admin)
+    is recorded; the teacher reading their own class is not. ``target`` defaults to the session."""
+    if session.course.teacher_id == user.pk:
+        return None
+    return audit_record(user=user, action=action, target=target or f"session {session.pk}")
+
+
 def course_create(*, name: str, teacher: User) -> Course:
     """Create a course taught by ``teacher``."""
     return Course.objects.create(name=name.strip(), teacher=teacher)

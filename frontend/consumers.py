@@ -12,7 +12,7 @@ from django.conf import settings
 from classroom.events import session_group
 from classroom.policy import course_policy, redact
 from classroom.selectors import session_get_for_user, session_history
-from classroom.services import audit_record
+from classroom.services import audit_foreign_view
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -48,8 +48,7 @@ class SessionDashboardConsumer(JsonWebsocketConsumer):
             self.close(code=CLOSE_FORBIDDEN)
             return
         self.policy = course_policy(course=session.course)
-        if session.course.teacher_id != user.pk:
-            audit_record(user=user, action="dashboard.view", target=f"session {session.pk}")
+        audit_foreign_view(user=user, session=session, action="dashboard.view")
         # Join before reading history: an event racing the read arrives after it, and the page skips frames it already has.
         self.group = session_group(session.pk)
         async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)

@@ -36,7 +36,7 @@ from django.views.static import serve
 from classroom.alerts import alert_acknowledge, alert_payload, thresholds_for
 from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, Participant, Student
 from classroom.pairing import pairing_code_create
-from classroom.policy import AGGREGATE_MIN_GROUP, ATTENTION, course_policy, per_student_allowed
+from classroom.policy import AGGREGATE_MIN_GROUP, course_policy, per_student_allowed, timeline_redact
 from classroom.reports import course_trends, export_csv, export_json, report_filename, session_report
 from classroom.roster import RosterError, roster_import, roster_parse, student_add, student_remove, student_rename, student_set_opt_out
 from classroom.selectors import (
@@ -49,6 +49,7 @@ from classroom.selectors import (
 )
 from classroom.services import (
     SessionEndedError,
+    audit_foreign_view,
     audit_record,
     course_alert_thresholds_update,
     course_create,
@@ -500,19 +501,11 @@ def participant_timeline_view(request: AuthenticatedHttpRequest, session_id: int
     policy = course_policy(course=session.course)
     if not per_student_allowed(policy=policy):
         return json_error(403, "policy_forbids", "This course's privacy policy shows class-level figures only.")
-    if session.course.teacher_id != request.user.pk:
-        audit_record(user=request.user, action="timeline.view", target=f"participant {participant.pk} of session {session.pk}")
+    audit_foreign_view(
+        user=request.user, session=session, action="timeline.view", target=f"participant {participant.pk} of session {session.pk}"
+    )
     timeline = participant_timeline(participant=participant, recent_seconds=settings.DASHBOARD_HISTORY_SECONDS)
-    if policy == ATTENTION:
-        timeline["points"] = [{**point, "expression": None, "confidence": None} for point in timeline["points"]]
-        timeline["minutes"] = [{**minute, "expressions": None} for minute in timeline["minutes"]]
-    return JsonResponse({"policy": policy, **timeline})
-
-
-def _audit_foreign(request: AuthenticatedHttpRequest, session: ClassSession, action: str) -> None:
-    """An admin reading per-student data of another teacher's class goes to the audit log."""
-    if session.course.teacher_id != request.user.pk:
-        audit_record(user=request.user, action=action, target=f"session {session.pk}")
+    return JsonResponse({"policy": policy, **timeline_redact(timeline=timeline, policy=policy)})
 
 
 @login_required
@@ -520,7 +513,7 @@ def _audit_foreign(request: AuthenticatedHttpRequest, session: ClassSession, act
 def session_report_view(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
     """The session's report: summary, one row per participant, class timelines; prints on A4."""
     session = _session_or_404(request, session_id)
-    _audit_foreign(request, session, "report.view")
+    audit_foreign_view(user=request.user, session=session, action="report.view")
     report = session_report(session=session)
     figures = {"engagement": engagement_figure(report, bands=settings.ENGAGEMENT_BANDS), "expressions": expression_figure(report)}
     context = {"session": session, "report": report, "figures": {name: figure for name, figure in figures.items() if figure is not None}}

@@ -14,7 +14,7 @@ from classroom import live_state
 from classroom.events import publish_on_commit
 from classroom.models import FrameLog
 from classroom.participants import FaceIdentity, participants_resolve
-from classroom.policy import ATTENTION, course_policy
+from classroom.policy import course_policy, expressions_allowed
 from classroom.selectors import session_frame_counts
 from inference.tasks import infer_frame
 from ingest import buffer
@@ -83,7 +83,7 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
                 detections, state = assign(detections, state, now=log.captured_at.timestamp())
                 live_state.tracker_save(session_id=session_id, state=state.to_json())
             participants, opted_out = participants_resolve(session=log.session, faces=face_identities(detections), when=log.captured_at)
-        with_crops = course_policy(course=log.session.course) != ATTENTION  # no expression inference, so no crops
+        with_crops = expressions_allowed(policy=course_policy(course=log.session.course))  # no expression inference, no crops
         no_pose = [0.0] * len(detections)
         yaw = detections.yaw if detections.yaw is not None else no_pose
         pitch = detections.pitch if detections.pitch is not None else no_pose

@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from classroom.models import AuditEntry, Course, Observation, Participant
+from classroom.services import audit_foreign_view
 from tests.factories import live_session, teacher
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,12 @@ def test_the_django_admin_shows_no_observation_of_an_aggregate_course(
     client.force_login(admin)
     page = client.get("/admin/classroom/observation/").content.decode()
     assert (f"/admin/classroom/observation/{observation.pk}/change/" in page) is listed
+
+
+def test_the_audit_rule_records_someone_elses_class_only() -> None:
+    session, _ = live_session()
+    admin = teacher("root", staff=True)
+    assert audit_foreign_view(user=session.course.teacher, session=session, action="report.view") is None
+    entry = audit_foreign_view(user=admin, session=session, action="report.view")
+    assert entry is not None and (entry.user, entry.action, entry.target) == (admin, "report.view", f"session {session.pk}")
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["report.view"]
