@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-EXPRESSIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+from classroom.labels import EXPRESSIONS as EXPRESSIONS  # re-exported for the domain's callers; the one copy is there
+
 EXPRESSION_CHOICES = [(name, name) for name in EXPRESSIONS]
 
 

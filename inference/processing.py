@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from classroom.alerts import alerts_after_frame
 from classroom.engagement import engagement_band, engagement_score, expression_weight
 from classroom.events import publish_on_commit
 from classroom.expressions import rest_mix
+from classroom.faces import FaceToRead
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
 from classroom.samples import class_figures, frame_results_store
 from classroom.selectors import session_frame_counts
@@ -24,8 +24,8 @@ from inference.smoothing import Smoothed, smooth_frame
 from ingest.vision.stages import StageClock
 
 
-def _crops(faces: list[dict[str, Any]]) -> np.ndarray:
-    raw = [np.frombuffer(base64.b64decode(face["crop"]), dtype=np.uint8) for face in faces]
+def _crops(faces: list[FaceToRead]) -> np.ndarray:
+    raw = [np.frombuffer(face.crop or b"", dtype=np.uint8) for face in faces]
     return np.stack(raw).reshape(len(faces), FACE_SIZE, FACE_SIZE) if raw else np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
 
 
@@ -56,7 +56,8 @@ def observation_event(observation: Observation, name: str, smoothed: Smoothed) -
 
 
 def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[str, Any]) -> None:
-    """Predict expressions for a frame's faces in one batch, store observations, publish after commit.
+    """Predict expressions for a frame's faces (:class:`classroom.faces.FaceToRead` payloads) in one batch, store
+    observations, publish after commit.
 
     Idempotent: a frame already processed is left alone.
     """
@@ -67,48 +68,44 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
     clock.ms = dict(detail.pop("stages_ms", {}))
     handed_off_ms = float(detail.pop("handed_off_ms", 0.0))
     clock.add("inference_wait", (timezone.now() - log.received_at).total_seconds() * 1000 - handed_off_ms)
-    with_crops = [face for face in faces if face.get("crop")]
+    read = [FaceToRead.from_payload(face) for face in faces]
+    with_crops = [face for face in read if face.crop is not None]
     with clock.stage("cnn"):
         probs = get_predictor().predict(_crops(with_crops)) if with_crops else np.zeros((0, len(EXPRESSIONS)), np.float32)
     with clock.stage("score"):  # engagement, baselines and smoothing from the CNN's output
         by_participant = {
-            face["participant"]: temper(p, box_px=min(face["box"][2:])) if face.get("low_resolution") else p
+            face.participant: temper(p, box_px=min(face.box[2:])) if face.low_resolution else p
             for face, p in zip(with_crops, probs, strict=True)
         }
-        names = dict(Participant.objects.filter(pk__in=[face["participant"] for face in faces]).values_list("pk", "display_name"))
+        names = dict(Participant.objects.filter(pk__in=[face.participant for face in read]).values_list("pk", "display_name"))
         rounded = {pid: [round(float(v), 5) for v in p] for pid, p in by_participant.items()}
         weights = {pid: expression_weight(p) for pid, p in rounded.items()}
         t = log.captured_at.timestamp()
         # Every per-student state below knows the frame it last took in, so a retried task changes none twice.
         baselines = baselines_for_frame(
-            [
-                (face["participant"], face["yaw"], face["pitch"], weights.get(face["participant"]), rounded.get(face["participant"]))
-                for face in faces
-            ],
+            [(face.participant, face.yaw, face.pitch, weights.get(face.participant), rounded.get(face.participant)) for face in read],
             at=t,
         )
         shown = shown_for_frame([(pid, t, p, rest_mix(baselines[pid].mixes, ready=baselines[pid].ready)) for pid, p in rounded.items()])
         observations = []
-        for face in faces:
-            probabilities = rounded.get(face["participant"])
-            score = engagement_score(
-                probabilities=probabilities, yaw=face["yaw"], pitch=face["pitch"], baseline=baselines[face["participant"]]
-            )
-            card = shown.get(face["participant"])  # what the teacher is shown; the raw mix stays in probabilities
+        for face in read:
+            probabilities = rounded.get(face.participant)
+            score = engagement_score(probabilities=probabilities, yaw=face.yaw, pitch=face.pitch, baseline=baselines[face.participant])
+            card = shown.get(face.participant)  # what the teacher is shown; the raw mix stays in probabilities
             observations.append(
                 Observation(
                     session_id=log.session_id,
-                    participant_id=face["participant"],
+                    participant_id=face.participant,
                     captured_at=log.captured_at,
                     probabilities=probabilities,
                     expression=card.label if card is not None else "",
                     confidence=card.confidence if card is not None else None,
                     engagement=round(score, 4),
                     engagement_band=engagement_band(score),
-                    box=face["box"],
-                    yaw=round(face["yaw"], 2),
-                    pitch=round(face["pitch"], 2),
-                    low_resolution=bool(face.get("low_resolution", False)),
+                    box=list(face.box),
+                    yaw=round(face.yaw, 2),
+                    pitch=round(face.pitch, 2),
+                    low_resolution=face.low_resolution,
                 )
             )
         smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in observations])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from typing import Any
 
@@ -12,6 +11,7 @@ from django.utils import timezone
 
 from classroom import live_state
 from classroom.events import publish_on_commit
+from classroom.faces import FaceToRead
 from classroom.models import FrameLog
 from classroom.participants import FaceIdentity, participants_resolve
 from classroom.policy import course_policy, expressions_allowed
@@ -88,15 +88,15 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         yaw = detections.yaw if detections.yaw is not None else no_pose
         pitch = detections.pitch if detections.pitch is not None else no_pose
         faces = [
-            {
-                "participant": participant.pk,
-                "box": [round(float(v), 1) for v in detections.boxes[i]],
-                "yaw": float(yaw[i]),
-                "pitch": float(pitch[i]),
-                "low_resolution": bool(detections.low_resolution[i]) if detections.low_resolution is not None else False,
-                "crop": base64.b64encode(detections.crops[i].tobytes()).decode() if with_crops and detections.crops is not None else None,
-            }
-            for i, participant in enumerate(participants)
+            FaceToRead(
+                participant=participant.pk,
+                box=(float(x), float(y), float(w), float(h)),
+                yaw=float(yaw[i]),
+                pitch=float(pitch[i]),
+                low_resolution=bool(detections.low_resolution[i]) if detections.low_resolution is not None else False,
+                crop=detections.crops[i].tobytes() if with_crops and detections.crops is not None else None,
+            ).to_payload()
+            for i, (participant, (x, y, w, h)) in enumerate(zip(participants, detections.boxes, strict=True))
             if participant is not None
         ]
         skipped = [{"box": [round(float(v), 1) for v in r.box], "reason": r.reason} for r in detections.rejected]

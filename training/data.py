@@ -16,7 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+from classroom.labels import EXPRESSIONS
+
+CLASS_NAMES: tuple[str, ...] = EXPRESSIONS  # FER2013's order, the project's one copy (classroom/labels.py)
 IMAGE_SIZE = 48
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

@@ -26,6 +26,8 @@ DOMAIN = (
     "health",
     "participants",
     "live_state",
+    "faces",
+    "labels",
 )
 ABOVE = ("ingest", "inference", "frontend")
 
