@@ -24,12 +24,14 @@ exports all count the same thing; the model's raw output is kept beside it (``Ob
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
+from classroom import live_state
 from classroom.models import EXPRESSIONS
 
 NEUTRAL = "neutral"
@@ -76,3 +78,19 @@ def expression_shown(
     if previous is not None and 0 <= t - previous.clear_at <= settings.EXPRESSION_HOLD_SECONDS:
         return ShownExpression(label=previous.label, confidence=previous.confidence, clear_at=previous.clear_at, t=t)
     return ShownExpression(label=NEUTRAL, confidence=0.0, clear_at=previous.clear_at if previous is not None else t, t=t)
+
+
+STATE_TTL_SECONDS = 3600  # the shown expression between frames: derived figures only, dropped an hour after the last
+
+
+def shown_for_frame(samples: Sequence[tuple[int, float, Sequence[float], Sequence[float] | None]]) -> dict[int, ShownExpression]:
+    """The shown expression of each ``(participant, t, probabilities, resting mix or None)`` of one frame; state lives in Redis."""
+    stored = live_state.states_load(kind="shown", ids=[pid for pid, *_ in samples])
+    result: dict[int, ShownExpression] = {}
+    for (pid, t, probabilities, rest), raw in zip(samples, stored, strict=True):
+        previous = ShownExpression(**json.loads(raw)) if raw else None
+        result[pid] = expression_shown(probabilities=probabilities, rest=rest, previous=previous, t=t)
+    live_state.states_save(
+        kind="shown", states={pid: json.dumps(asdict(value)) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
+    )
+    return result

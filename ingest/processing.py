@@ -6,16 +6,15 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 from django.utils import timezone
 
 from classroom import live_state
-from classroom.events import publish_on_commit
 from classroom.faces import FaceToRead
+from classroom.frames import frame_close
 from classroom.models import FrameLog
 from classroom.participants import FaceIdentity, participants_resolve
 from classroom.policy import course_policy, expressions_allowed
-from classroom.selectors import session_frame_counts
 from inference.tasks import infer_frame
 from ingest import buffer
 from ingest.validation import IngestError, decode_image
@@ -27,16 +26,6 @@ from ingest.vision.tracker import TrackerState, assign
 
 logger = logging.getLogger(__name__)
 STALE_AFTER_SECONDS = 5.0  # with newer frames waiting, an older frame this late is dropped: freshness wins
-
-
-def frame_finish(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
-    """Close a frame that will produce no observations (dropped, expired, error) and say so live."""
-    with transaction.atomic():
-        log.status = status
-        log.processed_at = timezone.now()
-        log.detail = detail
-        log.save(update_fields=["status", "processed_at", "detail"])
-        publish_on_commit(session_id=log.session_id, event={"type": "frames", **session_frame_counts(session_id=log.session_id)})
 
 
 def face_identities(detections: Detections) -> list[FaceIdentity]:
@@ -65,11 +54,11 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
     data = buffer.frame_take(frame_log_id=frame_log_id)
     try:
         if data is None:
-            frame_finish(log=log, status=FrameLog.Status.EXPIRED, detail={"reason": "frame expired in the buffer before processing"})
+            frame_close(log=log, status=FrameLog.Status.EXPIRED, detail={"reason": "frame expired in the buffer before processing"})
             return
         age = (timezone.now() - log.received_at).total_seconds()
         if age > STALE_AFTER_SECONDS and buffer.newer_pending(session_id=session_id, frame_log_id=frame_log_id) > 0:
-            frame_finish(log=log, status=FrameLog.Status.DROPPED, detail={"reason": f"stale: {age:.1f}s old with newer frames waiting"})
+            frame_close(log=log, status=FrameLog.Status.DROPPED, detail={"reason": f"stale: {age:.1f}s old with newer frames waiting"})
             return
         with clock.stage("decode"):
             image = decode_image(data)
@@ -102,7 +91,7 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         skipped = [{"box": [round(float(v), 1) for v in r.box], "reason": r.reason} for r in detections.rejected]
         empty_tiles = sorted({tile["name"] for tile in tiles} - {name for name in detections.tile if name})
         if faces and live_state.queue_length(queue="inference") >= settings.INFERENCE_MAX_QUEUED:
-            frame_finish(log=log, status=FrameLog.Status.DROPPED, detail={"reason": "inference is behind: its queue is full"})
+            frame_close(log=log, status=FrameLog.Status.DROPPED, detail={"reason": "inference is behind: its queue is full"})
             return
         detail = {
             "skipped": skipped,
@@ -114,12 +103,12 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
         handed_off_ms = round((timezone.now() - log.received_at).total_seconds() * 1000, 2)
         infer_frame.delay(frame_log_id, faces, {**detail, "stages_ms": clock.ms, "handed_off_ms": handed_off_ms})
     except IngestError as error:
-        frame_finish(log=log, status=FrameLog.Status.ERROR, detail={"reason": error.message})
+        frame_close(log=log, status=FrameLog.Status.ERROR, detail={"reason": error.message})
     except OperationalError:
         raise  # a database hiccup: the task retries with backoff (the bytes are gone, so it ends as expired)
     except Exception:
         # Whatever else breaks on one frame is logged and counted, and the worker carries on.
         logger.exception("frame %s failed", frame_log_id)
-        frame_finish(log=log, status=FrameLog.Status.ERROR, detail={"reason": "internal error while processing the frame"})
+        frame_close(log=log, status=FrameLog.Status.ERROR, detail={"reason": "internal error while processing the frame"})
     finally:
         buffer.frame_done(session_id=session_id, frame_log_id=frame_log_id)

@@ -28,6 +28,9 @@ DOMAIN = (
     "live_state",
     "faces",
     "labels",
+    "frames",
+    "smoothing",
+    "baselines",
 )
 ABOVE = ("ingest", "inference", "frontend")
 
@@ -48,3 +51,17 @@ def test_the_domain_imports_nothing_above_it(module: str) -> None:
     path = Path(settings.BASE_DIR) / "classroom" / f"{module}.py"
     upward = sorted(name for name in imported(path) if name.split(".")[0] in ABOVE)
     assert upward == [], f"classroom/{module}.py imports {upward}"
+
+
+WRITES = {"save", "create", "update", "delete", "bulk_create", "bulk_update", "get_or_create", "update_or_create"}
+
+
+@pytest.mark.parametrize("worker", ["ingest/processing.py", "inference/processing.py"])
+def test_the_worker_modules_write_no_rows_themselves(worker: str) -> None:
+    tree = ast.parse((Path(settings.BASE_DIR) / worker).read_text())
+    calls = sorted(
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WRITES
+    )
+    assert calls == [], f"{worker} writes rows itself ({calls}); the domain's services do that"

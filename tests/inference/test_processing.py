@@ -12,7 +12,7 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from classroom import live_state
+from classroom import frames, live_state
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
 from inference import processing
 from tests.factories import live_session
@@ -58,7 +58,7 @@ def test_a_retried_frame_counts_once_in_every_students_state(monkeypatch: pytest
     session, _ = live_session()
     ada = Participant.objects.create(session=session, key="Ada", display_name="Ada")
     monkeypatch.setattr(processing, "get_predictor", lambda: Scripted([SAD_AT_REST] * 3))
-    real_store = processing.frame_results_store
+    real_store = frames.frame_results_store
     failures = iter([OperationalError("database is locked")])
 
     def store_or_fail(**kwargs: Any) -> Any:
@@ -67,7 +67,7 @@ def test_a_retried_frame_counts_once_in_every_students_state(monkeypatch: pytest
             raise error
         return real_store(**kwargs)
 
-    monkeypatch.setattr(processing, "frame_results_store", store_or_fail)
+    monkeypatch.setattr(frames, "frame_results_store", store_or_fail)
     crop = base64.b64encode(np.zeros((48, 48), np.uint8).tobytes()).decode()
     at = timezone.now() - timedelta(seconds=5)
     log = FrameLog.objects.create(session=session, frame_id="f0", captured_at=at, received_at=at)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from classroom import live_state
-from inference.baselines import baselines_for_frame
+from classroom.baselines import baselines_for_frame
 
 MIX = (0.1, 0.0, 0.0, 0.2, 0.1, 0.0, 0.6)
 

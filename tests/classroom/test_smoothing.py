@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inference.smoothing import RESET_AFTER_SECONDS, Smoothed, smooth, smooth_frame
+from classroom.smoothing import RESET_AFTER_SECONDS, Smoothed, smooth, smooth_frame
 
 HAPPY = [0, 0, 0, 1.0, 0, 0, 0]
 SAD = [0, 0, 0, 0, 1.0, 0, 0]

@@ -1,0 +1,150 @@
+"""Recording what became of a frame: the domain actions the workers call once they have read it.
+
+The ingest worker decodes, detects and reads labels, then either hands the faces on or closes the frame
+(:func:`frame_close`: dropped, expired, failed). The inference worker runs the CNN, then calls
+:func:`frame_readings_record` once: it scores each face against the student's own baseline, decides the shown
+expression, stores the observations and the class sample, runs the alerts and tells the dashboards, after the
+commit. The workers write no rows themselves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from classroom.alerts import alerts_after_frame
+from classroom.baselines import baselines_for_frame
+from classroom.engagement import engagement_band, engagement_score, expression_weight
+from classroom.events import publish_on_commit
+from classroom.expressions import rest_mix, shown_for_frame
+from classroom.faces import FaceToRead
+from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
+from classroom.samples import class_figures, frame_results_store
+from classroom.selectors import session_frame_counts
+from classroom.smoothing import Smoothed, smooth_frame
+
+
+def frame_close(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
+    """Close a frame that will produce no observations (dropped, expired, error) and say so live."""
+    with transaction.atomic():
+        log.status = status
+        log.processed_at = timezone.now()
+        log.detail = detail
+        log.save(update_fields=["status", "processed_at", "detail"])
+        publish_on_commit(session_id=log.session_id, event={"type": "frames", **session_frame_counts(session_id=log.session_id)})
+
+
+def observation_event(observation: Observation, name: str, smoothed: Smoothed) -> dict[str, Any]:
+    """One observation as the dashboard receives it: raw values, and the smoothed ones to display."""
+    probs = observation.probabilities
+    smooth_probs = smoothed.probabilities
+    return {
+        "participant": observation.participant_id,
+        "name": name,
+        "captured_at": observation.captured_at.isoformat(),
+        "expression": observation.expression or None,
+        "confidence": observation.confidence,
+        "probabilities": dict(zip(EXPRESSIONS, probs, strict=True)) if probs is not None else None,
+        "engagement": observation.engagement,
+        "band": observation.engagement_band,
+        "box": observation.box,
+        "yaw": observation.yaw,
+        "pitch": observation.pitch,
+        "low_resolution": observation.low_resolution,
+        "smoothed": {
+            "engagement": round(smoothed.engagement, 4),
+            "band": engagement_band(smoothed.engagement),
+            "expression": observation.expression or None,  # the shown expression is held against flicker already
+            "probabilities": dict(zip(EXPRESSIONS, np.round(smooth_probs, 4).tolist(), strict=True)) if smooth_probs is not None else None,
+        },
+    }
+
+
+def _observations(*, log: FrameLog, faces: Sequence[FaceToRead], mixes: Mapping[int, list[float]]) -> list[Observation]:
+    """Each face scored against the student's own baseline, with the expression the teacher is shown.
+
+    Every per-student state used here knows the frame it last took in, so a retried frame changes none twice.
+    """
+    t = log.captured_at.timestamp()
+    weights = {pid: expression_weight(p) for pid, p in mixes.items()}
+    baselines = baselines_for_frame(
+        [(face.participant, face.yaw, face.pitch, weights.get(face.participant), mixes.get(face.participant)) for face in faces], at=t
+    )
+    shown = shown_for_frame([(pid, t, p, rest_mix(baselines[pid].mixes, ready=baselines[pid].ready)) for pid, p in mixes.items()])
+    observations = []
+    for face in faces:
+        probabilities = mixes.get(face.participant)
+        score = engagement_score(probabilities=probabilities, yaw=face.yaw, pitch=face.pitch, baseline=baselines[face.participant])
+        card = shown.get(face.participant)  # what the teacher is shown; the raw mix stays in probabilities
+        observations.append(
+            Observation(
+                session_id=log.session_id,
+                participant_id=face.participant,
+                captured_at=log.captured_at,
+                probabilities=probabilities,
+                expression=card.label if card is not None else "",
+                confidence=card.confidence if card is not None else None,
+                engagement=round(score, 4),
+                engagement_band=engagement_band(score),
+                box=list(face.box),
+                yaw=round(face.yaw, 2),
+                pitch=round(face.pitch, 2),
+                low_resolution=face.low_resolution,
+            )
+        )
+    return observations
+
+
+def frame_readings_record(
+    *, log: FrameLog, faces: Sequence[FaceToRead], mixes: Mapping[int, Sequence[float]], detail: dict[str, Any], stages_ms: dict[str, float]
+) -> None:
+    """Record a read frame: ``mixes`` the model's expression mix per participant (none under ``attention``).
+
+    Stores observations and the class sample as the policy allows, runs the alerts, closes the frame with its
+    timings (``stages_ms`` gains ``score`` and ``store``) and publishes after the commit. Idempotent: only the
+    first call for a still queued frame stores anything.
+    """
+    started = time.perf_counter()
+    rounded = {pid: [round(float(v), 5) for v in p] for pid, p in mixes.items()}
+    names = dict(Participant.objects.filter(pk__in=[face.participant for face in faces]).values_list("pk", "display_name"))
+    observations = _observations(log=log, faces=faces, mixes=rounded)
+    smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in observations])
+    stages = {**stages_ms, "score": round(1000 * (time.perf_counter() - started), 2)}
+    with transaction.atomic():
+        # Claimed only while still queued: a redelivered or duplicated task that got here second stores nothing.
+        claimed = FrameLog.objects.filter(pk=log.pk, status=FrameLog.Status.QUEUED).update(status=FrameLog.Status.PROCESSED)
+        if not claimed:
+            return
+        started = time.perf_counter()
+        sample = frame_results_store(session=log.session, captured_at=log.captured_at, observations=observations)
+        others = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names))
+        absent = list(others.exclude(student__opted_out=True))  # opted out: never absent, never alerted on
+        bands = {pid: engagement_band(value.engagement) for pid, value in smoothed.items()}
+        alerts_after_frame(session=log.session, captured_at=log.captured_at, bands=bands, absent=[(p, p.last_seen_at) for p in absent])
+        stages["store"] = round(1000 * (time.perf_counter() - started), 2)
+        log.status = FrameLog.Status.PROCESSED
+        log.processed_at = timezone.now()
+        log.faces_found = len(faces)
+        log.latency_ms = round((log.processed_at - log.received_at).total_seconds() * 1000, 1)
+        log.detail = {**detail, "stages_ms": stages}
+        log.save(update_fields=["processed_at", "faces_found", "latency_ms", "detail"])
+        publish_on_commit(
+            session_id=log.session_id,
+            event={
+                "type": "observations",
+                "session": log.session_id,
+                "captured_at": log.captured_at.isoformat(),
+                "frame_id": log.frame_id,
+                "latency_ms": log.latency_ms,
+                "observations": [observation_event(o, names.get(o.participant_id, ""), smoothed[o.participant_id]) for o in observations],
+                "class": class_figures(sample=sample),
+                "absent": [{"participant": p.pk, "name": p.display_name} for p in absent],
+                "skipped": len(detail.get("skipped", [])),
+            },
+            then={"type": "frames", **session_frame_counts(session_id=log.session_id)},
+        )
