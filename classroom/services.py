@@ -44,11 +44,6 @@ def course_create(*, name: str, teacher: User) -> Course:
     return Course.objects.create(name=name.strip(), teacher=teacher)
 
 
-def student_create(*, course: Course, name: str, opted_out: bool = False) -> Student:
-    """Add a student to a course roster."""
-    return Student.objects.create(course=course, name=name.strip(), opted_out=opted_out)
-
-
 @transaction.atomic
 def session_start(*, course: Course, title: str = "") -> tuple[ClassSession, str]:
     """Start a live session; returns it with its ingest token (shown once, stored only hashed)."""

@@ -114,7 +114,7 @@ def test_a_class_of_50_with_alerts_flags_reload_and_drill_down(stack: Stack, dem
         assert page.evaluate("[...window.dashboardState.minutes.values()].filter((m) => !m.live).length") >= 1
         page.check("input[name=range][value=session]")
         until(page, "(document.querySelector('#class-engagement-chart').data?.[0]?.x?.length ?? 0) >= 1", timeout=30_000)
-        assert "whole session" in page.inner_text("#mix-title")
+        until(page, "document.querySelector('#mix-title').textContent.includes('whole session')", timeout=10_000)
 
         # The drill-down of the student who left: their timeline, the absent span and the alert.
         page.click(f"#participant-cards .participant-card:has(.name:text-is('{LEAVER}'))")
