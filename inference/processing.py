@@ -12,7 +12,7 @@ import numpy as np
 from django.utils import timezone
 
 from classroom.faces import FaceToRead
-from classroom.frames import frame_readings_record
+from classroom.frames import frame_close, frame_readings_record
 from classroom.labels import EXPRESSIONS
 from classroom.models import FrameLog
 from inference.low_resolution import temper
@@ -37,7 +37,12 @@ def frame_infer(*, frame_log_id: int, faces: list[dict[str, Any]], detail: dict[
     clock.ms = dict(detail.pop("stages_ms", {}))
     handed_off_ms = float(detail.pop("handed_off_ms", 0.0))
     clock.add("inference_wait", (timezone.now() - log.received_at).total_seconds() * 1000 - handed_off_ms)
-    read = [FaceToRead.from_payload(face) for face in faces]
+    try:
+        read = [FaceToRead.from_payload(face) for face in faces]
+    except ValueError as error:
+        # A malformed hand-off (a worker of another version) is closed with its reason, not left queued.
+        frame_close(log=log, status=FrameLog.Status.ERROR, detail={**detail, "reason": f"malformed face from ingest: {error}"})
+        return
     with_crops = [face for face in read if face.crop is not None]
     with clock.stage("cnn"):
         probs = get_predictor().predict(_crops(with_crops)) if with_crops else np.zeros((0, len(EXPRESSIONS)), np.float32)

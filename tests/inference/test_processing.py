@@ -81,3 +81,13 @@ def test_a_retried_frame_counts_once_in_every_students_state(monkeypatch: pytest
     assert baseline is not None and json.loads(baseline)["yaws"] == [3.0]  # folded in once, not twice
     [smoothed] = live_state.states_load(kind="smooth", ids=[ada.pk])
     assert smoothed is not None and json.loads(smoothed)["t"] == at.timestamp()
+
+
+def test_a_malformed_hand_off_closes_the_frame_with_its_reason() -> None:
+    session, _ = live_session()
+    at = timezone.now()
+    log = FrameLog.objects.create(session=session, frame_id="bad", captured_at=at, received_at=at)
+    processing.frame_infer(frame_log_id=log.pk, faces=[{"participant": 1, "box": [0, 0, 1]}], detail={})
+    log.refresh_from_db()
+    assert (log.status, log.detail["reason"]) == ("error", "malformed face from ingest: a face lacks yaw, pitch")
+    assert not Observation.objects.exists()
