@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
-command -v tesseract >/dev/null || need+=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-script-latn)
+# Name labels are read with Tesseract's Latin-script model (ingest/vision/labels.py); the wheel brings the engine.
+compgen -G "/usr/share/tesseract-ocr/*/tessdata/Latin.traineddata" >/dev/null || need+=(tesseract-ocr tesseract-ocr-script-latn)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} from Debian"
   apt-get update -q
