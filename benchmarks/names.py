@@ -39,11 +39,10 @@ import cv2
 import django
 import numpy as np
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django.setup()
 
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
-from classroom.demo_media import carphone_video, pyfeat_media, registry_faces  # noqa: E402
 from classroom.models import Student  # noqa: E402
 from classroom.roster import roster_match  # noqa: E402
 from ingest.vision.gallery import compose_gallery, iter_video_frames  # noqa: E402
@@ -52,6 +51,7 @@ from ingest.vision.labels import TileLabels, label_read  # noqa: E402
 from ingest.vision.layouts import LAYOUTS, Layout  # noqa: E402
 from ingest.vision.scenes import jpeg  # noqa: E402
 from ingest.vision.tiles import Tile  # noqa: E402
+from project.demo_media import carphone_video, pyfeat_media, registry_faces  # noqa: E402
 
 SIZES = (10, 12, 14, 16)
 Tone = Literal["natural", "light", "dark"]

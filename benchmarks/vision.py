@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classroom.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django.setup()
 
 import numpy as np  # noqa: E402

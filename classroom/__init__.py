@@ -1,5 +1,5 @@
-"""The Django project and the classroom domain."""
+"""The classroom domain: models, services, selectors, events, engagement, policy, alerts, rollups, retention.
 
-from classroom.celery import app as celery_app
-
-__all__ = ["celery_app"]
+The ground floor: it imports nothing from the packages above it (``ingest``, ``inference``, ``frontend``,
+``project``); tests/classroom/test_layering.py checks that.
+"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
@@ -36,6 +37,14 @@ def publish_on_commit(*, session_id: int, event: dict[str, Any], then: dict[str,
     """Send ``event`` (and ``then`` after it) to the session's dashboards once the current transaction commits."""
     events = [event] if then is None else [event, then]
     transaction.on_commit(lambda: _send(session_id, events))
+
+
+def publish_built_on_commit(*, session_id: int, build: Callable[[], dict[str, Any]]) -> None:
+    """Once the current transaction commits, build an event (so it reads what was just written) and send it.
+
+    For periodic figures: a failure to build or send one is logged, never raised into the writer that asked.
+    """
+    transaction.on_commit(lambda: _send(session_id, [build()]), robust=True)
 
 
 def participant_event(*, participant: Participant) -> dict[str, Any]:

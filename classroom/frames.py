@@ -4,29 +4,33 @@ The ingest worker decodes, detects and reads labels, then either hands the faces
 (:func:`frame_close`: dropped, expired, failed). The inference worker runs the CNN, then calls
 :func:`frame_readings_record` once: it scores each face against the student's own baseline, decides the shown
 expression, stores the observations and the class sample, runs the alerts and tells the dashboards, after the
-commit. The workers write no rows themselves.
+commit (the attendance too, when who is here changed). The workers write no rows themselves.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from classroom.alerts import alerts_after_frame
+from classroom.attendance import attendance_after_frame
 from classroom.baselines import baselines_for_frame
+from classroom.cards import card_values
 from classroom.engagement import engagement_band, engagement_score, expression_weight
 from classroom.events import publish_on_commit
 from classroom.expressions import rest_mix, shown_for_frame
 from classroom.faces import FaceToRead
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
 from classroom.samples import class_figures, frame_results_store
-from classroom.selectors import session_frame_counts
+from classroom.selectors import session_frame_counts, session_series_point
 from classroom.smoothing import Smoothed, smooth_frame
+from classroom.stillness import STILL, stillness_for_frame
 
 
 def frame_close(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
@@ -39,10 +43,30 @@ def frame_close(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
         publish_on_commit(session_id=log.session_id, event={"type": "frames", **session_frame_counts(session_id=log.session_id)})
 
 
-def observation_event(observation: Observation, name: str, smoothed: Smoothed) -> dict[str, Any]:
-    """One observation as the dashboard receives it: raw values, and the smoothed ones to display."""
+COUNTS_QUIET_SECONDS = 2.0  # a session whose frames still arrive sends its counters with each frame already
+COUNTS_WINDOW_SECONDS = 70.0  # the counters' last minute, and a beat period to send its last fall to zero
+
+
+def frame_counts_publish(*, now: datetime | None = None) -> int:
+    """Send the frame counters of each session whose uploads stopped within about the last minute (the beat task,
+    every few seconds); returns how many. Its "in the last minute" figures fall as time passes, and with no frame
+    arriving nothing else would tell its dashboards so."""
+    now = now or timezone.now()
+    quiet = (
+        FrameLog.objects.values("session_id")
+        .annotate(last=Max("received_at"))
+        .filter(last__gte=now - timedelta(seconds=COUNTS_WINDOW_SECONDS), last__lte=now - timedelta(seconds=COUNTS_QUIET_SECONDS))
+    )
+    sessions = [row["session_id"] for row in quiet]
+    for session_id in sessions:
+        publish_on_commit(session_id=session_id, event={"type": "frames", **session_frame_counts(session_id=session_id)})
+    return len(sessions)
+
+
+def observation_event(observation: Observation, name: str, smoothed: Smoothed | None) -> dict[str, Any]:
+    """One observation as the dashboard receives it: raw values, and under ``smoothed`` what its card displays
+    (:func:`classroom.cards.card_values`, which the history a reloaded page starts from uses too)."""
     probs = observation.probabilities
-    smooth_probs = smoothed.probabilities
     return {
         "participant": observation.participant_id,
         "name": name,
@@ -56,29 +80,49 @@ def observation_event(observation: Observation, name: str, smoothed: Smoothed) -
         "yaw": observation.yaw,
         "pitch": observation.pitch,
         "low_resolution": observation.low_resolution,
-        "smoothed": {
-            "engagement": round(smoothed.engagement, 4),
-            "band": engagement_band(smoothed.engagement),
-            "expression": observation.expression or None,  # the shown expression is held against flicker already
-            "probabilities": dict(zip(EXPRESSIONS, np.round(smooth_probs, 4).tolist(), strict=True)) if smooth_probs is not None else None,
-        },
+        "smoothed": card_values(observation=observation, smoothed=smoothed),
     }
 
 
 def _observations(*, log: FrameLog, faces: Sequence[FaceToRead], mixes: Mapping[int, list[float]]) -> list[Observation]:
-    """Each face scored against the student's own baseline, with the expression the teacher is shown.
+    """Each face scored against the student's own baseline, with the expression the teacher is shown; a still picture
+    (:mod:`classroom.stillness`) is stored as such: band ``still``, engagement 0, no shown expression.
 
     Every per-student state used here knows the frame it last took in, so a retried frame changes none twice.
     """
     t = log.captured_at.timestamp()
+    stills = stillness_for_frame([(face.participant, face.signature) for face in faces], at=t)
+    # A still picture is one moment repeated: folded into the baseline and the shown expression each frame, that one
+    # moment would weigh as much as all the student's real ones.
+    moving = [face for face in faces if not stills[face.participant]]
     weights = {pid: expression_weight(p) for pid, p in mixes.items()}
     baselines = baselines_for_frame(
-        [(face.participant, face.yaw, face.pitch, weights.get(face.participant), mixes.get(face.participant)) for face in faces], at=t
+        [(face.participant, face.yaw, face.pitch, weights.get(face.participant), mixes.get(face.participant)) for face in moving], at=t
     )
-    shown = shown_for_frame([(pid, t, p, rest_mix(baselines[pid].mixes, ready=baselines[pid].ready)) for pid, p in mixes.items()])
+    shown = shown_for_frame(
+        [(pid, t, p, rest_mix(baselines[pid].mixes, ready=baselines[pid].ready)) for pid, p in mixes.items() if pid in baselines]
+    )
     observations = []
     for face in faces:
         probabilities = mixes.get(face.participant)
+        if stills[face.participant]:
+            observations.append(
+                Observation(
+                    session_id=log.session_id,
+                    participant_id=face.participant,
+                    captured_at=log.captured_at,
+                    probabilities=probabilities,  # the model's raw mix, as for any face; no expression is shown
+                    expression="",
+                    confidence=None,
+                    engagement=0.0,
+                    engagement_band=STILL,
+                    box=list(face.box),
+                    yaw=round(face.yaw, 2),
+                    pitch=round(face.pitch, 2),
+                    low_resolution=face.low_resolution,
+                )
+            )
+            continue
         score = engagement_score(probabilities=probabilities, yaw=face.yaw, pitch=face.pitch, baseline=baselines[face.participant])
         card = shown.get(face.participant)  # what the teacher is shown; the raw mix stays in probabilities
         observations.append(
@@ -113,7 +157,8 @@ def frame_readings_record(
     rounded = {pid: [round(float(v), 5) for v in p] for pid, p in mixes.items()}
     names = dict(Participant.objects.filter(pk__in=[face.participant for face in faces]).values_list("pk", "display_name"))
     observations = _observations(log=log, faces=faces, mixes=rounded)
-    smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in observations])
+    moving = [o for o in observations if o.engagement_band != STILL]
+    smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in moving])
     stages = {**stages_ms, "score": round(1000 * (time.perf_counter() - started), 2)}
     with transaction.atomic():
         # Claimed only while still queued: a redelivered or duplicated task that got here second stores nothing.
@@ -124,7 +169,8 @@ def frame_readings_record(
         sample = frame_results_store(session=log.session, captured_at=log.captured_at, observations=observations)
         others = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names))
         absent = list(others.exclude(student__opted_out=True))  # opted out: never absent, never alerted on
-        bands = {pid: engagement_band(value.engagement) for pid, value in smoothed.items()}
+        bands = {o.participant_id: STILL for o in observations if o.engagement_band == STILL}
+        bands.update({pid: engagement_band(value.engagement) for pid, value in smoothed.items()})
         alerts_after_frame(session=log.session, captured_at=log.captured_at, bands=bands, absent=[(p, p.last_seen_at) for p in absent])
         stages["store"] = round(1000 * (time.perf_counter() - started), 2)
         log.status = FrameLog.Status.PROCESSED
@@ -141,10 +187,15 @@ def frame_readings_record(
                 "captured_at": log.captured_at.isoformat(),
                 "frame_id": log.frame_id,
                 "latency_ms": log.latency_ms,
-                "observations": [observation_event(o, names.get(o.participant_id, ""), smoothed[o.participant_id]) for o in observations],
+                "observations": [
+                    observation_event(o, names.get(o.participant_id, ""), smoothed.get(o.participant_id)) for o in observations
+                ],
                 "class": class_figures(sample=sample),
+                # This second of the class series as the history computes it (other frames of the second included).
+                "series_point": session_series_point(session_id=log.session_id, captured_at=log.captured_at),
                 "absent": [{"participant": p.pk, "name": p.display_name} for p in absent],
                 "skipped": len(detail.get("skipped", [])),
             },
             then={"type": "frames", **session_frame_counts(session_id=log.session_id)},
         )
+        attendance_after_frame(session=log.session, present=set(names), absent={p.pk for p in absent})

@@ -337,3 +337,16 @@ class MinuteRollup(models.Model):
         """Time-weighted mean engagement over the present seconds."""
         present = self.person_seconds if self.participant_id is None else self.seconds
         return self.engagement_seconds / present if present > 0 else None
+
+
+class Profile(models.Model):
+    """A teacher's or admin's own settings: the time zone every page, chart and export shows their times in.
+
+    An empty zone means not chosen yet: the browser's zone is saved at the first page after signing in.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    time_zone = models.CharField(max_length=64, blank=True, help_text="IANA name, e.g. America/New_York; empty: not chosen yet")
+
+    def __str__(self) -> str:
+        return f"profile of user {self.user_id}"

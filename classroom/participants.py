@@ -213,3 +213,42 @@ def participants_resolve(*, session: ClassSession, faces: Sequence[FaceIdentity]
     if settled:
         _strays_merge(session=session, named=settled, in_use={p.pk for p in result if p is not None})
     return result, sum(1 for participant in result if participant is None)
+
+
+def participants_resolve_empty_tiles(*, session: ClassSession, names: Sequence[str]) -> list[Participant]:
+    """The participants of named client tiles in which no face was found, created on first sight; returns those created.
+
+    A student whose camera shows no face (looking away, out of the picture, a camera page pointed at the wall) is
+    still in the class: their tile is named, so they get a participant that stays *absent*, counts as absent in the
+    attendance and raises the absence alert like any other. The name is matched to the roster as a page name is
+    (:func:`roster_match`); an opted-out student gets nothing. A participant that exists already is left as it is:
+    nothing here says they were seen (``last_seen_at`` is the last frame their face was in).
+    """
+    wanted = {name.strip(): None for name in names if name.strip()}
+    if not wanted:
+        return []
+    existing = set(Participant.objects.filter(session=session, key__in=list(wanted)).values_list("key", flat=True))
+    missing = [name for name in wanted if name not in existing]
+    if not missing:
+        return []
+    students = list(Student.objects.filter(course_id=session.course_id))
+    created = []
+    for name in missing:
+        student = roster_match(name=name, students=students)
+        if student is not None and student.opted_out:
+            continue
+        created.append(
+            Participant(
+                session=session,
+                key=name[:KEY_MAX],
+                display_name=student.name if student else name,
+                name_source=Participant.NameSource.PAGE,
+                student=student,
+            )
+        )
+    # ignore_conflicts: the face may have been found in the same tile by another ingest process at the same moment.
+    Participant.objects.bulk_create(created, ignore_conflicts=True)
+    stored = list(Participant.objects.filter(session=session, key__in=[p.key for p in created], last_seen_at__isnull=True))
+    for participant in stored:
+        publish_on_commit(session_id=session.pk, event=participant_event(participant=participant))
+    return stored

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q, QuerySet
 
 from classroom.models import Course
+from classroom.stillness import STILL
 
 FULL = "full"
 AGGREGATE = "aggregate"
@@ -78,8 +79,11 @@ def _redact_person(person: dict[str, Any], policy: str) -> dict[str, Any]:
         # The smoothed values repeat the raw ones: the same rules apply to them.
         redacted["smoothed"] = None if policy == AGGREGATE else {**smoothed, "expression": None, "probabilities": None}
     if policy == AGGREGATE:
-        # Without per-student figures the band can only say whether the student is there.
-        redacted["band"] = "absent" if person.get("band") == "absent" or person.get("present") is False else "present"
+        # Without per-student figures the band can only say whether the student is there (a still picture says they may not be).
+        if person.get("band") == "absent" or person.get("present") is False:
+            redacted["band"] = "absent"
+        else:
+            redacted["band"] = STILL if person.get("band") == STILL else "present"
     return redacted
 
 
@@ -103,13 +107,30 @@ def _alert_allowed(alert: dict[str, Any], policy: str) -> bool:
     return per_student_allowed(policy=policy) or alert.get("participant") is None
 
 
+def _session_mix_withheld(present: int, policy: str) -> bool:
+    """The whole-session expression mix follows the class figures: none under ``attention``, and under ``aggregate``
+    none while fewer than the minimum group are present."""
+    return policy == ATTENTION or (policy == AGGREGATE and present < AGGREGATE_MIN_GROUP)
+
+
+def _redact_attendance(attendance: dict[str, Any] | None, policy: str) -> dict[str, Any] | None:
+    """Attendance (``classroom.attendance``) names students and their minutes: under ``aggregate``, counts only."""
+    if attendance is None or per_student_allowed(policy=policy):
+        return attendance
+    return {**attendance, "per_student": False, "students": [], "others": []}
+
+
 def redact(*, payload: dict[str, Any], policy: str) -> dict[str, Any] | None:
     """A copy of a dashboard payload (``history`` or an event) without what ``policy`` forbids; ``None``: send nothing."""
     kind = payload.get("type", "")
     if policy == FULL:
         return payload
+    if kind == "attendance":
+        return {**payload, "attendance": _redact_attendance(payload.get("attendance"), policy)}
     if kind == "alert":
         return payload if _alert_allowed(payload["alert"], policy) else None
+    if kind == "session_mix":
+        return {**payload, "session_mix": None} if _session_mix_withheld(payload.get("present") or 0, policy) else payload
     people_key = _REDACTED_TYPES.get(kind)
     if people_key is None:
         return payload
@@ -122,8 +143,17 @@ def redact(*, payload: dict[str, Any], policy: str) -> dict[str, Any] | None:
         redacted["alerts"] = [alert for alert in payload["alerts"] if _alert_allowed(alert, policy)]
     if "minutes" in payload:
         redacted["minutes"] = [_redact_minute(minute, policy) for minute in payload["minutes"]]
+    if "attendance" in payload:
+        redacted["attendance"] = _redact_attendance(payload["attendance"], policy)
+    if "session_mix" in payload and _session_mix_withheld((payload.get("class") or {}).get("present") or 0, policy):
+        redacted["session_mix"] = None
     if policy == AGGREGATE and "series" in payload:
-        redacted["series"] = [
-            {**point, "engagement": point["engagement"] if point["present"] >= AGGREGATE_MIN_GROUP else None} for point in payload["series"]
-        ]
+        redacted["series"] = [_redact_series_point(point) for point in payload["series"]]
+    if policy == AGGREGATE and payload.get("series_point") is not None:
+        redacted["series_point"] = _redact_series_point(payload["series_point"])
     return redacted
+
+
+def _redact_series_point(point: dict[str, Any]) -> dict[str, Any]:
+    """A second of the class series under ``aggregate``: its engagement only while the minimum group is present."""
+    return {**point, "engagement": point["engagement"] if point["present"] >= AGGREGATE_MIN_GROUP else None}

@@ -14,14 +14,17 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from classroom.attendance import OUTCOME_LABELS, present_share, session_attendance, session_seconds
 from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, MinuteRollup, Participant
 from classroom.policy import course_policy, expressions_allowed, per_student_allowed
-from classroom.selectors import minute_payload, session_alerts, session_expression_mix, session_flags, session_frame_counts
+from classroom.rollups import minute_payload, session_expression_mix
+from classroom.selectors import session_alerts, session_flags, session_frame_counts
 
 BANDS = ("engaged", "partly", "not_engaged")
 # A spreadsheet runs a cell starting with these as a formula (CSV injection); such cells get a leading quote.
@@ -62,26 +65,36 @@ def _dominant_band(row: MinuteRollup) -> str:
     return best if seconds[best] > 0 else "absent"
 
 
-def _session_meta(session: ClassSession) -> dict[str, Any]:
-    end = session.ended_at or timezone.now()
+def zoned(value: datetime | str, zone: tzinfo) -> str:
+    """``value`` (a datetime, or the ISO text of one) as ISO 8601 in ``zone``, its UTC offset written:
+    ``2026-03-02T17:48:05-05:00``. Every export writes its times so."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(zone).isoformat()
+
+
+def _session_meta(session: ClassSession, zone: tzinfo = UTC) -> dict[str, Any]:
+    length = session_seconds(session=session, now=timezone.now())
     return {
         "session": session.pk,
         "title": session.title,
         "course": session.course.name,
         "teacher": session.course.teacher.get_username(),
         "status": session.status,
-        "started_at": session.started_at.isoformat(),
-        "ended_at": session.ended_at.isoformat() if session.ended_at else None,
-        "duration_seconds": round((end - session.started_at).total_seconds()),
+        "started_at": zoned(session.started_at, zone),
+        "ended_at": zoned(session.ended_at, zone) if session.ended_at else None,
+        "duration_seconds": round(length),
+        "duration_minutes": round(length / 60, 1),  # rounded as minutes present are (classroom.attendance.present_share)
         "frames": session_frame_counts(session_id=session.pk),
     }
 
 
 def participant_summaries(*, session: ClassSession, scope: ReportScope) -> list[dict[str, Any]]:
-    """One summary per participant: present time and share, mean engagement, minutes per band, top expressions, alerts."""
+    """One summary per participant: present time and its share of the session's minutes (start to end, as the
+    attendance gives it: :func:`classroom.attendance.present_share`), mean engagement, minutes per band, top
+    expressions, alerts."""
     if not scope.per_student:
         return []
-    covered = sum(row.seconds for row in MinuteRollup.objects.filter(session=session, participant=None)) or 0.0
+    length = session_seconds(session=session, now=timezone.now())
     totals: dict[int, dict[str, Any]] = defaultdict(lambda: {"seconds": 0.0, "engagement_seconds": 0.0, **dict.fromkeys(BANDS, 0.0)})
     expressions: dict[int, Counter[str]] = defaultdict(Counter)
     for row in MinuteRollup.objects.filter(session=session, participant__isnull=False).iterator(chunk_size=EXPORT_CHUNK):
@@ -105,8 +118,7 @@ def participant_summaries(*, session: ClassSession, scope: ReportScope) -> list[
                 "participant": participant.pk,
                 "name": participant.display_name,
                 "student_id": participant.student.external_id or participant.student_id if participant.student else None,
-                "present_minutes": round(seconds / 60, 1),
-                "present_share": round(seconds / covered, 3) if covered else 0.0,
+                **present_share(present_seconds=seconds, session_seconds=length),
                 "mean_engagement": round(found["engagement_seconds"] / seconds, 3) if found and seconds else None,
                 "band_minutes": {band: round(found[band] / 60, 1) if found else 0.0 for band in BANDS},
                 "top_expressions": [{"expression": name, "share": round(n / total, 3)} for name, n in counted.most_common(2)]
@@ -132,6 +144,7 @@ def session_report(*, session: ClassSession) -> dict[str, Any]:
         **_session_meta(session),
         "policy": scope.policy,
         "participants": participant_summaries(session=session, scope=scope),
+        "attendance": session_attendance(session=session),
         "minutes": minutes,
         "session_mix": mix,
         # For the page: the expressions shown at all, most shown first, in whole percent.
@@ -158,14 +171,14 @@ def _export_rows(session: ClassSession, scope: ReportScope) -> Iterator[MinuteRo
     return rows.order_by("participant__display_name", "participant_id", "minute").iterator(chunk_size=EXPORT_CHUNK)
 
 
-def _row_values(row: MinuteRollup, scope: ReportScope) -> list[object]:
+def _row_values(row: MinuteRollup, scope: ReportScope, zone: tzinfo) -> list[object]:
     participant = row.participant
     student = participant.student if participant else None
     present = row.seconds if participant else row.person_seconds
     values: list[object] = [
         participant.display_name if participant else "(class)",
         (student.external_id or student.pk) if student else "",
-        row.minute.isoformat(),
+        zoned(row.minute, zone),
         round(present, 1),
         round(row.engagement, 4) if row.engagement is not None else "",
         _dominant_band(row),
@@ -176,8 +189,9 @@ def _row_values(row: MinuteRollup, scope: ReportScope) -> list[object]:
     return values
 
 
-def export_csv(*, session: ClassSession) -> Iterator[str]:
-    """The session's per-minute series as CSV text chunks (one row per participant per minute), streamed."""
+def export_csv(*, session: ClassSession, zone: tzinfo = UTC) -> Iterator[str]:
+    """The session's per-minute series as CSV text chunks (one row per participant per minute), streamed; minute starts
+    as ISO 8601 in ``zone`` (the user's) with its UTC offset."""
     scope = report_scope(session=session)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -191,23 +205,86 @@ def export_csv(*, session: ClassSession) -> Iterator[str]:
     writer.writerow(export_columns(scope))
     yield flush()
     for index, row in enumerate(_export_rows(session, scope), start=1):
-        writer.writerow([spreadsheet_safe(value) for value in _row_values(row, scope)])
+        writer.writerow([spreadsheet_safe(value) for value in _row_values(row, scope, zone)])
         if index % 500 == 0:
             yield flush()
     yield flush()
 
 
-def export_json(*, session: ClassSession) -> Iterator[str]:
-    """The session as JSON text chunks: metadata, per-participant summary, per-minute series (streamed)."""
+ATTENDANCE_COLUMNS = [
+    "name",
+    "student_id",
+    "on_roster",
+    "attendance",
+    "joined_at",
+    "last_seen_at",
+    "present_minutes",
+    "session_minutes",
+    "present_share",
+]
+
+
+def _attendance_zoned(attendance: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
+    """The attendance with its times as ISO 8601 in ``zone``, as every export writes times."""
+
+    def rows(key: str) -> list[dict[str, Any]]:
+        return [
+            {**row, **{field: zoned(row[field], zone) if row[field] else None for field in ("joined_at", "last_seen_at")}}
+            for row in attendance[key]
+        ]
+
+    latest = attendance["latest_captured_at"]
+    return {
+        **attendance,
+        "latest_captured_at": zoned(latest, zone) if latest else None,
+        "students": rows("students"),
+        "others": rows("others"),
+    }
+
+
+def export_attendance_csv(*, session: ClassSession, zone: tzinfo = UTC) -> Iterator[str]:
+    """The session's attendance as CSV (:func:`classroom.attendance.session_attendance`): one row per roster student,
+    never joined included, then the participants on no roster; opted-out students never appear; times as ISO 8601 in
+    ``zone`` (the user's). Under a policy without per-student figures (``aggregate``) the counts only, one row per
+    figure (``figure``, ``students``)."""
+    attendance = _attendance_zoned(session_attendance(session=session), zone)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if not attendance["per_student"]:
+        writer.writerow(["figure", "students"])
+        writer.writerows(attendance["counts"].items())
+        yield buffer.getvalue()
+        return
+    writer.writerow(ATTENDANCE_COLUMNS)
+    for row, on_roster in [*((row, "yes") for row in attendance["students"]), *((row, "no") for row in attendance["others"])]:
+        values = [
+            row["name"],
+            row.get("student_id", ""),
+            on_roster,
+            OUTCOME_LABELS[row["outcome"]],
+            row["joined_at"] or "",
+            row["last_seen_at"] or "",
+            row["present_minutes"],
+            row["session_minutes"],
+            "" if row["present_share"] is None else row["present_share"],
+        ]
+        writer.writerow([spreadsheet_safe(value) for value in values])
+    yield buffer.getvalue()
+
+
+def export_json(*, session: ClassSession, zone: tzinfo = UTC) -> Iterator[str]:
+    """The session as JSON text chunks: metadata, per-participant summary, per-minute series (streamed); every time as
+    ISO 8601 in ``zone`` (the user's) with its UTC offset, the zone named in ``session.time_zone``."""
     scope = report_scope(session=session)
-    meta = {**_session_meta(session), "policy": scope.policy, "columns": export_columns(scope)}
+    meta = {**_session_meta(session, zone), "time_zone": str(zone), "policy": scope.policy, "columns": export_columns(scope)}
     yield '{"session": ' + json.dumps(meta)
     yield ', "participants": ' + json.dumps(participant_summaries(session=session, scope=scope))
-    yield ', "flags": ' + json.dumps(session_flags(session=session))
+    yield ', "attendance": ' + json.dumps(_attendance_zoned(session_attendance(session=session), zone))
+    yield ', "flags": ' + json.dumps([{**flag, "at": zoned(flag["at"], zone)} for flag in session_flags(session=session)])
     yield ', "minutes": ['
     first = True
     for row in _export_rows(session, scope):
-        yield ("" if first else ", ") + json.dumps(_row_values(row, scope))
+        yield ("" if first else ", ") + json.dumps(_row_values(row, scope, zone))
         first = False
     yield "]}"
 
@@ -230,8 +307,7 @@ def course_trends(*, course: Course, sessions: Iterable[ClassSession]) -> dict[s
         per_session.append(
             {
                 "session": session.pk,
-                "title": session.title or "Untitled session",
-                "label": f"{session.started_at:%d %b %H:%M} #{session.pk}",  # unique, short enough for a chart axis
+                "title": session.title,  # empty when untitled: the chart labels such a session by its start alone
                 "started_at": session.started_at.isoformat(),
                 "mean_engagement": round(engagement, 3) if engagement is not None else None,
                 "attendance": attended if scope.per_student else None,
@@ -269,8 +345,8 @@ def course_trends(*, course: Course, sessions: Iterable[ClassSession]) -> dict[s
     return {"policy": scope.policy, "sessions": per_session, "students": students}
 
 
-def report_filename(session: ClassSession, extension: str) -> str:
-    """A download name: course, date and session id, safe for every file system."""
-    stamp = session.started_at.strftime("%Y-%m-%d")
+def report_filename(session: ClassSession, extension: str, *, zone: tzinfo = UTC) -> str:
+    """A download name: course, date (in ``zone``, the user's) and session id, safe for every file system."""
+    stamp = session.started_at.astimezone(zone).strftime("%Y-%m-%d")
     course = "".join(ch if ch.isalnum() else "-" for ch in session.course.name).strip("-")[:40] or "course"
     return f"{course}-{stamp}-session-{session.pk}.{extension}"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncSecond
@@ -15,11 +15,16 @@ from django.utils import timezone
 
 from classroom import live_state
 from classroom.alerts import alert_payload
-from classroom.engagement import ABSENT
+from classroom.attendance import session_attendance
+from classroom.cards import card_values
+from classroom.engagement import ABSENT, engagement_band
 from classroom.models import EXPRESSIONS, Alert, ClassSample, ClassSession, Course, Flag, FrameLog, MinuteRollup, Observation, Participant
 from classroom.policy import FULL, course_policy, per_student_allowed
+from classroom.rollups import minute_payload, session_mix_so_far
 from classroom.samples import class_figures
 from classroom.services import flag_payload, token_hash
+from classroom.smoothing import Smoothed, smooth_series, smoothed_load
+from classroom.stillness import STILL
 
 
 def user_is_admin(*, user: User | AnonymousUser) -> bool:
@@ -119,7 +124,9 @@ def _probabilities_by_name(probabilities: list[float] | None) -> dict[str, float
     return None if probabilities is None else dict(zip(EXPRESSIONS, probabilities, strict=True))
 
 
-def _participant_state(participant: Participant, observation: Observation | None, *, present: bool) -> dict[str, Any]:
+def _participant_state(
+    participant: Participant, observation: Observation | None, *, present: bool, smoothed: Smoothed | None
+) -> dict[str, Any]:
     state: dict[str, Any] = {
         "participant": participant.pk,
         "name": participant.display_name,
@@ -148,10 +155,49 @@ def _participant_state(participant: Participant, observation: Observation | None
             pitch=observation.pitch,
             low_resolution=observation.low_resolution,
         )
+        if present:
+            # What the card displays, by the code the live events use: a reload shows what the page showed.
+            state["smoothed"] = card_values(observation=observation, smoothed=smoothed)
     return state
 
 
 ABSENT_SPAN_SECONDS = 10
+SMOOTHING_WARMUP_SECONDS = 60  # readings folded in before a drill-down's window: the average settles in a few time constants
+SERIES_GAP_SECONDS = 10  # seconds without a class sample that break the class engagement line: no frames, no figure
+
+
+def _series_point(second: datetime, engagement_sum: float, faces: int, present: int, previous: datetime | None) -> dict[str, Any]:
+    """One second of the class engagement series: the mean over every face scored in it (with the most faces scored in
+    one frame of it), and ``gap_before`` when the second before it with any sample lies more than
+    :data:`SERIES_GAP_SECONDS` back (charts break the line there)."""
+    return {
+        "t": second.isoformat(),
+        "engagement": engagement_sum / faces if faces else None,
+        "present": present,
+        "gap_before": previous is not None and (second - previous).total_seconds() > SERIES_GAP_SECONDS,
+    }
+
+
+def _series_buckets(samples: QuerySet[ClassSample]) -> QuerySet[Any]:
+    return (
+        samples.annotate(second=TruncSecond("captured_at"))
+        .values("second")
+        .annotate(engagement_sum=Sum("engagement_sum"), faces=Sum("present"), present=Max("present"))
+        .order_by("second")
+    )
+
+
+def session_series_point(*, session_id: int, captured_at: datetime) -> dict[str, Any] | None:
+    """The class engagement series' point of ``captured_at``'s second, as the history computes it (the live event sends
+    it, so the page draws what a reload would); ``None`` before any class sample of that second is stored."""
+    samples = ClassSample.objects.filter(session_id=session_id)
+    second = captured_at.replace(microsecond=0)
+    bucket = _series_buckets(samples.filter(captured_at__gte=second, captured_at__lt=second + timedelta(seconds=1))).first()
+    if bucket is None:
+        return None
+    before = samples.filter(captured_at__lt=second).order_by("-captured_at").values_list("captured_at", flat=True).first()
+    previous = before.replace(microsecond=0) if before is not None else None
+    return _series_point(bucket["second"], bucket["engagement_sum"], bucket["faces"], bucket["present"], previous)
 
 
 def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, Any]:
@@ -159,37 +205,37 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
 
     The window is the ``since_seconds`` before the session's latest observation (so an ended session still
     shows its last minutes). Returns the class engagement series as per-second means (with the most faces
-    scored in one frame of that second), the whole session as per-minute class rollups, the class figures of
-    the latest frame (expression mix, engagement, present), every participant's latest state (``band`` is
-    ``absent`` unless seen in the latest frame; ``age_seconds`` since they were last seen), every alert and
-    flag, and the frame counters. Unredacted: the caller applies the privacy policy.
+    scored in one frame of that second, and where a gap breaks it: :func:`session_series_point`), the whole
+    session as per-minute class rollups and its expression mix (:func:`session_mix_so_far`), the class figures
+    of the latest frame (expression mix, engagement, present), every participant's latest state (``band`` is
+    ``absent`` unless seen in the latest frame; ``age_seconds`` since they were last seen; ``smoothed`` what
+    their card displays, as the live events say it), the attendance against the roster
+    (:func:`classroom.attendance.session_attendance`), every alert and flag, and the frame counters. Unredacted: the caller applies
+    the privacy policy.
     """
     samples = ClassSample.objects.filter(session=session)
     latest_sample = samples.order_by("-captured_at", "-pk").first()
     latest = latest_sample.captured_at if latest_sample is not None else None
     series: list[dict[str, Any]] = []
     if latest is not None:
-        buckets = (
-            samples.filter(captured_at__gt=latest - timedelta(seconds=since_seconds))
-            .annotate(second=TruncSecond("captured_at"))
-            .values("second")
-            .annotate(engagement_sum=Sum("engagement_sum"), faces=Sum("present"), present=Max("present"))
-            .order_by("second")
-        )
-        series = [
-            {"t": b["second"].isoformat(), "engagement": b["engagement_sum"] / b["faces"] if b["faces"] else None, "present": b["present"]}
-            for b in buckets
-        ]
+        previous: datetime | None = None
+        for b in _series_buckets(samples.filter(captured_at__gt=latest - timedelta(seconds=since_seconds))):
+            series.append(_series_point(b["second"], b["engagement_sum"], b["faces"], b["present"], previous))
+            previous = b["second"]
     latest_obs_id = Observation.objects.filter(participant=OuterRef("pk")).order_by("-captured_at", "-pk").values("pk")[:1]
     visible = Participant.objects.filter(session=session).exclude(student__opted_out=True)  # opted out: not shown at all
     participants = list(visible.annotate(latest_obs_id=Subquery(latest_obs_id)))
     latest_by_id = Observation.objects.in_bulk([p.latest_obs_id for p in participants if p.latest_obs_id is not None])
+    smoothed: dict[int, Smoothed] = {}
+    with contextlib.suppress(redis.RedisError):  # without Redis the cards show each latest observation as it was stored
+        smoothed = smoothed_load(ids=[p.pk for p in participants])
     now = timezone.now()
     people = []
     for participant in participants:
         # Seen in the latest scored frame (or a newer one still being scored); kept under every policy.
         present = latest is not None and participant.last_seen_at is not None and participant.last_seen_at >= latest
-        person = _participant_state(participant, latest_by_id.get(participant.latest_obs_id), present=present)
+        observation = latest_by_id.get(participant.latest_obs_id)
+        person = _participant_state(participant, observation, present=present, smoothed=smoothed.get(participant.pk))
         person["age_seconds"] = round((now - participant.last_seen_at).total_seconds(), 1) if participant.last_seen_at else None
         people.append(person)
     return {
@@ -202,6 +248,8 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
         "class": class_figures(sample=latest_sample),
         "participants": people,
         "minutes": [minute_payload(row) for row in MinuteRollup.objects.filter(session=session, participant=None)],
+        "session_mix": session_mix_so_far(session=session, now=now),
+        "attendance": session_attendance(session=session, now=now),
         "alerts": session_alerts(session=session),
         "flags": session_flags(session=session),
         "frames": session_frame_counts(session_id=session.pk),
@@ -228,36 +276,6 @@ def session_frame_counts(*, session_id: int) -> dict[str, int]:
     return {key: int(value or 0) for key, value in counts.items()}
 
 
-def session_expression_mix(*, minutes: Sequence[dict[str, Any]]) -> dict[str, float] | None:
-    """The whole session's apparent-expression mix from its class minutes (:func:`minute_payload`): the share of all
-    shown expressions, every face-frame counted once. The report shows it; the live page sums the same counts."""
-    totals = {name: 0 for name in EXPRESSIONS}
-    for minute in minutes:
-        for name, count in (minute.get("expression_counts") or {}).items():
-            totals[name] += count
-    shown = sum(totals.values())
-    return {name: round(count / shown, 4) for name, count in totals.items()} if shown else None
-
-
-def minute_payload(row: MinuteRollup) -> dict[str, Any]:
-    """One rollup row as charts read it: mean engagement, people present, band and expression shares."""
-    present_seconds = row.person_seconds if row.participant_id is None else row.seconds
-    total = sum(row.expressions.values())
-    return {
-        "t": row.minute.isoformat(),
-        "seconds": row.seconds,
-        "present": round(row.person_seconds / row.seconds, 2) if row.participant_id is None and row.seconds else None,
-        "present_seconds": round(present_seconds, 1),
-        "engagement": round(row.engagement, 4) if row.engagement is not None else None,
-        "bands": {
-            band: round(getattr(row, f"{band}_seconds") / present_seconds, 4) if present_seconds else 0.0
-            for band in ("engaged", "partly", "not_engaged")
-        },
-        "expressions": {name: round(row.expressions.get(name, 0) / total, 4) for name in EXPRESSIONS} if total else None,
-        "expression_counts": {name: int(row.expressions.get(name, 0)) for name in EXPRESSIONS} if total else None,
-    }
-
-
 def session_alerts(*, session: ClassSession, participant: Participant | None = None) -> list[dict[str, Any]]:
     """Every alert of the session (or of one participant), oldest first."""
     alerts = Alert.objects.filter(session=session).select_related("participant", "acknowledged_by")
@@ -272,10 +290,13 @@ def session_flags(*, session: ClassSession) -> list[dict[str, Any]]:
 
 
 def participant_timeline(*, participant: Participant, recent_seconds: int) -> dict[str, Any]:
-    """One participant's session: per-minute rollups, raw points for the recent minutes, absent spans, alerts, flags.
+    """One participant's session: per-minute rollups, points for the recent minutes, absent spans, alerts, flags.
 
-    Absent spans are stretches of processed frames (at least :data:`ABSENT_SPAN_SECONDS`) in which the
-    participant was not seen. Unredacted: the caller applies the privacy policy.
+    A point's ``engagement`` and ``band`` are the smoothed ones the card's badge shows (:func:`classroom.smoothing.
+    smooth_series`, folded from :data:`SMOOTHING_WARMUP_SECONDS` earlier so the average has settled), so the chart
+    and the badge agree; ``raw_engagement`` is the frame's own reading. Absent spans are stretches of processed frames
+    (at least :data:`ABSENT_SPAN_SECONDS`) in which the participant was not seen. Unredacted: the caller applies the
+    privacy policy.
     """
     session = participant.session
     minutes = [minute_payload(row) for row in MinuteRollup.objects.filter(session=session, participant=participant)]
@@ -297,16 +318,29 @@ def participant_timeline(*, participant: Participant, recent_seconds: int) -> di
     latest = seen[-1] if seen else None
     points = []
     if latest is not None:
-        recent = Observation.objects.filter(participant=participant, captured_at__gt=latest - timedelta(seconds=recent_seconds))
+        since = latest - timedelta(seconds=recent_seconds)
+        warmup = since - timedelta(seconds=SMOOTHING_WARMUP_SECONDS)
+        recent = list(Observation.objects.filter(participant=participant, captured_at__gt=warmup).order_by("captured_at"))
+        moving = [o for o in recent if o.engagement_band != STILL]  # a still picture is not folded in, as live
+        smoothed = dict(
+            zip(
+                [o.pk for o in moving],
+                smooth_series([(o.captured_at.timestamp(), o.engagement) for o in moving], tau=settings.SMOOTHING_SECONDS),
+                strict=True,
+            )
+        )
         points = [
             {
                 "t": o.captured_at.isoformat(),
-                "engagement": o.engagement,
-                "band": o.engagement_band,
+                # A still picture has none: a gap.
+                "engagement": round(smoothed[o.pk], 4) if o.pk in smoothed else None,
+                "band": engagement_band(smoothed[o.pk]) if o.pk in smoothed else o.engagement_band,
+                "raw_engagement": None if o.engagement_band == STILL else o.engagement,
                 "expression": o.expression or None,
                 "confidence": o.confidence,
             }
-            for o in recent.order_by("captured_at")
+            for o in recent
+            if o.captured_at > since
         ]
     return {
         "participant": participant.pk,

@@ -45,6 +45,12 @@ def smooth(previous: Smoothed | None, *, t: float, engagement: float, probabilit
     return Smoothed(t=t, engagement=mixed_engagement, probabilities=mixed_probs)
 
 
+def smoothed_load(*, ids: Sequence[int]) -> dict[int, Smoothed]:
+    """Each participant's running average as the last frame left it, where Redis still holds one."""
+    stored = live_state.states_load(kind="smooth", ids=ids)
+    return {pid: Smoothed(**json.loads(raw)) for pid, raw in zip(ids, stored, strict=True) if raw}
+
+
 def smooth_frame(observations: Sequence[tuple[int, float, float, Sequence[float] | None]]) -> dict[int, Smoothed]:
     """Smooth one frame's observations ``(participant, t, engagement, probabilities)``; state lives in Redis."""
     stored = live_state.states_load(kind="smooth", ids=[pid for pid, *_ in observations])
@@ -56,3 +62,14 @@ def smooth_frame(observations: Sequence[tuple[int, float, float, Sequence[float]
         kind="smooth", states={pid: json.dumps(asdict(value)) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
     )
     return result
+
+
+def smooth_series(readings: Sequence[tuple[float, float]], *, tau: float) -> list[float]:
+    """The running average after each of ``readings`` (``(t, engagement)``, in time order), folded as the live cards
+    fold them (:func:`smooth`): the series a participant's badge was read from, for their drill-down chart."""
+    series: list[float] = []
+    previous: Smoothed | None = None
+    for t, engagement in readings:
+        previous = smooth(previous, t=t, engagement=engagement, probabilities=None, tau=tau)
+        series.append(previous.engagement)
+    return series

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 
 from classroom.alerts import THRESHOLD_LIMITS
 from classroom.models import Course
+from classroom.profiles import TimeZoneError, time_zone_names, time_zone_validate
 
 
 class CourseCreateForm(forms.Form):
@@ -135,3 +136,24 @@ class SessionFilterForm(forms.Form):
     teacher = forms.ModelChoiceField(queryset=User.objects.filter(courses__isnull=False).distinct().order_by("username"), required=False)
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class TimeZoneForm(forms.Form):
+    """The user's time zone: one of the IANA zones this server knows, refused with the reason (empty, malformed, unknown)."""
+
+    # A text field under a select: the refusal says which of the three it was, where a choice field says only "invalid".
+    time_zone = forms.CharField(
+        label="Time zone",
+        required=False,
+        strip=False,
+        widget=forms.Select(
+            choices=[("", "— choose —"), *((name, name) for name in time_zone_names())], attrs={"aria-describedby": "time-zone-help"}
+        ),
+        help_text="Every page, chart and export shows times in this zone.",
+    )
+
+    def clean_time_zone(self) -> str:
+        try:
+            return time_zone_validate(name=self.cleaned_data.get("time_zone") or "")
+        except TimeZoneError as error:
+            raise forms.ValidationError(str(error), code="invalid_time_zone") from error

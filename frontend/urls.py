@@ -18,6 +18,8 @@ urlpatterns = [
     path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("accounts/password/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("accounts/profile/", views.profile_view, name="profile"),
+    path("accounts/profile/time-zone/", views.profile_time_zone_detect_view, name="profile-time-zone-detect"),
     path("staff/teachers/new/", views.teacher_create_view, name="teacher-create"),
     path("staff/sessions/", views.admin_sessions_view, name="admin-sessions"),
     path("courses/new/", views.course_create_view, name="course-create"),
@@ -33,6 +35,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/report/", views.session_report_view, name="session-report"),
     path("sessions/<int:session_id>/export.csv", views.session_export_csv, name="session-export-csv"),
     path("sessions/<int:session_id>/export.json", views.session_export_json, name="session-export-json"),
+    path("sessions/<int:session_id>/attendance.csv", views.session_export_attendance, name="session-export-attendance"),
     path("sessions/<int:session_id>/rotate-token/", views.session_rotate_token_view, name="session-rotate-token"),
     path("sessions/<int:session_id>/participants/<int:participant_id>/rename/", views.participant_rename, name="participant-rename"),
     path(
@@ -45,5 +48,6 @@ urlpatterns = [
     path("sessions/<int:session_id>/pairing-code/", views.pairing_code_view, name="pairing-code"),
     path("sessions/<int:session_id>/camera/", views.session_camera, name="session-camera"),
     path(views.PLOTLY_JS_PATH, views.plotly_js, name="plotly-js"),
+    path("extension/uploads.js", views.extension_uploads_js, name="extension-uploads-js"),
     re_path(rf"^{re.escape(settings.STATIC_URL.lstrip('/'))}(?P<path>.+)$", views.static_file, name="static-file"),
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -37,7 +37,8 @@ from classroom.alerts import alert_acknowledge, alert_payload, thresholds_for
 from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, Participant, Student
 from classroom.pairing import pairing_code_create
 from classroom.policy import AGGREGATE_MIN_GROUP, course_policy, per_student_allowed, timeline_redact
-from classroom.reports import course_trends, export_csv, export_json, report_filename, session_report
+from classroom.profiles import TimeZoneError, profile_time_zone, profile_time_zone_detect, profile_time_zone_set
+from classroom.reports import course_trends, export_attendance_csv, export_csv, export_json, report_filename, session_report
 from classroom.roster import RosterError, roster_import, roster_parse, student_add, student_remove, student_rename, student_set_opt_out
 from classroom.selectors import (
     course_list_for_user,
@@ -62,7 +63,7 @@ from classroom.services import (
     session_start,
     teacher_create,
 )
-from frontend.figures import engagement_figure, expression_figure, trends_figure
+from frontend.figures import EXPRESSION_COLORS, engagement_figure, expression_figure, trends_figure
 from frontend.forms import (
     AlertThresholdsForm,
     CourseCreateForm,
@@ -75,11 +76,16 @@ from frontend.forms import (
     StudentForm,
     StudentUpdateForm,
     TeacherCreateForm,
+    TimeZoneForm,
 )
 
 PLOTLY_JS_DIR = Path(plotly.__file__).parent / "package_data"
 STALE_AFTER_SECONDS = 15
 PLOTLY_JS_PATH = f"vendor/plotly-{plotly.__version__}.min.js"
+# The extension's upload logic, which the camera page shares: one file, loaded by the extension from its own folder
+# and by the camera page from here (extension_uploads_js), so neither keeps a copy.
+EXTENSION_DIR = Path(settings.BASE_DIR) / "frontend" / "extension"
+EXTENSION_UPLOADS_JS = "uploads.js"
 STATIC_MAX_AGE_SECONDS = 3600
 IMMUTABLE_MAX_AGE_SECONDS = 365 * 24 * 3600
 
@@ -127,7 +133,7 @@ def _render_course(
 ) -> HttpResponse:
     sessions = session_list_for_course(course=course)
     trends = course_trends(course=course, sessions=sessions)
-    figure = trends_figure(trends)
+    figure = trends_figure(trends, zone=timezone.get_current_timezone())
     context = {
         "course": course,
         "sessions": sessions,
@@ -280,6 +286,9 @@ def session_live(request: AuthenticatedHttpRequest, session_id: int) -> HttpResp
         "expressions": list(EXPRESSIONS),
         "bands": settings.ENGAGEMENT_BANDS,
         "min_group": AGGREGATE_MIN_GROUP,
+        "expression_colors": EXPRESSION_COLORS,  # one colour per expression, as in the report
+        # The user's zone: the page shows every time in it, never in the browser's own (frontend/middleware.py).
+        "time_zone": timezone.get_current_timezone_name(),
     }
     students = Student.objects.filter(course_id=session.course_id, opted_out=False)
     return render(request, "frontend/session_live.html", {"session": session, "policy": policy, "config": config, "students": students})
@@ -515,20 +524,32 @@ def session_report_view(request: AuthenticatedHttpRequest, session_id: int) -> H
     session = _session_or_404(request, session_id)
     audit_foreign_view(user=request.user, session=session, action="report.view")
     report = session_report(session=session)
-    figures = {"engagement": engagement_figure(report, bands=settings.ENGAGEMENT_BANDS), "expressions": expression_figure(report)}
+    zone = timezone.get_current_timezone()
+    figures = {
+        "engagement": engagement_figure(report, bands=settings.ENGAGEMENT_BANDS, zone=zone),
+        "expressions": expression_figure(report, zone=zone),
+    }
     context = {"session": session, "report": report, "figures": {name: figure for name, figure in figures.items() if figure is not None}}
     return render(request, "frontend/session_report.html", context)
+
+
+# kind → what builds it, its content type, the end of its file name.
+EXPORTS: dict[str, tuple[Callable[..., Iterator[str]], str, str]] = {
+    "csv": (export_csv, "text/csv; charset=utf-8", "csv"),
+    "json": (export_json, "application/json", "json"),
+    "attendance": (export_attendance_csv, "text/csv; charset=utf-8", "attendance.csv"),
+}
 
 
 def _export(request: AuthenticatedHttpRequest, session_id: int, *, kind: str) -> StreamingHttpResponse:
     session = _session_or_404(request, session_id)
     # Every export is audited, the teacher's own included: exports leave the system.
     audit_record(user=request.user, action=f"export.{kind}", target=f"session {session.pk}")
-    content, content_type = (
-        (export_csv(session=session), "text/csv; charset=utf-8") if kind == "csv" else (export_json(session=session), "application/json")
-    )
-    response = StreamingHttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{report_filename(session, kind)}"'
+    # Times in the user's zone with the UTC offset written (ISO 8601); the zone is read now, before streaming starts.
+    zone = timezone.get_current_timezone()
+    build, content_type, extension = EXPORTS[kind]
+    response = StreamingHttpResponse(build(session=session, zone=zone), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{report_filename(session, extension, zone=zone)}"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -545,6 +566,13 @@ def session_export_csv(request: AuthenticatedHttpRequest, session_id: int) -> St
 def session_export_json(request: AuthenticatedHttpRequest, session_id: int) -> StreamingHttpResponse:
     """Session metadata, per-participant summary and per-minute series as one JSON document, streamed."""
     return _export(request, session_id, kind="json")
+
+
+@login_required
+@require_GET
+def session_export_attendance(request: AuthenticatedHttpRequest, session_id: int) -> StreamingHttpResponse:
+    """The attendance against the roster as CSV: one row per student, never joined included (policy applied)."""
+    return _export(request, session_id, kind="attendance")
 
 
 def _staff_only(request: AuthenticatedHttpRequest) -> None:
@@ -590,6 +618,31 @@ def admin_sessions_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "frontend/admin_sessions.html", {"form": form, "sessions": sessions}, status=400 if form.errors else 200)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The user's profile: the time zone every page, chart and export shows their times in."""
+    form = TimeZoneForm(request.POST if request.method == "POST" else None, initial={"time_zone": profile_time_zone(user=request.user)})
+    if request.method == "POST" and form.is_valid():
+        profile_time_zone_set(user=request.user, time_zone=form.cleaned_data["time_zone"])
+        messages.success(request, f"Time zone saved: times now show in {form.cleaned_data['time_zone']}.")
+        return redirect("profile")
+    now = timezone.localtime()
+    context = {"form": form, "now": now, "offset": now.strftime("%z")}
+    return render(request, "frontend/profile.html", context, status=400 if form.errors else 200)
+
+
+@json_methods("POST")
+@json_login_required
+def profile_time_zone_detect_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The browser's zone (``time_zone``), saved for a user who has none yet (base.html's timezone.js sends it once)."""
+    try:
+        saved = profile_time_zone_detect(user=request.user, time_zone=request.POST.get("time_zone", ""))
+    except TimeZoneError as error:
+        return json_error(400, "invalid_time_zone", str(error), fields={"time_zone": [str(error)]})
+    return JsonResponse({"time_zone": profile_time_zone(user=request.user), "saved": saved})
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A refused form: JSON for the live page's JSON endpoints (they ask for it), the styled 403 page otherwise."""
     message = "The page's security token is missing or old; reload the page and try again."
@@ -619,6 +672,14 @@ def plotly_js(request: HttpRequest) -> HttpResponseBase:
     """plotly.js from the installed plotly package (no CDN); its version is in the URL, so it is cached for good."""
     response = serve(request, "plotly.min.js", document_root=str(PLOTLY_JS_DIR))
     response["Cache-Control"] = f"public, max-age={IMMUTABLE_MAX_AGE_SECONDS}, immutable"
+    return response
+
+
+@require_safe
+def extension_uploads_js(request: HttpRequest) -> HttpResponseBase:
+    """``frontend/extension/uploads.js``, the extension's upload and back-off logic, for the camera page."""
+    response = serve(request, EXTENSION_UPLOADS_JS, document_root=str(EXTENSION_DIR))
+    response["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE_SECONDS}"
     return response
 
 

@@ -13,14 +13,16 @@ from classroom import live_state
 from classroom.faces import FaceToRead
 from classroom.frames import frame_close
 from classroom.models import FrameLog
-from classroom.participants import FaceIdentity, participants_resolve
+from classroom.participants import FaceIdentity, participants_resolve, participants_resolve_empty_tiles
 from classroom.policy import course_policy, expressions_allowed
+from classroom.stillness import face_signature
 from inference.tasks import infer_frame
 from ingest import buffer
 from ingest.validation import IngestError, decode_image
 from ingest.vision.detections import Detections
 from ingest.vision.pipeline import get_pipeline
 from ingest.vision.stages import StageClock
+from ingest.vision.still import still_patch
 from ingest.vision.tiles import Tile
 from ingest.vision.tracker import TrackerState, assign
 
@@ -84,12 +86,15 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
                 pitch=float(pitch[i]),
                 low_resolution=bool(detections.low_resolution[i]) if detections.low_resolution is not None else False,
                 crop=detections.crops[i].tobytes() if with_crops and detections.crops is not None else None,
+                # Under every policy: the domain tells a still picture from a face by it (classroom/stillness.py).
+                signature=face_signature(still_patch(image, box=detections.boxes[i], tile_box=detections.tile_boxes[i])),
             ).to_payload()
             for i, (participant, (x, y, w, h)) in enumerate(zip(participants, detections.boxes, strict=True))
             if participant is not None
         ]
         skipped = [{"box": [round(float(v), 1) for v in r.box], "reason": r.reason} for r in detections.rejected]
         empty_tiles = sorted({tile["name"] for tile in tiles} - {name for name in detections.tile if name})
+        participants_resolve_empty_tiles(session=log.session, names=empty_tiles)  # no face in view: still in class, absent
         if faces and live_state.queue_length(queue="inference") >= settings.INFERENCE_MAX_QUEUED:
             frame_close(log=log, status=FrameLog.Status.DROPPED, detail={"reason": "inference is behind: its queue is full"})
             return

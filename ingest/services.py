@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from classroom import live_state
-from classroom.celery import app as celery_app
 from classroom.models import ClassSession, FrameLog
 from ingest import buffer
 from ingest.validation import FrameUpload, IngestError
+from project.celery import app as celery_app
 
 INGEST_TASK = "ingest.tasks.ingest_frame"
 

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
+# Node runs nothing in the product: npm installs axe-core for the browser tests' accessibility check.
+command -v npm >/dev/null || need+=(nodejs npm)
 # Name labels are read with Tesseract's Latin-script model (ingest/vision/labels.py); the wheel brings the engine.
 compgen -G "/usr/share/tesseract-ocr/*/tessdata/Latin.traineddata" >/dev/null || need+=(tesseract-ocr tesseract-ocr-script-latn)
 if [ ${#need[@]} -gt 0 ]; then
@@ -26,6 +28,14 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# axe-core (package.json, pinned in package-lock.json) for tests/integration/test_accessibility.py; npm ci
+# empties node_modules first, so the stamp inside it says the lock file it was installed from.
+npm_stamp="node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)"
+if [ ! -f "$npm_stamp" ]; then
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  touch "$npm_stamp"
+fi
+
 # This install's secret key (signs sessions and password links), made once, readable by root only.
 # DJANGO_SECRET_KEY in the environment overrides it; without either the server refuses to start.
 data_dir="${DATA_DIR:-var}"
@@ -34,6 +44,6 @@ mkdir -p "$data_dir"
 
 export TF_CPP_MIN_LOG_LEVEL=3
 .venv/bin/python -m ingest.vision.model_files >/dev/null
-.venv/bin/python -m classroom.demo_media >/dev/null
+.venv/bin/python -m project.demo_media >/dev/null
 .venv/bin/python manage.py migrate --noinput -v 0
 echo "set-up done"

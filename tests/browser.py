@@ -40,8 +40,9 @@ def until(page: Page, expression: str, *, timeout: float) -> None:
 
 
 def wait_live(page: Page, timeout_ms: int = 30_000) -> None:
-    """Until the live page's socket has delivered the history."""
-    until(page, "document.querySelector('#connection-status')?.textContent.trim() === 'live'", timeout=timeout_ms)
+    """Until the live page's socket has delivered the history (the connection then says ``live``, or ``ended`` for an
+    ended session)."""
+    until(page, "['live', 'ended'].includes(document.querySelector('#connection-status')?.textContent.trim())", timeout=timeout_ms)
 
 
 def watch_csp(page: Page) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from classroom.stack import free_port, port_open
+from project.stack import free_port, port_open
 
 SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
 

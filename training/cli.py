@@ -93,16 +93,18 @@ def _teacher(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
-    from training.tables import architecture_table, read_digits, read_results, recipe_table, update_card
+    from training.tables import architecture_table, label_table, read_digits, read_end_to_end, read_results, recipe_table, update_card
 
     results = read_results(args.results)
     if args.card:
-        update_card(args.card, results, read_digits(args.results))
+        update_card(args.card, results, read_digits(args.results), read_end_to_end())
     print(
         "## Recipes (vggnet_s)\n\n"
         + recipe_table(results)
         + "\n## Architectures, each with its own recipe, under one budget of training time\n\n"
         + architecture_table(results, read_digits(args.results))
+        + "\n## Label sets: the FER2013 model fine-tuned on each\n\n"
+        + label_table(results)
     )
     return 0
 
@@ -186,6 +188,7 @@ def _export(args: argparse.Namespace) -> int:
         val_data=args.val,
         representative=args.representative,
         write_production=not args.candidate,
+        ferplus=args.ferplus,
     )
     files = {
         f["file"]: {"accuracy": f["public_test"]["accuracy"], "macro_f1": f["public_test"]["macro_f1"]}
@@ -262,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     teacher.add_argument("--tta", choices=("none", "flip", "ten_crop"), default="flip")
     teacher.set_defaults(handler=_teacher)
 
-    tables = commands.add_parser("tables", help="the recipe and architecture tables (Markdown) from the committed run summaries")
+    tables = commands.add_parser("tables", help="the recipe, architecture and label-set tables (Markdown) from the committed run summaries")
     tables.add_argument("--results", type=Path, default=Path("training") / "results")
     tables.add_argument("--card", type=Path, default=None, help="also write both tables into this Markdown model card")
     tables.set_defaults(handler=_tables)
@@ -305,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--representative", type=int, default=500, help="training faces used to calibrate int8")
     export.add_argument(
         "--candidate", action="store_true", help="leave production.json alone: the files are a candidate for whoever swaps the model"
+    )
+    export.add_argument(
+        "--ferplus", type=Path, help="FER+ folder of <split>.csv votes: also score each file against the FER+ majority (default: the run's)"
     )
     export.set_defaults(handler=_export)
 

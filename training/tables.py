@@ -101,11 +101,72 @@ def architecture_table(results: list[dict[str, Any]], digits: dict[str, Any] | N
     return header + "\n".join(rows) + "\n"
 
 
+LABEL_SETS = {"fer2013": "FER2013's one label per face", "ferplus": "FER+ vote distributions", "both": "the mean of the two"}
+
+
+def label_table(results: list[dict[str, Any]]) -> str:
+    """One row per fine-tune of the served FER2013 model on each label set: PublicTest against both label sets."""
+    header = (
+        "| fitted to | epochs | CPU h | validation (selects) | PublicTest, FER2013 labels | macro-F1 "
+        "| PublicTest, FER+ majority | macro-F1 | + flip TTA, FER+ majority |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    )
+    rows = [
+        f"| {LABEL_SETS.get(r['labels'], r['labels'])} | {r['epochs']} | {r['cpu_hours']:.2f} | {100 * r['validation_accuracy']:.1f}% "
+        f"({r['validation_selected_on']}) | {_pct(r['public_test'])} | {r['public_test']['macro_f1']:.3f} "
+        f"| {_pct(r.get('public_test_ferplus'))} | {r['public_test_ferplus']['macro_f1']:.3f} "
+        f"| {_pct(r.get('public_test_flip_tta_ferplus'))} |"
+        for r in results
+        if r["run"].startswith("finetune-") and r.get("public_test_ferplus")
+    ]
+    return header + "\n".join(rows) + "\n"
+
+
+BENCHMARK_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def read_end_to_end(folder: Path = BENCHMARK_RESULTS) -> dict[str, Any]:
+    """The served model's end-to-end figures (``python -m benchmarks.expressions`` and ``benchmarks.posed_photos``), where measured."""
+    return {
+        name: json.loads((folder / f"{name}.json").read_text())
+        for name in ("expressions", "posed_photos")
+        if (folder / f"{name}.json").exists()
+    }
+
+
+def end_to_end_table(measured: dict[str, Any]) -> str:
+    """What a teacher is shown, measured end to end with the shown-expression logic (README, *Apparent expression*)."""
+    rows = []
+    if expressions := measured.get("expressions"):
+        calm, gallery = expressions["calm_overall"], expressions.get("calm_gallery")
+        over_time, threshold = expressions["one_student_over_time"], expressions["settings"]["EXPRESSION_CLEAR_CONFIDENCE"]
+        chosen = next(row for row in expressions["threshold"]["rows"] if row["confidence"] == threshold)
+        precision, negative = _pct(chosen, "precision"), f"{_pct(calm, 'shown_negative')} ({_pct(calm, 'raw_negative')})"
+        rows += [
+            f"| PublicTest, a shown expression right (FER+ majority) at the {100 * threshold:.0f}% threshold | {precision} |",
+            f"| calm talking heads, frames shown a negative expression (raw top label) | {negative} |",
+        ]
+        if gallery:
+            shown = f"{_pct(gallery, 'shown_negative')} / {_pct(gallery, 'shown_neutral')}"
+            rows.append(f"| the same in a 5×5 gallery, faces shown negative / neutral | {shown} |")
+        rows += [
+            f"| one student over time: resting face shown neutral | {_pct(over_time, 'rest_shown_neutral')} |",
+            f"| one student over time: clear expressions shown right | {_pct(over_time, 'expression_shown_right')} |",
+        ]
+    if posed := measured.get("posed_photos"):
+        for name, found in posed["sets"].items():
+            rows.append(f"| {name}, end to end (served cut) | {_pct(found['cuts']['FER margins, eyes level'])} |")
+    header = "| measure | served model |\n| --- | ---: |\n"
+    return header + "\n".join(rows) + "\n" if rows else ""
+
+
 CARD_SECTION = "## The runs behind this model"
 
 
-def card_section(results: list[dict[str, Any]], digits: dict[str, Any] | None) -> str:
-    """The model card's section holding both tables, with the CPU time of every run."""
+def card_section(results: list[dict[str, Any]], digits: dict[str, Any] | None, measured: dict[str, Any] | None = None) -> str:
+    """The model card's section holding the recipe, architecture and label-set tables, with the CPU time of every run,
+    and the served model's end-to-end figures (``measured``, :func:`read_end_to_end`)."""
+    end_to_end = end_to_end_table(measured or {})
     return (
         f"{CARD_SECTION}\n\n"
         "Every run fitted the same 90% of Training, selected its epoch on the other 10% and reported PublicTest "
@@ -114,12 +175,15 @@ def card_section(results: list[dict[str, Any]], digits: dict[str, Any] | None) -
         + recipe_table(results)
         + "\n### Every architecture, each with its own recipe, under one budget of training time\n\n"
         + architecture_table(results, digits)
+        + "\n### Label sets: the FER2013 model fine-tuned 10 epochs on each\n\n"
+        + label_table(results)
+        + (f"\n### End to end, with what the teacher is shown (benchmarks/results/)\n\n{end_to_end}" if end_to_end else "")
     )
 
 
-def update_card(path: Path, results: list[dict[str, Any]], digits: dict[str, Any] | None) -> None:
+def update_card(path: Path, results: list[dict[str, Any]], digits: dict[str, Any] | None, measured: dict[str, Any] | None = None) -> None:
     """Write :func:`card_section` into the Markdown card at ``path``, in place of the one it has (else at its end)."""
     text = path.read_text()
     before, found, rest = text.partition(CARD_SECTION)
     after = rest[rest.find("\n## ") + 1 :] if found and "\n## " in rest else ""
-    path.write_text(before.rstrip("\n") + "\n\n" + card_section(results, digits) + ("\n" + after if after else ""))
+    path.write_text(before.rstrip("\n") + "\n\n" + card_section(results, digits, measured) + ("\n" + after if after else ""))

@@ -1,28 +1,13 @@
 // Samples the captured tab and posts each frame to the ingest API with the participant tiles, mapped from
 // page pixels to frame pixels (geometry.js), and names_from, which says whether their names come with
 // them. Backs off on 429/503 as Retry-After says, stops with the server's message on 401/403, keeps each
-// JPEG under the server's size limit. Nothing is stored.
+// JPEG under the server's size limit (uploads.js, which the camera page shares). Nothing is stored.
 "use strict";
 
-const MIN_QUALITY = 0.4;
 let running = false;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const tell = (message) => chrome.runtime.sendMessage(message).catch(() => {});
-
-// A 1080p gallery is a few hundred KB at 0.8; lower the quality, then the size, until it fits.
-async function encode(video, maxBytes) {
-  let scale = 1;
-  for (;;) {
-    const canvas = new OffscreenCanvas(Math.round(video.videoWidth * scale), Math.round(video.videoHeight * scale));
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    for (let quality = 0.8; quality >= MIN_QUALITY; quality -= 0.2) {
-      const blob = await canvas.convertToBlob({ type: "image/jpeg", quality });
-      if (blob.size <= maxBytes * 0.9) return { blob, width: canvas.width, height: canvas.height };
-    }
-    scale *= 0.75;
-  }
-}
 
 async function upload(config, frame, page) {
   const form = new FormData();
@@ -55,7 +40,7 @@ async function capture(streamId, config) {
     const started = performance.now();
     let answer;
     try {
-      const frame = await encode(video, config.maxFrameBytes || 4 * 1024 * 1024);
+      const frame = await globalThis.engagementEncodeFrame(video, video.videoWidth, video.videoHeight, config.maxFrameBytes || 4 * 1024 * 1024);
       const page = await chrome.runtime.sendMessage({ type: "tiles" });
       const { response, namesFrom } = await upload(config, frame, page);
       counts.namesFrom = namesFrom;

@@ -9,7 +9,7 @@ the box centre, after rotating the eye line level.
 
 Small faces (box side :data:`MIN_FACE_PX`–:data:`LOW_RESOLUTION_PX` px, e.g. a 7×7 gallery at 640×400)
 are read from a cubically enlarged crop and flagged ``low_resolution``; on FER2013 PublicTest faces
-shrunk that far the CNN scores 36–56% against 67% (``benchmarks/low_resolution.py``).
+shrunk that far the CNN agrees with the FER+ majority 54–73% of the time against 83% (``benchmarks/low_resolution.py``).
 
 Photometry: the FER2013 copy we train on is histogram-equalised per face (mean ≈ 128 and standard
 deviation ≈ 74 in 99% of faces), so crops are equalised the same way.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.posed_photos import CUTS, box_crop, correlation, fer_scene, measure, registry_set, roll_image
-from classroom.demo_media import posed_photos
+from project.demo_media import posed_photos
 from tests.conftest import require_shared
 from training.data import CLASS_NAMES, load_folder
 

@@ -194,3 +194,23 @@ def test_a_student_known_by_name_absorbs_their_new_anonymous_track(session: Clas
     assert bea is not None and again is not None and again.pk == bea.pk
     assert list(Participant.objects.values_list("display_name", flat=True)) == ["Bea Souza"]
     assert Observation.objects.filter(participant=bea).count() == 1
+
+
+def test_a_named_tile_without_a_face_is_a_participant_never_seen(session: ClassSession) -> None:
+    from classroom.participants import participants_resolve_empty_tiles
+
+    zoe = Student.objects.create(course=session.course, name="Zoë Müller")
+    Student.objects.create(course=session.course, name="Olly", opted_out=True)
+    seen = resolve(session, face("Ana Lima", page="Ana Lima"))[0]
+    assert seen is not None
+
+    created = participants_resolve_empty_tiles(session=session, names=["Zoe Muller", "Olly", "", "Ana Lima", "Cam off"])
+
+    # Matched to the roster as a page name is; the opted-out student gets nothing; who is known already is left alone.
+    assert sorted((p.key, p.display_name, p.student_id, p.last_seen_at) for p in created) == [
+        ("Cam off", "Cam off", None, None),
+        ("Zoe Muller", "Zoë Müller", zoe.pk, None),
+    ]
+    assert Participant.objects.get(key="Ana Lima").last_seen_at == WHEN
+    assert participants_resolve_empty_tiles(session=session, names=["Zoe Muller"]) == []  # the next frame makes nothing new
+    assert Participant.objects.count() == 3

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from classroom.policy import AGGREGATE, ATTENTION, FULL, expressions_allowed, timeline_redact
+from classroom.policy import AGGREGATE, AGGREGATE_MIN_GROUP, ATTENTION, FULL, expressions_allowed, redact, timeline_redact
 
 TIMELINE: dict[str, Any] = {
     "participant": 1,
@@ -38,3 +38,24 @@ def test_a_timeline_under_attention_carries_no_expression() -> None:
 @pytest.mark.parametrize("timeline", [{"points": [], "minutes": []}], ids=["empty"])
 def test_an_empty_timeline_stays_empty(timeline: dict[str, Any]) -> None:
     assert timeline_redact(timeline=timeline, policy=ATTENTION) == {"points": [], "minutes": []}
+
+
+MIX = {"happy": 0.75, "neutral": 0.25}
+
+
+@pytest.mark.parametrize(
+    ("policy", "present", "sent"),
+    [
+        (FULL, 1, True),
+        (AGGREGATE, AGGREGATE_MIN_GROUP, True),
+        (AGGREGATE, AGGREGATE_MIN_GROUP - 1, False),  # withheld with the other class figures
+        (ATTENTION, AGGREGATE_MIN_GROUP, False),
+    ],
+)
+def test_the_whole_session_mix_follows_the_class_figures(policy: str, present: int, sent: bool) -> None:
+    event = {"type": "session_mix", "session": 1, "session_mix": MIX, "present": present}
+    history = {"type": "history", "participants": [], "class": {"present": present}, "session_mix": MIX}
+    for payload in (event, history):
+        redacted = redact(payload=payload, policy=policy)
+        assert redacted is not None
+        assert redacted["session_mix"] == (MIX if sent else None)

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from classroom.models import EXPRESSIONS, Alert, ClassSession, Course, Participant, Student
-from classroom.reports import course_trends, export_csv, export_json, session_report, spreadsheet_safe
+from classroom.reports import course_trends, export_attendance_csv, export_csv, export_json, session_report, spreadsheet_safe
 from classroom.rollups import minute_of, rollups_refresh
 from classroom.selectors import session_history
 from classroom.services import flag_create
@@ -40,15 +40,13 @@ def session() -> ClassSession:
     return session
 
 
-def test_the_report_and_the_live_page_give_the_whole_session_mix_from_the_same_counts(session: ClassSession) -> None:
+def test_the_report_and_the_live_page_give_the_same_whole_session_mix(session: ClassSession) -> None:
     # 60 frames of Ada shown neutral, 30 of the other shown sad: 90 shown expressions in all.
     report = session_report(session=session)
     assert report["session_mix"] == {name: {"neutral": round(60 / 90, 4), "sad": round(30 / 90, 4)}.get(name, 0.0) for name in EXPRESSIONS}
     assert report["session_mix_items"] == [("neutral", 67), ("sad", 33)]
-    # The live page sums the class minutes' counts its history carries, exactly these, the same way.
-    history = session_history(session=session, since_seconds=600)
-    counts = {name: sum((minute["expression_counts"] or {}).get(name, 0) for minute in history["minutes"]) for name in EXPRESSIONS}
-    assert {name: round(count / sum(counts.values()), 4) for name, count in counts.items()} == report["session_mix"]
+    # The live page is sent the server's figure with its history (and after each refresh); it adds nothing up.
+    assert session_history(session=session, since_seconds=600)["session_mix"] == report["session_mix"]
 
 
 def rows(session: ClassSession) -> list[list[str]]:
@@ -59,7 +57,11 @@ def test_report_summarises_each_participant(session: ClassSession) -> None:
     flag_create(session=session, user=session.course.teacher, note="quiz")
     report = session_report(session=session)
     by_name = {p["name"]: p for p in report["participants"]}
-    assert by_name["Ada"]["present_minutes"] == 2.0 and by_name["Ada"]["present_share"] == 1.0
+    # Present 2.0 minutes of a session started over 3 minutes ago: the share is of the session's minutes, not of the
+    # minutes frames came in.
+    ada = by_name["Ada"]
+    assert ada["present_minutes"] == 2.0 and ada["session_minutes"] >= 3.0
+    assert ada["present_share"] == round(2.0 / ada["session_minutes"], 3) and ada["present_percent"] == round(200 / ada["session_minutes"])
     assert by_name["Ada"]["student_id"] == "S-1"
     assert by_name["Ada"]["band_minutes"] == {"engaged": 2.0, "partly": 0.0, "not_engaged": 0.0}
     assert by_name["Ada"]["top_expressions"] == [{"expression": "neutral", "share": 1.0}]
@@ -122,3 +124,30 @@ def test_course_trends(session: ClassSession) -> None:
     assert trends["students"] == [
         {"student": trends["students"][0]["student"], "name": "Ada", "sessions_attended": 1, "attendance_rate": 1.0, "mean_engagement": 0.9}
     ]
+
+
+def test_the_report_and_its_exports_name_who_never_joined(session: ClassSession) -> None:
+    Student.objects.create(course=session.course, name="Bo", external_id="S-2")
+    report = session_report(session=session)
+    students = {row["name"]: row for row in report["attendance"]["students"]}
+    assert (students["Ada"]["outcome"], students["Bo"]["outcome"]) == ("present_to_end", "never_joined")
+    assert [row["name"] for row in report["attendance"]["others"]] == ["=cmd|' /C calc'!A0"]
+    table = list(csv.DictReader(io.StringIO("".join(export_attendance_csv(session=session)))))
+    assert [(row["name"], row["student_id"], row["on_roster"], row["attendance"]) for row in table] == [
+        ("Ada", "S-1", "yes", "present to the end"),
+        ("Bo", "S-2", "yes", "never joined"),
+        ("'=cmd|' /C calc'!A0", "", "no", "present to the end"),  # gone a minute before the end: under the 3-minute threshold
+    ]
+    assert (table[1]["present_minutes"], table[1]["present_share"]) == ("0.0", "0.0")
+    assert table[0]["present_minutes"] == "2.0" and float(table[0]["present_share"]) == round(2.0 / float(table[0]["session_minutes"]), 3)
+    document = json.loads("".join(export_json(session=session)))
+    assert document["attendance"]["counts"]["never_joined"] == 1
+
+
+def test_under_aggregate_the_attendance_export_has_the_counts_only(session: ClassSession) -> None:
+    Course.objects.filter(pk=session.course_id).update(privacy_policy="aggregate")
+    session.refresh_from_db()
+    Student.objects.create(course=session.course, name="Bo")
+    table = list(csv.reader(io.StringIO("".join(export_attendance_csv(session=session)))))
+    assert table[0] == ["figure", "students"] and ["expected", "2"] in table and ["never_joined", "1"] in table
+    assert "Ada" not in str(table) and "Bo" not in str(table)

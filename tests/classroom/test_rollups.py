@@ -8,8 +8,7 @@ import pytest
 from django.utils import timezone
 
 from classroom.models import ClassSession, MinuteRollup, Participant
-from classroom.rollups import MAX_FRAME_CREDIT_SECONDS, minute_of, rollups_compute, rollups_refresh
-from classroom.selectors import minute_payload
+from classroom.rollups import MAX_FRAME_CREDIT_SECONDS, minute_of, minute_payload, rollups_compute, rollups_refresh
 from tests import factories
 
 pytestmark = pytest.mark.django_db

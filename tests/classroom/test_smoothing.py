@@ -46,3 +46,18 @@ def test_the_same_frame_again_is_not_weighed_twice() -> None:
     first = smooth(None, t=10.0, engagement=1.0, probabilities=None, tau=3.0)
     later = smooth(first, t=11.0, engagement=0.0, probabilities=None, tau=3.0)
     assert smooth(later, t=11.0, engagement=0.0, probabilities=None, tau=3.0) == later
+
+
+def test_a_series_is_folded_as_the_cards_fold_it_frame_by_frame() -> None:
+    from classroom.smoothing import smooth_series
+
+    readings = [(0.0, 0.9), (1.0, 0.9), (2.0, 0.1), (3.0, 0.9), (3.0, 0.9), (40.0, 0.3)]
+    folded, previous = [], None
+    for t, engagement in readings:
+        previous = smooth(previous, t=t, engagement=engagement, probabilities=None, tau=3.0)
+        folded.append(previous.engagement)
+    assert smooth_series(readings, tau=3.0) == folded
+    assert smooth_series([], tau=3.0) == []
+    # The one-frame dip is damped; the repeated frame changes nothing; after a long gap the average starts over.
+    series = smooth_series(readings, tau=3.0)
+    assert series[2] > 0.65 and series[4] == series[3] and series[5] == 0.3

@@ -229,3 +229,16 @@ def test_a_refused_csrf_token_is_a_json_error_for_json_requests(session: ClassSe
     page = client.post(reverse("session-end", kwargs={"session_id": session.pk}))
     assert page.status_code == 403 and "security token" in page.content.decode()
     assert Flag.objects.count() == 0
+
+
+def test_the_drill_down_plots_the_smoothed_series_the_badge_is_read_from(session: ClassSession, alice: User) -> None:
+    ana = Participant.objects.create(session=session, key="ana", display_name="Ana", last_seen_at=timezone.now())
+    t0 = timezone.now() - timedelta(seconds=20)
+    for second in range(20):  # engaged throughout but for one frame that reads a sharp turn away
+        engagement = 0.1 if second == 10 else 0.9
+        factories.scored_frame(session, t0 + timedelta(seconds=second), {ana: {"engagement": engagement, "engagement_band": "engaged"}})
+    points = client_for(alice).get(timeline_url(session, ana.pk)).json()["points"]
+    dip = points[10]
+    assert dip["raw_engagement"] == 0.1  # the frame's own reading is still there
+    assert dip["engagement"] > 0.65 and dip["band"] == "engaged"  # what the badge showed: no alarming sawtooth
+    assert all(point["band"] == "engaged" for point in points)

@@ -1,5 +1,6 @@
-"""The extension's upload decisions (frontend/extension/uploads.js), run in Chromium: back off on 429/503 as
-Retry-After says, stop with the server's words on 401/403, count every refusal and carry on otherwise."""
+"""The extension's upload logic (frontend/extension/uploads.js, which the camera page shares), run in Chromium: back
+off on 429/503 as Retry-After says, stop with the server's words on 401/403, count every refusal and carry on
+otherwise; encode each frame under the server's byte limit, and smaller after a 413."""
 
 from __future__ import annotations
 
@@ -84,3 +85,65 @@ def page() -> Iterator[Page]:
 )
 def test_what_each_server_answer_means(page: Page, answer: dict[str, Any], expected: dict[str, Any]) -> None:
     assert page.evaluate("([answer, period]) => engagementAfterUpload(answer, period)", [answer, PERIOD_MS]) == expected
+
+
+# A 1280×720 picture of noise (JPEG cannot make it small) to encode, as the upload loops do with a <video>.
+ENCODE = """async ([maxBytes, scale]) => {
+  const source = document.createElement("canvas");
+  [source.width, source.height] = [1280, 720];
+  const context = source.getContext("2d");
+  const pixels = context.createImageData(1280, 720);
+  for (let i = 0; i < pixels.data.length; i += 1) pixels.data[i] = (i * 2654435761) % 251;
+  context.putImageData(pixels, 0, 0);
+  const frame = await engagementEncodeFrame(source, 1280, 720, maxBytes, scale);
+  return { bytes: frame.blob.size, type: frame.blob.type, width: frame.width, height: frame.height, scale: frame.scale };
+}"""
+
+
+def test_a_frame_is_encoded_whole_when_it_fits(page: Page) -> None:
+    frame = page.evaluate(ENCODE, [4 * 1024 * 1024, 1])
+    assert (frame["width"], frame["height"], frame["scale"], frame["type"]) == (1280, 720, 1, "image/jpeg")
+    assert frame["bytes"] <= 0.9 * 4 * 1024 * 1024
+
+
+def test_a_frame_over_the_limit_gets_smaller_until_it_fits(page: Page) -> None:
+    whole = page.evaluate(ENCODE, [4 * 1024 * 1024, 1])
+    limit = whole["bytes"] // 3
+    frame = page.evaluate(ENCODE, [limit, 1])
+    assert frame["bytes"] <= 0.9 * limit
+    assert frame["width"] < 1280 and frame["scale"] < 1
+    assert abs(frame["width"] / frame["height"] - 16 / 9) < 0.01
+
+
+def test_a_frame_starts_at_the_scale_it_is_given(page: Page) -> None:
+    frame = page.evaluate(ENCODE, [4 * 1024 * 1024, 0.75])
+    assert (frame["width"], frame["height"], frame["scale"]) == (960, 540, 0.75)
+
+
+LIMITS = """([answer, frame, limits]) => {
+  const next = engagementFrameLimits(answer, { ...frame, blob: { size: frame.bytes } }, limits);
+  return { ...next, same: next === limits };
+}"""
+WHOLE = {"width": 1280, "height": 720, "scale": 1, "bytes": 300_000}
+UNCHANGED = {"maxBytes": 4_000_000, "scale": 1, "same": True}
+
+
+@pytest.mark.parametrize(
+    ("answer", "frame", "expected"),
+    [
+        # 413: the next frames start at 3/4 of the refused one's scale, under its size in bytes.
+        ({"status": 413}, WHOLE, {"maxBytes": 300_000, "scale": 0.75, "same": False}),
+        (
+            {"status": 413},
+            {"width": 960, "height": 540, "scale": 0.75, "bytes": 5_000_000},
+            {"maxBytes": 4_000_000, "scale": 0.5625, "same": False},
+        ),
+        # At 160 pixels wide they go no smaller; any other answer leaves the limits as they are.
+        ({"status": 413}, {"width": 200, "height": 150, "scale": 0.25, "bytes": 9_000}, UNCHANGED),
+        ({"status": 202}, WHOLE, UNCHANGED),
+        ({"status": 429}, WHOLE, UNCHANGED),
+        ({"error": "Failed to fetch"}, WHOLE, UNCHANGED),
+    ],
+)
+def test_a_413_makes_the_next_frames_smaller(page: Page, answer: dict[str, Any], frame: dict[str, Any], expected: dict[str, Any]) -> None:
+    assert page.evaluate(LIMITS, [answer, frame, {"maxBytes": 4_000_000, "scale": 1}]) == expected

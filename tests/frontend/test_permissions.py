@@ -21,9 +21,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from classroom.asgi import application
 from classroom.models import Alert, ClassSession, Participant, Student
 from frontend.routing import websocket_urlpatterns
+from project.asgi import application
 from tests import factories
 from tests.frontend.test_consumers import headers
 
@@ -37,6 +37,7 @@ RULES: dict[str, str] = {
     "password_reset_confirm": "public",
     "password_reset_complete": "public",
     "plotly-js": "public",
+    "extension-uploads-js": "public",
     "static-file": "public",
     "ingest-frames": "token",
     "ingest-schema": "public",
@@ -47,6 +48,8 @@ RULES: dict[str, str] = {
     "logout": "login",
     "password_change": "login",
     "password_change_done": "login",
+    "profile": "login",
+    "profile-time-zone-detect": "login",
     "course-create": "staff",
     "teacher-create": "staff",
     "admin-sessions": "staff",
@@ -62,6 +65,7 @@ RULES: dict[str, str] = {
     "session-report": "owner",
     "session-export-csv": "owner",
     "session-export-json": "owner",
+    "session-export-attendance": "owner",
     "session-rotate-token": "owner",
     "participant-rename": "owner",
     "participant-timeline": "owner",
@@ -69,7 +73,7 @@ RULES: dict[str, str] = {
     "flag-create": "owner",
     "pairing-code": "owner",
 }
-JSON_ENDPOINTS = {"participant-timeline", "alert-acknowledge", "flag-create", "pairing-code"}
+JSON_ENDPOINTS = {"participant-timeline", "alert-acknowledge", "flag-create", "pairing-code", "profile-time-zone-detect"}
 POST_ONLY = {
     "course-create",
     "session-start",
@@ -87,6 +91,7 @@ POST_ONLY = {
     "ingest-frames",
     "ingest-pairing",
     "pairing-code",
+    "profile-time-zone-detect",
 }
 
 

@@ -352,6 +352,15 @@ def test_plotly_is_served_locally_and_cached_for_good(client: Client) -> None:
     assert b"plotly" in b"".join(response.streaming_content)[:2000].lower()
 
 
+def test_the_extensions_upload_logic_is_served_for_the_camera_page(client: Client) -> None:
+    """One file, two loaders: the camera page loads frontend/extension/uploads.js from the site, byte for byte."""
+    response = client.get(reverse("extension-uploads-js"))
+    assert response.status_code == 200
+    assert "javascript" in response["Content-Type"]
+    assert "max-age" in response["Cache-Control"]
+    assert b"".join(response.streaming_content) == (Path(settings.BASE_DIR) / "frontend" / "extension" / "uploads.js").read_bytes()
+
+
 @pytest.mark.parametrize(
     ("path", "status"),
     [

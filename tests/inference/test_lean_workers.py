@@ -11,16 +11,16 @@ from importlib import metadata
 import pytest
 from django.conf import settings
 
-from classroom.stack import worker_environment
+from project.stack import worker_environment
 
 MAX_RSS_MB = 300
-# What a worker does at start (classroom.tasks.warm_up), then what it reports about itself.
+# What a worker does at start (project.warmup.warm_up), then what it reports about itself.
 WORKER = """
 import json, os, sys
 import django
 django.setup()
 import numpy as np
-import classroom.tasks
+import classroom.tasks, project.warmup
 from inference.predictor import FACE_SIZE, get_predictor
 from ingest.vision.pipeline import get_pipeline
 if sys.argv[1] == "inference":
@@ -39,7 +39,7 @@ def test_a_warm_worker_imports_no_tensorflow_nor_matplotlib_and_stays_small(queu
         [sys.executable, "-c", WORKER, queue],
         cwd=settings.BASE_DIR,
         env={
-            "DJANGO_SETTINGS_MODULE": "classroom.settings",
+            "DJANGO_SETTINGS_MODULE": "project.settings",
             "PATH": "/usr/bin:/bin",
             "DJANGO_SECRET_KEY": "test-only",
             **worker_environment(queue=queue),

@@ -20,7 +20,7 @@ def test_the_temperatures_are_the_measured_ones() -> None:
 
 
 @pytest.mark.parametrize(
-    ("box_px", "expected"), [(0, 1.6), (12, 1.6), (13, 1.5), (14, 1.4), (16, 1.25), (19, 1.15), (19.5, 1.15), (20, 1.0), (200, 1.0)]
+    ("box_px", "expected"), [(0, 1.75), (12, 1.75), (13, 1.65), (14, 1.55), (16, 1.4), (19, 1.25), (19.5, 1.25), (20, 1.0), (200, 1.0)]
 )
 def test_temperature_for_interpolates_between_measured_sizes(box_px: float, expected: float) -> None:
     assert temperature_for(box_px) == pytest.approx(expected)

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from classroom import events, live_state
-from classroom.celery import app as celery_app
 from classroom.models import EXPRESSIONS, ClassSample, ClassSession, FrameLog, Observation, Participant, Student
 from inference.low_resolution import temper
 from inference.predictor import get_predictor
@@ -25,6 +24,7 @@ from ingest.processing import frame_ingest
 from ingest.services import frame_accept
 from ingest.validation import validate_upload
 from ingest.vision.gallery import compose_gallery
+from project.celery import app as celery_app
 from tests.factories import astronaut_bgr, encode, live_session, teacher
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,7 +72,7 @@ def test_a_real_face_becomes_an_observation_and_an_event(sent: list[dict[str, An
     assert live_state.client().get(f"ingest:frame:{log.pk}") is None, "frame bytes must not outlive processing"
     assert buffer.backlog_size(session_id=session.pk) == 0
     kinds = [event["type"] for event in sent]
-    assert kinds == ["observations", "frames"]
+    assert kinds == ["observations", "frames", "attendance"]  # attendance: who is here changed (the first face came)
     assert sent[0]["observations"][0]["participant"] == observation.participant_id
     assert sent[0]["observations"][0]["smoothed"]["band"] in {"engaged", "partly", "not_engaged"}
     recent = {"received_last_minute": 1, "processed_last_minute": 1, "dropped_last_minute": 0}
@@ -191,6 +191,17 @@ def ingested_face(monkeypatch: pytest.MonkeyPatch) -> tuple[ClassSession, FrameL
     return session, log, faces
 
 
+@pytest.mark.parametrize("policy", ["full", "attention"])
+def test_each_face_is_handed_on_with_its_stillness_signature_under_every_policy(
+    policy: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.PRIVACY_POLICY = policy
+    _, _, faces = ingested_face(monkeypatch)
+    [face] = faces
+    assert (face["crop"] is None) == (policy == "attention")  # no expression inference, no crop: the signature still goes
+    assert len(face["signature"]) == 16 and all(isinstance(v, float) for v in face["signature"])
+
+
 def test_a_duplicate_delivery_racing_the_first_stores_nothing(sent: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
     """Two deliveries of one inference task overlap: the one that commits second must not store the frame again."""
     _, log, faces = ingested_face(monkeypatch)
@@ -240,7 +251,8 @@ def test_the_tracker_is_locked_while_a_frame_is_assigned(sent: list[dict[str, An
         pass
 
 
-MAX_QUERIES_PER_FRAME = 25  # 22 measured: 2, 9 or 25 faces alike
+# 30 measured: 2, 9 or 25 faces alike; 4 of them the attendance event a frame that changes who is here sends.
+MAX_QUERIES_PER_FRAME = 32
 
 
 def queries_for_frame(faces: int, assert_max_queries: Callable[[int], Any]) -> int:
@@ -277,3 +289,33 @@ def test_a_small_face_is_stored_flagged_with_its_confidence_tempered(monkeypatch
     # The stored mix is the tempered one (what is shown is decided from it: classroom.expressions).
     assert max(observation.probabilities) == pytest.approx(float(temper(raw, box_px=12).max()), abs=1e-4)
     assert max(observation.probabilities) < float(raw.max())
+
+
+def test_a_camera_that_shows_no_face_is_an_absent_participant_and_raises_the_absence_alert(sent: list[dict[str, Any]]) -> None:
+    from datetime import timedelta
+
+    from classroom.models import Alert
+
+    session, _ = live_session()
+    session.course.alert_absent_seconds = 10
+    session.course.save()
+    student = Student.objects.create(course=session.course, name="Camille Camera")
+    wall = np.full((480, 640, 3), 180, np.uint8)  # the camera page pointed at a wall: its tile names its student
+    tiles = [{"name": "Camille Camera", "x": 0, "y": 0, "w": 640, "h": 480}]
+    start = datetime.now(UTC) - timedelta(seconds=12)
+    for second in (0, 6, 12):
+        upload = validate_upload(
+            data=encode(wall), captured_at=(start + timedelta(seconds=second)).isoformat(), frame_id=None, tiles=json.dumps(tiles)
+        )
+        log, _ = frame_accept(session=session, upload=upload)
+        frame_ingest(frame_log_id=log.pk, tiles=tiles)
+        log.refresh_from_db()
+        assert (log.status, log.faces_found, log.detail["empty_tiles"]) == ("processed", 0, ["Camille Camera"])
+    camille = Participant.objects.get()
+    assert (camille.display_name, camille.student_id, camille.last_seen_at) == ("Camille Camera", student.pk, None)
+    observations = [event for event in sent if event["type"] == "observations"]
+    assert all(event["absent"] == [{"participant": camille.pk, "name": "Camille Camera"}] for event in observations)
+    attendance = [event["attendance"] for event in sent if event["type"] == "attendance"]
+    assert attendance and attendance[-1]["counts"]["absent"] == 1 and attendance[-1]["students"][0]["status"] == "absent"
+    alert = Alert.objects.get()  # the absence alert every student gets, after the course's 10 s of frames without them
+    assert (alert.kind, alert.participant_id) == ("absent", camille.pk)

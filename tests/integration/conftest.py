@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from classroom.stack import Stack, free_port
+from project.stack import Stack, free_port
 
 OUTPUT_DIR = Path(settings.BASE_DIR) / "test-output"
 STALL_SECONDS = 30.0
@@ -56,7 +56,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DATA_DIR": str(data_dir),
         "INGEST_RATE_PER_SECOND": "20",
         "INGEST_RATE_BURST": "40",
-        "DJANGO_SETTINGS_MODULE": "classroom.settings",
+        "DJANGO_SETTINGS_MODULE": "project.settings",
     }
     database_url = os.environ.get("DATABASE_URL", "")
     databases = _postgres_database(database_url) if database_url.startswith("postgres") else iter([""])

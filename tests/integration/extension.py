@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from playwright.sync_api import BrowserContext, Page, ViewportSize, sync_playwright
 
-from classroom.stack import Stack
+from project.stack import Stack
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, wait_live
 from tests.integration.conftest import Demo
 

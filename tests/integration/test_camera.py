@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from classroom.stack import Stack
+from project.stack import Stack
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live, watch_csp, y4m_from_video
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo

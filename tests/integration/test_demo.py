@@ -17,7 +17,7 @@ import requests
 from django.conf import settings
 from playwright.sync_api import Dialog, sync_playwright
 
-from classroom.stack import free_port
+from project.stack import free_port
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live
 from tests.integration.conftest import OUTPUT_DIR
 
@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 START_TIMEOUT_S = 240.0
 DEMO_LINE = re.compile(r"Live demo class: (?P<url>\S+)")
 LOGIN_LINE = re.compile(r"log in as (?P<user>\S+) / (?P<password>\S+)")
+ADMIN_LINE = re.compile(r"Admin pages: (?P<url>\S+)")
 
 
 class Runstack:
@@ -96,6 +97,8 @@ def runstack(tmp_path: Path) -> Iterator[Runstack]:
 def test_end_session_in_the_demo_stops_the_replay_and_leaves_the_server_up(runstack: Runstack) -> None:
     dashboard = runstack.wait_for(DEMO_LINE, timeout=START_TIMEOUT_S)["url"]
     login = runstack.wait_for(LOGIN_LINE, timeout=10)
+    admin_page = runstack.wait_for(ADMIN_LINE, timeout=10)["url"]
+    admin_login = runstack.wait_for(LOGIN_LINE, timeout=10)  # the line after the admin's page
     base_url = f"http://127.0.0.1:{runstack.port}"
     questions: list[str] = []
 
@@ -125,6 +128,11 @@ def test_end_session_in_the_demo_stops_the_replay_and_leaves_the_server_up(runst
             assert page.inner_text("#session-status") == "ended"
             OUTPUT_DIR.mkdir(exist_ok=True)
             page.screenshot(path=str(OUTPUT_DIR / "demo-session-ended-1280x720.png"))
+            # The admin printed beside the teacher signs in with what was printed and reaches the product's admin page.
+            admin = browser.new_page(viewport={"width": 1280, "height": 720})
+            log_in(admin, base_url, admin_login["user"], admin_login["password"])
+            admin.goto(admin_page)
+            assert admin.url == admin_page and admin.inner_text("h1") == "All sessions"
         finally:
             browser.close()
     assert runstack.process.poll() is None, "".join(runstack.output[-40:])

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from classroom.demo_media import pyfeat_media
-from classroom.stack import Stack
+from project.demo_media import pyfeat_media
+from project.stack import Stack
 from tests.browser import until
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from classroom.demo_media import large_class
-from classroom.stack import Stack
 from ingest.replay import LiveFeed
+from project.demo_media import large_class
+from project.stack import Stack
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live, watch_csp
 from tests.integration.conftest import OUTPUT_DIR, Demo
 

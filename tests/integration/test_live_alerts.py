@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from classroom.demo_media import large_class
-from classroom.stack import Stack
 from ingest.replay import LiveFeed
+from project.demo_media import large_class
+from project.stack import Stack
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, until, wait_live
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo
@@ -138,7 +138,7 @@ def test_a_class_of_50_with_alerts_flags_reload_and_drill_down(stack: Stack, dem
         time.sleep(16)  # long enough for every card to go stale
         stale = page.evaluate("document.querySelectorAll('#participant-cards .participant-card[data-stale=true]').length")
         assert stale >= CLASS_SIZE - 2, "cards kept showing old values as current"
-        assert "no recent data" in page.inner_text("#participant-cards")
+        assert "no recent frames" in page.inner_text("#participant-cards")
         feed.resume()
         seconds_until(page, "document.querySelector('#uploads-banner').hidden", timeout_s=20)
         until(page, "document.querySelectorAll('#participant-cards .participant-card[data-stale=true]').length === 0", timeout=20_000)

@@ -13,9 +13,9 @@ import pytest
 import requests
 from playwright.sync_api import sync_playwright
 
-from classroom.demo_media import large_class
-from classroom.stack import Stack
 from ingest.replay import LiveFeed
+from project.demo_media import large_class
+from project.stack import Stack
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, watch_csp
 from tests.conftest import require_shared
 from tests.integration.conftest import OUTPUT_DIR, Demo

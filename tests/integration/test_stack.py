@@ -14,8 +14,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from classroom.models import EXPRESSIONS
-from classroom.stack import Stack
 from ingest.replay import post_frame
+from project.stack import Stack
 from tests.factories import astronaut_bgr
 from tests.integration.conftest import Demo
 

@@ -209,3 +209,43 @@ def test_the_ferplus_votes_of_publictest_match_their_readme() -> None:
     assert votes.has_row.sum() == 3577 and (majority >= 0).sum() == 3370 and votes.usable.sum() == 3576
     assert np.bincount(majority[majority >= 0], minlength=7).tolist() == [310, 31, 73, 880, 395, 441, 1240]
     assert np.mean(majority[majority >= 0] == load_folder(folder).labels[majority >= 0]) == pytest.approx(0.654, abs=0.001)
+
+
+@pytest.mark.usefixtures("small_speed_runs")
+def test_a_run_on_ferplus_votes_is_calibrated_and_scored_against_their_majority(
+    tiny_model_path: Path, face_folder: Callable[..., Path], tmp_path: Path
+) -> None:
+    train, test = face_folder("train", per_class=4, seed=1), face_folder("test", per_class=3, seed=2)
+    ferplus = ferplus_fixture(tmp_path / "ferplus", train).parent
+    ferplus_fixture(ferplus, test)
+    run = tmp_path / "run"
+    run.mkdir()
+    model = run / "best.keras"
+    model.write_bytes(tiny_model_path.read_bytes())
+    validation = {"share": 0.25, "samples": 7, "seed": 3}
+    (run / "run.json").write_text(
+        json.dumps({"architecture": "tiny", "labels": "ferplus", "ferplus": str(ferplus), "validation": validation})
+    )
+
+    card = export.export(model, tmp_path / "out", "fer_tiny", train_data=train, val_data=test, write_production=False)
+
+    assert card["calibration"]["labels"] == "ferplus" and card["calibration"]["fitted_on"] == "validation"
+    assert "PublicTest accuracy against the FER+ majority" in card["production"]["why"]
+    # Every third face has a contempt plurality, no majority in our classes: scored only where the taggers agree.
+    assert all(f["public_test_ferplus"]["samples"] == 14 and f["public_test_ferplus"]["skipped"] == 7 for f in card["files"])
+    markdown = (tmp_path / "out" / "fer_tiny.md").read_text()
+    assert "against the FER+ majority, the labels this model fitted" in markdown and "Against the FER+ majority of ten taggers" in markdown
+
+
+@pytest.mark.usefixtures("small_speed_runs")
+def test_a_run_on_ferplus_votes_without_its_folder_is_refused(
+    tiny_model_path: Path, face_folder: Callable[..., Path], tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    model = run / "best.keras"
+    model.write_bytes(tiny_model_path.read_bytes())
+    (run / "run.json").write_text(json.dumps({"architecture": "tiny", "labels": "both"}))
+
+    with pytest.raises(DataError, match="fitted to both labels; give its FER"):
+        export.export(model, tmp_path / "out", "x", train_data=face_folder("train"), val_data=face_folder("test"), write_production=False)

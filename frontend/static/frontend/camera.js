@@ -1,6 +1,9 @@
 // The camera page: pairs (the course's teacher without typing; anyone else with the code the teacher shows),
 // then uploads a frame per second from this device's camera through the ingest API and shows what the server
 // read in it: the face box and the apparent expression, as the class's privacy policy allows.
+// The upload and back-off logic is the extension's own (frontend/extension/uploads.js, loaded before this file):
+// frames fit under the server's byte limit and get smaller after a 413; the page retries after a network error
+// and waits as Retry-After says on 429/503, saying so; it stops with the server's words on 401/403.
 "use strict";
 
 (() => {
@@ -8,11 +11,16 @@
   const $ = (id) => document.getElementById(id);
   const video = $("camera-video");
   const overlay = $("camera-overlay");
-  const state = { token: null, running: false, stream: null, sent: 0, refused: 0, latest: null, result: null };
-  window.cameraState = state;  // read by the browser test
+  // status: "off", "sending", "reconnecting" (the server unreachable), "busy" (429/503) or "stopped" (by the server).
+  // limits: what the next frame is encoded under ({maxBytes, scale}, engagementFrameLimits); frame: the last one sent.
+  const state = { token: null, running: false, run: 0, stream: null, sent: 0, refused: 0, latest: null, result: null,
+    status: "off", limits: null, maxFps: null, frame: null };
+  window.cameraState = state;  // read by the browser tests
+  const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const setText = (id, text) => { $(id).textContent = text; };
+  const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
   async function postJson(url, body, headers = {}) {
     const response = await fetch(url, {
@@ -32,6 +40,8 @@
     const paired = await postJson(config.exchange_url, { code });
     if (paired.session !== config.session) throw new Error("this code belongs to another session");
     state.token = paired.token;
+    state.limits = { maxBytes: paired.max_frame_bytes || DEFAULT_MAX_BYTES, scale: 1 };
+    state.maxFps = paired.max_fps || null;
   }
 
   function drawFaces() {
@@ -43,10 +53,12 @@
     context.scale(devicePixelRatio, devicePixelRatio);
     const faces = state.result ? state.result.faces : [];
     if (!faces.length || !video.videoWidth) return;
-    // The video is drawn "contain": scaled to fit, centred.
-    const scale = Math.min(width / video.videoWidth, height / video.videoHeight);
-    const left = (width - video.videoWidth * scale) / 2;
-    const top = (height - video.videoHeight * scale) / 2;
+    // The video is drawn "contain": scaled to fit, centred; the boxes are in the pixels of the frame sent, which may
+    // be smaller than the video's.
+    const fit = Math.min(width / video.videoWidth, height / video.videoHeight);
+    const scale = fit / (state.result.frameScale || 1);
+    const left = (width - video.videoWidth * fit) / 2;
+    const top = (height - video.videoHeight * fit) / 2;
     context.lineWidth = 3;
     context.strokeStyle = "#16a34a";
     context.fillStyle = "#16a34a";
@@ -69,73 +81,128 @@
     }).join("; ");
   }
 
-  async function follow(frameId) {
-    // A frame is read within a second or two; ask a few times, then give up on that one.
+  async function follow(frameId, frameScale) {
+    // A frame is read within a second or two; ask a few times, then give up on that one (and on a network error:
+    // the upload loop says when the server is unreachable).
     for (let attempt = 0; attempt < 16 && state.running && state.latest === frameId; attempt += 1) {
       await sleep(400);
-      const response = await fetch(config.result_url.replace("FRAME", encodeURIComponent(frameId)), {
-        headers: { Authorization: `Bearer ${state.token}` },
-      });
-      if (!response.ok) return;
-      const result = await response.json();
+      let result;
+      try {
+        const response = await fetch(config.result_url.replace("FRAME", encodeURIComponent(frameId)), {
+          headers: { Authorization: `Bearer ${state.token}` },
+        });
+        if (!response.ok) return;
+        result = await response.json();
+      } catch (error) {
+        return;
+      }
       if (result.status === "queued") continue;
-      state.result = result;
+      state.result = { ...result, frameScale };
       setText("camera-feedback", describe(result));
       drawFaces();
       return;
     }
   }
 
-  async function upload(canvas) {
-    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+  // One frame through the ingest API: the answer as engagementAfterUpload reads it ({error} when unreachable).
+  async function upload(frame) {
     const frameId = crypto.randomUUID();
     const form = new FormData();
-    form.append("image", blob, "frame.jpg");
+    form.append("image", frame.blob, "frame.jpg");
     form.append("captured_at", new Date().toISOString());
     form.append("frame_id", frameId);
     const name = $("camera-name").value.trim();
-    if (name) form.append("tiles", JSON.stringify([{ name, x: 0, y: 0, w: canvas.width, h: canvas.height }]));
-    const response = await fetch(config.frames_url, { method: "POST", headers: { Authorization: `Bearer ${state.token}` }, body: form });
+    if (name) form.append("tiles", JSON.stringify([{ name, x: 0, y: 0, w: frame.width, h: frame.height }]));
+    let response;
+    try {
+      response = await fetch(config.frames_url, { method: "POST", headers: { Authorization: `Bearer ${state.token}` }, body: form });
+    } catch (error) {
+      return { error: error.message || String(error) };
+    }
     if (response.ok) {
-      state.sent += 1;
       state.latest = frameId;
-      follow(frameId);
-      return 0;
+      follow(frameId, frame.scale);
+      return { status: response.status, retryAfter: null, message: "" };
     }
     const body = await response.json().catch(() => ({}));
-    state.refused += 1;
-    if (response.status === 401 || response.status === 403) throw new Error(body.message || "the server refused this camera");
-    setText("camera-error", `Frame refused: ${body.message || response.status}`);
-    return 1000 * Number(response.headers.get("Retry-After") || 0);
+    return { status: response.status, retryAfter: response.headers.get("Retry-After"), message: body.message || response.statusText };
   }
 
-  async function loop() {
-    const canvas = document.createElement("canvas");
-    const period = 1000 / config.fps;
-    while (state.running) {
+  // Waits ms, counting the seconds down in the status line when `words` gives it something to say for the seconds
+  // left; false when the camera was stopped meanwhile.
+  async function wait(ms, run, words) {
+    const end = performance.now() + ms;
+    for (let left = ms; left > 0; left = end - performance.now()) {
+      if (words) setText("camera-status", words(Math.ceil(left / 1000)));
+      await sleep(Math.min(left, 1000));
+      if (state.run !== run) return false;
+    }
+    return state.run === run;
+  }
+
+  function sendingWords() {
+    if (state.limits.scale >= 1) return "Connected: sending frames.";
+    return `Connected: sending smaller frames (${state.frame.width}×${state.frame.height}), as the server refused larger ones.`;
+  }
+
+  async function loop(run) {
+    const period = 1000 / Math.min(config.fps, state.maxFps || config.fps);
+    while (state.running && state.run === run) {
       const started = performance.now();
-      canvas.width = video.videoWidth;
-      canvas.height = video.videoHeight;
-      canvas.getContext("2d").drawImage(video, 0, 0);
-      let wait = period;
+      let frame;
       try {
-        wait = Math.max(period, await upload(canvas));
+        frame = await globalThis.engagementEncodeFrame(video, video.videoWidth, video.videoHeight, state.limits.maxBytes, state.limits.scale);
       } catch (error) {
-        setText("camera-error", `Stopped: ${error.message}`);
-        stop();
+        setText("camera-error", `Could not read a frame from the camera: ${error.message || error}`);
+        if (!(await wait(period, run))) return;
+        continue;
+      }
+      state.frame = { width: frame.width, height: frame.height, bytes: frame.blob.size };
+      const answer = await upload(frame);
+      if (state.run !== run) return;  // stopped meanwhile
+      const next = globalThis.engagementAfterUpload(answer, period);
+      if (next.count) state[next.count] += 1;
+      setText("camera-counts", `${plural(state.sent, "frame")} sent, ${state.refused} refused or lost`);
+      setText("camera-error", next.lastError);
+      if (next.stop) {
+        // The session ended, or its credential was replaced: this one will never work again.
+        state.token = null;
+        stop("stopped", `${next.stop}. ${config.code_url ? "Start the camera again to reconnect." : "To join again, start the camera with a new pairing code."}`);
         return;
       }
-      setText("camera-counts", `${state.sent} frame${state.sent === 1 ? "" : "s"} sent, ${state.refused} refused`);
-      await sleep(Math.max(0, wait - (performance.now() - started)));
+      const limits = globalThis.engagementFrameLimits(answer, frame, state.limits);
+      let words = null;
+      if (answer.error !== undefined) {
+        state.status = "reconnecting";
+        words = (seconds) => `Cannot reach the server: reconnecting in ${seconds} s…`;
+      } else if (answer.status === 429 || answer.status === 503) {
+        state.status = "busy";
+        words = (seconds) => `The server is busy: next frame in ${seconds} s…`;
+      } else {
+        state.status = "sending";
+        if (limits !== state.limits) {
+          const [width, height] = [Math.round(video.videoWidth * limits.scale), Math.round(video.videoHeight * limits.scale)];
+          setText("camera-status", `The server refused a frame as too large: sending smaller ones (${width}×${height}) from now on.`);
+        } else if (next.count === "sent") {
+          setText("camera-status", sendingWords());
+        }
+      }
+      state.limits = limits;
+      if (!(await wait(Math.max(0, next.waitMs - (performance.now() - started)), run, words))) return;
     }
   }
 
-  function stop() {
+  // Stopped from the page (status "off"), or by the server ("stopped", with its words).
+  function stop(status = "off", message = "") {
     state.running = false;
+    state.run += 1;
+    state.status = status;
     if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
     $("camera-start").disabled = false;
     $("camera-stop").disabled = true;
     setText("camera-feedback", "The camera is off.");
+    setText("camera-status", status === "stopped" ? "Stopped by the server." : "");
+    if (message) setText("camera-error", message);
   }
 
   $("camera-form").addEventListener("submit", async (event) => {
@@ -148,14 +215,17 @@
       video.srcObject = state.stream;
       await video.play();
       state.running = true;
+      state.run += 1;
+      state.status = "sending";
       $("camera-stop").disabled = false;
       setText("camera-feedback", "Looking for a face…");
-      loop();
+      setText("camera-status", "Connecting…");
+      loop(state.run);
     } catch (error) {
       $("camera-start").disabled = false;
       setText("camera-error", `Could not start: ${error.message}`);
     }
   });
-  $("camera-stop").addEventListener("click", stop);
+  $("camera-stop").addEventListener("click", () => stop());
   window.addEventListener("resize", drawFaces);
 })();

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import skimage.data
 
-from classroom.demo_media import carphone_video, pyfeat_media
 from ingest.vision import scenes
 from ingest.vision.gallery import iter_video_frames
 from ingest.vision.pipeline import FramePipeline, get_pipeline
 from ingest.vision.scenes import Participant, webcam_fer_face
+from project.demo_media import carphone_video, pyfeat_media
 from tests.conftest import require_shared
 
 

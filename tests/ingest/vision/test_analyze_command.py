@@ -13,12 +13,15 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from classroom.demo_media import registry_faces
 from classroom.models import EXPRESSIONS
+from inference.low_resolution import temper
 from inference.predictor import ModelError
 from ingest.management.commands import analyze
+from ingest.vision.detections import Detections
 from ingest.vision.gallery import compose_gallery
 from ingest.vision.label_styles import paint_labels
+from project.demo_media import carphone_video, pyfeat_media, registry_faces
+from tests.conftest import require_shared
 
 
 class HappyPredictor:
@@ -140,3 +143,72 @@ def test_a_missing_model_is_a_command_error(monkeypatch: pytest.MonkeyPatch, ast
     monkeypatch.setattr(analyze, "get_predictor", missing)
     with pytest.raises(CommandError, match=re.escape("no expression model: model file /nowhere.keras does not exist")):
         run(str(astronaut_file), "--json")
+
+
+def _one_face(side: float, *, low_resolution: bool) -> Detections:
+    return Detections(
+        boxes=np.array([[10, 10, side, side]], np.float32),
+        scores=np.array([0.9], np.float32),
+        keypoints=np.zeros((1, 6, 2), np.float32),
+        tile=["Avery"],
+        tile_boxes=np.zeros((1, 4), np.float32),
+        participant=["Avery"],
+        crops=np.zeros((1, 48, 48), np.uint8),
+        low_resolution=np.array([low_resolution]),
+    )
+
+
+@pytest.mark.parametrize(("side", "low_resolution"), [(12.0, True), (16.0, True), (64.0, False)])
+def test_a_small_face_is_read_as_the_live_path_reads_it_tempered_for_its_size(side: float, low_resolution: bool) -> None:
+    mix = np.array([[0.05, 0.01, 0.04, 0.7, 0.1, 0.05, 0.05]], np.float32)
+
+    face = analyze.frame_record("clip", 0, _one_face(side, low_resolution=low_resolution), mix)["faces"][0]
+
+    expected = temper(mix[0], box_px=side) if low_resolution else mix[0]
+    assert [face["probs"][name] for name in EXPRESSIONS] == pytest.approx([round(float(p), 4) for p in expected], abs=1e-4)
+    assert (face["probs"]["happy"] < 0.7) == low_resolution  # tempered: less sure of a face read from few pixels
+
+
+@pytest.fixture
+def astronaut_photo_video(tmp_path: Path, astronaut: np.ndarray) -> Path:
+    """Six seconds of a photo played as a camera (one frame a second): the same picture throughout (lossless: the
+    MJPG encoder's rate control alters its first few frames)."""
+    path = tmp_path / "photo.mkv"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"FFV1"), 1.0, (512, 512))
+    for _ in range(6):
+        writer.write(astronaut)
+    writer.release()
+    return path
+
+
+@pytest.mark.usefixtures("stub_model")
+def test_a_photo_played_as_a_camera_is_printed_as_the_live_page_shows_it_a_still_picture(astronaut_photo_video: Path) -> None:
+    records = run(str(astronaut_photo_video), "--json", "--tiles", "none")
+    faces = [record["faces"][0] for record in records]  # type: ignore[index]
+    # As on the live page (classroom.stillness): unchanged in three frames in a row, over 3 s, it is a still picture.
+    assert [face["band"] for face in faces] == ["engaged", "engaged", "engaged", "still", "still", "still"]
+    assert all(face["engagement"] is None and face["expression"] is None and face["confidence"] is None for face in faces[3:])
+    assert all(face["raw_expression"] == "happy" for face in faces)  # the model's own reading is still printed
+    out = StringIO()
+    call_command("analyze", str(astronaut_photo_video), "--tiles", "none", stdout=out)
+    assert out.getvalue().splitlines()[-1].endswith("track-1 still picture")
+
+
+@pytest.mark.usefixtures("stub_model")
+@pytest.mark.parametrize("clip", [f"talking_head_{k}.mp4" for k in range(1, 6)])
+def test_a_real_talking_head_is_never_a_still_picture(clip: str) -> None:
+    path = require_shared("video", clip)
+    fps = cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FPS) or 25.0
+    # The clips last about 5 s: five frames a second of them (and at 1 frame/s, as uploaded, they change more).
+    records = run(str(path), "--json", "--tiles", "none", "--every", str(round(fps / 5)))
+    bands = [face["band"] for record in records for face in record["faces"]]  # type: ignore[attr-defined]
+    assert len(bands) >= 20 and "still" not in bands
+
+
+@pytest.mark.usefixtures("stub_model")
+@pytest.mark.parametrize("clip", ["carphone", "single_face.mp4", "WolfgangLanger_Pexels.mp4"])
+def test_a_registry_clip_of_a_real_face_is_never_a_still_picture(clip: str) -> None:
+    path = carphone_video() if clip == "carphone" else pyfeat_media()[clip]
+    # Every frame: a fraction of a second apart, real faces still change from one to the next.
+    bands = [face["band"] for record in run(str(path), "--json", "--tiles", "none") for face in record["faces"]]  # type: ignore[attr-defined]
+    assert len(bands) >= 20 and "still" not in bands

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classroom.demo_media import registry_faces
 from ingest.vision import labels
 from ingest.vision.gallery import compose_gallery
 from ingest.vision.label_styles import ELLIPSIS, SAMPLE_NAMES, STYLES, Style, paint_labels, video_tone
 from ingest.vision.labels import CONFIRM_S, FORGET_S, THUMB_SIZE, LabelReading, TileLabels, label_read
 from ingest.vision.scenes import jpeg
 from ingest.vision.tiles import MAX_NAME_LENGTH, Tile
+from project.demo_media import registry_faces
 
 Gallery = tuple[np.ndarray, list[Tile], list[str]]
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classroom.demo_media import registry_faces
 from ingest.vision.align import LOW_RESOLUTION_PX
 from ingest.vision.gallery import compose_gallery, self_view_rect
 from ingest.vision.layouts import LAYOUTS, Layout
@@ -16,6 +15,7 @@ from ingest.vision.pipeline import FramePipeline
 from ingest.vision.scenes import REFLOWING_CLASS_SIZE, jpeg, make_participants, reflowing_class, tile_owners
 from ingest.vision.self_view import find_layout
 from ingest.vision.tiles import Tile
+from project.demo_media import registry_faces
 
 
 def _iou(a: Tile, b: Tile) -> float:

@@ -14,11 +14,27 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
 
-from classroom.demo_media import demo_class
-from classroom.stack import Stack, StackError, port_open
+from project.demo_media import demo_class
+from project.stack import Stack, StackError, port_open
 
 REPLAY = "replay"
+
+
+def demo_banner(*, base_url: str, demo: dict[str, Any]) -> str:
+    """What ``runstack --demo`` prints once the demo is up: where the teacher and the admin start, and how they sign in.
+
+    ``demo`` is ``demo_setup``'s JSON line. The admin's link is the product's own admin page (all sessions), not
+    Django's ``/admin/``, which stays reachable from the admin's menu.
+    """
+    return (
+        f"\nLive demo class: {base_url}{demo['dashboard_url']}\n"
+        f"  log in as {demo['teacher']} / {demo['password']}\n"
+        f"  session {demo['session']} ingest token: {demo['token']}\n"
+        f"Admin pages: {base_url}{reverse('admin-sessions')}\n"
+        f"  log in as {demo['admin']} / {demo['admin_password']}\n"
+    )
 
 
 class Command(BaseCommand):
@@ -83,10 +99,4 @@ class Command(BaseCommand):
         replay += ["--token", demo["token"], "--url", stack.base_url, "--fps", str(fps), "--names", names, "--loop"]
         # The demo's own client: when the teacher ends the session it stops, and the stack stays up.
         stack.spawn(REPLAY, replay, optional=True)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"\nLive demo class: {stack.base_url}{demo['dashboard_url']}\n"
-                f"  log in as {demo['teacher']} / {demo['password']}   (admin: {stack.base_url}/admin/)\n"
-                f"  session {demo['session']} ingest token: {demo['token']}\n"
-            )
-        )
+        self.stdout.write(self.style.SUCCESS(demo_banner(base_url=stack.base_url, demo=demo)))

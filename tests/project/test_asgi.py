@@ -6,7 +6,7 @@ from unittest.mock import MagicMock
 
 from daphne import http_protocol
 
-import classroom.asgi  # noqa: F401  (importing it is what daphne does)
+import project.asgi  # noqa: F401  (importing it is what daphne does)
 
 
 def test_daphne_leaves_multipart_bodies_to_django() -> None:

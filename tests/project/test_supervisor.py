@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from classroom import supervisor as supervision
-from classroom.stack import Stack
-from classroom.supervisor import MAX_RESTARTS, Supervisor
+from project import supervisor as supervision
+from project.stack import Stack
+from project.supervisor import MAX_RESTARTS, Supervisor
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from django.conf import settings
 
-from classroom.stack import QUEUES, beat_command, web_command, worker_command, worker_environment
+from project.stack import QUEUES, beat_command, web_command, worker_command, worker_environment
 
 COMPOSE = Path(settings.BASE_DIR) / "docker-compose.yml"
 

@@ -15,6 +15,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -22,8 +24,8 @@ from types import TracebackType
 import requests
 from django.conf import settings
 
-from classroom.supervisor import STALL_SECONDS, Supervisor
-from classroom.tasks import WARM_MARKER
+from project.supervisor import STALL_SECONDS, Part, Supervisor
+from project.warmup import WARM_MARKER
 
 READY_TIMEOUT_SECONDS = 120.0
 QUEUES = ("ingest", "inference")
@@ -31,13 +33,13 @@ QUEUES = ("ingest", "inference")
 
 def web_command(*, host: str, port: int) -> list[str]:
     """The web part: daphne serving HTTP and WebSockets (also docker-compose.yml's ``web``)."""
-    return ["daphne", "-b", host, "-p", str(port), "classroom.asgi:application"]
+    return ["daphne", "-b", host, "-p", str(port), "project.asgi:application"]
 
 
 def worker_command(*, queue: str, concurrency: int, node: str) -> list[str]:
     """A Celery worker of one queue with ``concurrency`` processes (also docker-compose.yml's ``<queue>-worker``)."""
     prefetch = str(settings.WORKER_PREFETCH[queue])
-    return ["celery", "-A", "classroom", "worker", "-Q", queue, "-c", str(concurrency), "--prefetch-multiplier", prefetch, "-n", node]
+    return ["celery", "-A", "project", "worker", "-Q", queue, "-c", str(concurrency), "--prefetch-multiplier", prefetch, "-n", node]
 
 
 # glibc gives each thread that meets a busy heap its own 64 MB arena; a worker's detector and model threads
@@ -53,7 +55,7 @@ def worker_environment(*, queue: str) -> dict[str, str]:
 
 def beat_command(*, schedule: str) -> list[str]:
     """Celery beat: the retention purge and closing frames no worker will process (also compose's ``beat``)."""
-    return ["celery", "-A", "classroom", "beat", "-s", schedule]
+    return ["celery", "-A", "project", "beat", "-s", schedule]
 
 
 class StackError(RuntimeError):
@@ -89,7 +91,7 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     commands: dict[str, tuple[list[str], dict[str, str] | None]] = field(default_factory=dict)
-    supervised: bool = True  # restart parts that die or stall (see classroom.supervisor)
+    supervised: bool = True  # restart parts that die or stall (see project.supervisor)
     stall_seconds: float = STALL_SECONDS
     supervisor: Supervisor | None = None
     held: set[str] = field(default_factory=set)  # parts killed on purpose (kill()), not to be revived until restart()
@@ -139,6 +141,33 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with (self.log_dir / "supervisor.log").open("a") as log:
             log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+    @contextmanager
+    def watched(self) -> Iterator[list[Part]]:
+        """The parts a supervisor checks: every part started, but those killed on purpose (:meth:`kill`) and
+        optional parts that finished. Nothing kills, restarts or starts a part until the block ends."""
+        with self.lock:
+            yield [self._part(name) for name in list(self.commands) if name not in self.held and not self.finished(name)]
+
+    def _part(self, name: str) -> Part:
+        process = self.processes.get(name)
+        log = self.log_dir / f"{name}.log"
+        return Part(
+            name=name,
+            exit_code=process.returncode if process is not None and process.poll() is not None else None,
+            queue=self.queue_of(name),
+            log_size=log.stat().st_size if log.exists() else 0,
+        )
+
+    def revive(self, name: str) -> None:
+        """Kill a part if it still runs (SIGKILL: a stalled worker would not finish a warm shutdown) and start it
+        again with the arguments it first had; unlike :meth:`restart`, does not wait until it answers."""
+        with self.lock:
+            process = self.processes.get(name)
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            self.spawn(name, *self.commands[name])
 
     def _wait(self, name: str, ready: object, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout

@@ -11,20 +11,16 @@ for ``stall_seconds`` while its queue holds tasks is killed and started again. F
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import redis
 
 from classroom import live_state
-
-if TYPE_CHECKING:
-    from classroom.stack import Stack
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +28,38 @@ CHECK_SECONDS = 1.0
 STALL_SECONDS = 120.0  # well over a frame task's hard limit (30 s), so a long task is never taken for a stall
 MAX_RESTARTS = 5  # per part within RESTART_WINDOW_SECONDS; past that the part stays down and the stack reports it
 RESTART_WINDOW_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class Part:
+    """What the supervisor sees of one part of a stack at the start of a pass."""
+
+    name: str
+    exit_code: int | None  # None while it runs
+    queue: str | None  # the queue a worker part consumes; None for the other parts
+    log_size: int  # bytes in its log so far: a worker's progress
+
+
+class Supervised(Protocol):
+    """What a supervisor needs of a stack (:class:`project.stack.Stack` is one)."""
+
+    @property
+    def redis_url(self) -> str:
+        """The Redis whose queues the workers consume."""
+        ...
+
+    def watched(self) -> AbstractContextManager[list[Part]]:
+        """The parts to check (neither killed on purpose nor optional and done), with the stack held still (no
+        part killed, restarted or started by anyone else) until the block ends."""
+        ...
+
+    def revive(self, name: str) -> None:
+        """Kill a part if it still runs, and start it again as it was first started, without waiting for it."""
+        ...
+
+    def note(self, message: str) -> None:
+        """Record what the supervisor did."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -51,9 +79,9 @@ class _LogProgress:
 
 @dataclass
 class Supervisor:
-    """Checks a :class:`Stack`'s parts every ``check_seconds`` on a daemon thread; :meth:`check` is one pass."""
+    """Checks a stack's parts every ``check_seconds`` on a daemon thread; :meth:`check` is one pass."""
 
-    stack: Stack
+    stack: Supervised
     stall_seconds: float = STALL_SECONDS
     check_seconds: float = CHECK_SECONDS
     queue_length: Callable[[str], int] | None = None  # tasks waiting in a queue; None: read the stack's Redis
@@ -85,36 +113,32 @@ class Supervisor:
     def check(self) -> list[Revival]:
         """Restart every part that died or stalled since the last pass; what was restarted."""
         made: list[Revival] = []
-        with self.stack.lock:
-            for name in list(self.stack.commands):
-                if name in self.stack.held or name in self.given_up or self.stack.finished(name):
+        with self.stack.watched() as parts:
+            for part in parts:
+                if part.name in self.given_up:
                     continue
-                reason = self._exit_reason(name) or self._stall_reason(name)
+                reason = self._exit_reason(part) or self._stall_reason(part)
                 if reason is None:
                     continue
-                if self._recent_restarts(name) >= MAX_RESTARTS:
-                    self.given_up.add(name)
-                    self.stack.note(f"{name} {reason}; restarted {MAX_RESTARTS} times in {RESTART_WINDOW_SECONDS:.0f} s, left down")
+                if self._recent_restarts(part.name) >= MAX_RESTARTS:
+                    self.given_up.add(part.name)
+                    self.stack.note(f"{part.name} {reason}; restarted {MAX_RESTARTS} times in {RESTART_WINDOW_SECONDS:.0f} s, left down")
                     continue
-                made.append(self._revive(name, reason))
+                made.append(self._revive(part.name, reason))
         return made
 
-    def _exit_reason(self, name: str) -> str | None:
-        process = self.stack.processes.get(name)
-        if process is None or process.poll() is None:
-            return None
-        return f"exited with {process.returncode}"
+    def _exit_reason(self, part: Part) -> str | None:
+        return None if part.exit_code is None else f"exited with {part.exit_code}"
 
-    def _stall_reason(self, name: str) -> str | None:
-        queue = self.stack.queue_of(name)
+    def _stall_reason(self, part: Part) -> str | None:
+        queue = part.queue
         if queue is None:
             return None
-        log = self.stack.log_dir / f"{name}.log"
-        size = log.stat().st_size if log.exists() else 0
+        size = part.log_size
         now = time.monotonic()
-        seen = self._progress.get(name)
+        seen = self._progress.get(part.name)
         if seen is None or seen.size != size:
-            self._progress[name] = _LogProgress(size=size, since=now)
+            self._progress[part.name] = _LogProgress(size=size, since=now)
             return None
         if now - seen.since < self.stall_seconds:
             return None
@@ -137,12 +161,8 @@ class Supervisor:
         return sum(1 for revival in self.revivals if revival.part == name and revival.at >= horizon)
 
     def _revive(self, name: str, reason: str) -> Revival:
-        process = self.stack.processes.get(name)
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)  # a stalled worker: it would not finish a warm shutdown
-            process.wait()
         self.stack.note(f"{name} {reason}; restarting it")
-        self.stack.spawn(name, *self.stack.commands[name])
+        self.stack.revive(name)
         self._progress.pop(name, None)
         revival = Revival(part=name, reason=reason, at=time.monotonic())
         self.revivals.append(revival)
