@@ -17,9 +17,9 @@ mean and expression mix (:mod:`classroom.samples`, :mod:`classroom.rollups`).
 
 Measured through the ingest pipeline on galleries of 3, 10 and 25 tiles (320×180, JPEG quality 85) of the shared
 talking heads, the registry clips and the astronaut photo, and on each clip alone: the photo changed by exactly 0
-from frame to frame wherever its tile lay; the real faces, posted at 1 frame/s, changed by 4.5 or more, and even one
+from frame to frame wherever its tile lay; the real faces, posted at 1 frame/s, changed by 5.6 or more, and even one
 video frame (40 ms) apart per post, as the replay client's ``LiveFeed`` plays them, never by 0.5 or less in two
-frames in a row (the smallest single change: 0.12).
+frames in a row (the smallest single change: 0.10).
 """
 
 from __future__ import annotations

@@ -11,13 +11,13 @@ what tells a live picture from a still one, and averaging would smooth it away.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from classroom.stillness import PATCH_SIDE
 
 TILE_INSET_PX = 24.0  # the most a JPEG block astride the edge (16 px) and its chroma smoothing reach in, with room
 TILE_INSET_MAX = 0.25  # of the tile's side: a small tile keeps at least half of itself
-BGR_TO_GRAY = np.array([0.114, 0.587, 0.299], np.float32)  # OpenCV's weights
 
 
 def still_region(*, box: np.ndarray, tile_box: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -34,10 +34,11 @@ def still_region(*, box: np.ndarray, tile_box: np.ndarray, frame_size: tuple[int
 
 
 def still_patch(image_bgr: np.ndarray, *, box: np.ndarray, tile_box: np.ndarray) -> np.ndarray:
-    """The 48×48 gray sample of a face's region (:func:`still_region`) of a BGR frame: nearest pixels on a fixed grid."""
+    """The 48×48 gray sample (uint8) of a face's region (:func:`still_region`) of a BGR (or gray) frame: its nearest
+    pixels on a fixed grid (about 10 µs a face)."""
     height, width = image_bgr.shape[:2]
     x0, y0, x1, y1 = still_region(box=box, tile_box=tile_box, frame_size=(width, height))
-    xs = np.clip(np.round(np.linspace(x0, x1 - 1, PATCH_SIDE)).astype(np.intp), 0, width - 1)
-    ys = np.clip(np.round(np.linspace(y0, y1 - 1, PATCH_SIDE)).astype(np.intp), 0, height - 1)
-    samples = image_bgr[np.ix_(ys, xs)].astype(np.float32)
-    return samples @ BGR_TO_GRAY if samples.ndim == 3 else samples
+    left, top = min(max(round(x0), 0), width - 1), min(max(round(y0), 0), height - 1)
+    right, bottom = max(min(round(x1), width), left + 1), max(min(round(y1), height), top + 1)
+    sample = cv2.resize(image_bgr[top:bottom, left:right], (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_NEAREST)
+    return cv2.cvtColor(sample, cv2.COLOR_BGR2GRAY) if sample.ndim == 3 else sample

@@ -63,10 +63,15 @@ def card(name: str) -> str:
     return f"[...document.querySelectorAll('{CARDS}')].find((c) => c.querySelector('.name').textContent === '{name}')"
 
 
-def all_processed(page: Page) -> None:
-    """Until every upload is closed and the page has drawn what it last heard (it draws on the next animation frame)."""
-    until(page, "(f => f.received > 0 && f.received === f.processed + f.dropped)(window.dashboardState.frames)", timeout=60_000)
+def drawn(page: Page) -> None:
+    """Until the page has drawn what it last heard: it updates its state at once and draws on the next animation frame."""
     page.evaluate("new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(true))))")
+
+
+def all_processed(page: Page) -> None:
+    """Until every upload is closed and the page has drawn it."""
+    until(page, "(f => f.received > 0 && f.received === f.processed + f.dropped)(window.dashboardState.frames)", timeout=60_000)
+    drawn(page)
 
 
 @pytest.mark.usefixtures("short_outage_alert")
@@ -145,6 +150,8 @@ def check_outage(page: Page, feed: LiveFeed) -> None:
     assert {c["badge"] for c in shown} == {"no recent frames"} and {c["engagement"] for c in shown} == {"–"}
     assert page.inner_text("#present-count") == "–" and page.inner_text("#class-engagement-value") == "–"
     assert "No recent frames" in page.inner_text("#class-now-note")
+    mix_note = "(document.querySelector('#expression-mix-chart').layout?.annotations ?? []).some((a) => a.text === 'No recent frames')"
+    until(page, mix_note, timeout=5_000)  # the last frame's mix is not drawn as the class now
     falling = page.evaluate("window.dashboardState.frames.received_last_minute")
     assert page.text_content("#frames-received-minute") == f"{falling} in the last minute"
     screenshots(page, "uploads-stopped")
@@ -172,13 +179,14 @@ def check_reload_equals_live(page: Page, feed: LiveFeed) -> None:
     shown_live = page.evaluate(SHOWN)
     page.reload()
     wait_live(page)
+    drawn(page)
     reloaded: dict[str, Any] = page.evaluate(VALUES)
     shown_reloaded = page.evaluate(SHOWN)
     assert reloaded["cards"] == live["cards"]
     assert reloaded["class"] == live["class"]
     assert reloaded["series"] == live["series"]
     assert reloaded["frames"] == live["frames"]
-    assert (reloaded["present"], reloaded["engagement"]) == (live["present"], live["engagement"]), (live, reloaded)
+    assert (reloaded["present"], reloaded["engagement"]) == (live["present"], live["engagement"])
     # The cards' words too, but for how long ago their last frame was (the clock moved on).
     for card_live, card_reloaded in zip(shown_live, shown_reloaded, strict=True):
         if card_live["badge"] == card_reloaded["badge"]:
@@ -193,6 +201,7 @@ def check_ended(page: Page) -> None:
     page.wait_for_load_state()
     wait_live(page)
     until(page, "document.querySelector('#connection-status').textContent.trim() === 'ended'", timeout=30_000)
+    drawn(page)
     assert page.inner_text("#session-status") == "ended"
     assert page.is_visible("#ended-banner") and page.inner_text("#ended-banner").startswith("Session ended at ")
     assert not page.is_visible("#uploads-banner")

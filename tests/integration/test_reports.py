@@ -55,7 +55,14 @@ def test_report_and_exports_of_a_real_class(stack: Stack, demo: Demo) -> None:
             break
         time.sleep(2)
     assert all(f"<td>{name}" in page for name in names), "the report does not name every student"
-    assert "0.0 min" not in page, "a student has no present time"
+    # Attendance: every student joined; every student on video was present to the end (a still picture, the
+    # astronaut photo, is judged by the still-picture rule: tests/integration/test_live_states.py).
+    attendance = teacher.get(f"{stack.base_url}/sessions/{demo.session}/attendance.csv", timeout=30)
+    outcome = {row["name"]: row for row in csv.DictReader(io.StringIO(attendance.text))}
+    assert set(outcome) == set(names) and all(row["attendance"] != "never joined" for row in outcome.values()), outcome
+    still = {name for name, media in students if media.suffix in {".png", ".jpg"}}
+    on_video = [outcome[name] for name in names if name not in still]
+    assert all(row["attendance"] == "present to the end" and float(row["present_minutes"]) > 0 for row in on_video), on_video
 
     exported = teacher.get(f"{stack.base_url}/sessions/{demo.session}/export.csv", timeout=30)
     assert exported.status_code == 200 and exported.headers["Content-Type"].startswith("text/csv")

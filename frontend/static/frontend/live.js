@@ -353,11 +353,14 @@
     const whole = state.range === "session";
     // Under aggregate the server withholds both while the class is small; between its session_mix events, the last
     // whole-session figure is not drawn once the latest frame says the class is withheld.
-    const mix = whole ? (withheldNote() ? null : state.sessionMix) : state.classFigures.expression_mix;
+    // "Now" with no recent frame is not known: the last frame's mix is not drawn as if it were the class now.
+    const staleNow = !whole && classStaleSeconds() > config.stale_after_seconds;
+    const mix = whole ? (withheldNote() ? null : state.sessionMix) : staleNow ? null : state.classFigures.expression_mix;
     setText("mix-title", state.policy === "attention" ? "Class apparent expression mix (off under this policy)"
       : `Share of faces shown each apparent expression, ${whole ? "whole session" : "now"}`);
     let note = null;
     if (state.policy === "attention") note = "No apparent expressions under the attention policy";
+    else if (staleNow) note = "No recent frames";
     else if (!mix) note = withheldNote() || (whole ? "No apparent expression shown yet" : "Waiting for the first processed frame");
     const data = [{
       type: "bar",
@@ -924,7 +927,10 @@
       if (stale || card.dataset.stale === "true") { dirty.cards.add(id); changed = true; }
     });
     // The class's "now" figures go stale the same way, and while uploads are stopped the chart's axis runs on to now.
-    if (classStaleSeconds() > config.stale_after_seconds || $("class-now").dataset.state === "stale") { dirty.counters = true; changed = true; }
+    const classStale = classStaleSeconds() > config.stale_after_seconds;
+    const wasStale = $("class-now").dataset.state === "stale";
+    if (classStale || wasStale) { dirty.counters = true; changed = true; }
+    if (classStale !== wasStale) dirty.charts = true; // the "now" mix goes blank, or comes back
     ticks += 1;
     if (ticks % 5 === 0 && [...state.alerts.values()].some((a) => a.kind === "uploads_stopped" && !a.cleared_at)) { dirty.charts = true; changed = true; }
     if (changed) schedule();
