@@ -121,7 +121,7 @@ def axe_serious(browser: Browser, stack: Stack, demo: Demo, path: str) -> list[s
     page.goto(f"{stack.base_url}{path}")
     if path == demo.dashboard_url:
         wait_live(page)
-        until(page, summary_has("Expected 5"), timeout=15_000)
+        until(page, summary_has("Expected 5"), timeout=60_000)
         page.click("#attendance-details summary")
     page.add_script_tag(path=str(AXE_JS))
     failures = []
@@ -161,7 +161,7 @@ def test_who_is_missing_on_the_live_page_and_in_the_report(stack: Stack, demo: D
             log_in(live, stack.base_url, demo.teacher, demo.password)
             live.goto(f"{stack.base_url}{demo.dashboard_url}")
             wait_live(live)
-            until(live, summary_has("Expected 5", "Present 0", "Never joined 5"), timeout=15_000)
+            until(live, summary_has("Expected 5", "Present 0", "Never joined 5"), timeout=60_000)
 
             # A student's camera page pointed at a wall: no face in any frame, yet a card, absent, and the absence alert.
             camera = context.new_page()
@@ -171,7 +171,7 @@ def test_who_is_missing_on_the_live_page_and_in_the_report(stack: Stack, demo: D
             until(camera, READ_NO_FACE, timeout=30_000)
             until(live, card_band(CAMERA, "absent"), timeout=30_000)
             assert "absent: no face in view" in live.inner_text(card(CAMERA))
-            until(live, summary_has("Present 0", "Absent now 1", "Never joined 4"), timeout=15_000)
+            until(live, summary_has("Present 0", "Absent now 1", "Never joined 4"), timeout=60_000)
             until(live, open_alert("absent", CAMERA), timeout=(ABSENT_AFTER_SECONDS + 30) * 1000)
             camera.click("#camera-stop")
             camera.close()
@@ -199,12 +199,12 @@ def test_who_is_missing_on_the_live_page_and_in_the_report(stack: Stack, demo: D
             # One student leaves for good: absent past the threshold before the class ends (left early in the report).
             feed.hidden.add(LEAVER)
             until(live, open_alert("absent", LEAVER), timeout=(ABSENT_AFTER_SECONDS + 30) * 1000)
-            until(live, summary_has("Present 2", "Absent now 2"), timeout=15_000)
+            until(live, summary_has("Present 2", "Absent now 2"), timeout=60_000)
             # Their drill-down: the smoothed line the badge is read from, the absence shaded.
             live.click(f"{card(LEAVER)} .name")
             live.wait_for_selector("#drilldown[open]")
-            until(live, "document.querySelector('#drilldown-engagement .main-svg') !== null", timeout=15_000)
-            until(live, "document.querySelector('#drilldown-note').textContent.includes('smoothed')", timeout=15_000)
+            until(live, "document.querySelector('#drilldown-engagement .main-svg') !== null", timeout=60_000)
+            until(live, "document.querySelector('#drilldown-note').textContent.includes('smoothed')", timeout=60_000)
             live.screenshot(path=str(OUTPUT_DIR / "attendance-drilldown.png"))
             live.click("#drilldown-close")
         finally:

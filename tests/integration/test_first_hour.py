@@ -240,7 +240,7 @@ def test_first_screen_one_time_zone_and_course_trends(stack: Stack, demo: Demo, 
             page.click(".crumbs a:nth-of-type(2)")
             gd = "document.querySelector('#trends [data-figure]')"
             rolled_up = f"{gd}._fullData.find((t) => t.name === 'mean engagement indicator').y.every((y) => y !== null)"
-            deadline = time.monotonic() + 90
+            deadline = time.monotonic() + 180
             while True:  # the ended session's last minutes are rolled up by a worker just after it ends
                 until(page, FIGURES_DRAWN, timeout=30_000)
                 if page.evaluate(rolled_up) or time.monotonic() > deadline:
