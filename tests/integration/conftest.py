@@ -79,9 +79,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def demo(stack: Stack) -> Demo:
-    """A fresh live session in the stack (demo teacher and course)."""
-    data: dict[str, Any] = json.loads(stack.manage("demo_setup", "--fresh").strip().splitlines()[-1])
+def demo(stack: Stack, request: pytest.FixtureRequest) -> Demo:
+    """A fresh live session in the stack: the demo teacher, in a course of the test's own (so no test sees another's
+    roster or sessions on the course page)."""
+    course = f"Demo course ({request.node.name})"[:100]
+    data: dict[str, Any] = json.loads(stack.manage("demo_setup", "--fresh", "--course", course).strip().splitlines()[-1])
     return Demo(**{key: data[key] for key in ("session", "token", "teacher", "password", "dashboard_url")})
 
 

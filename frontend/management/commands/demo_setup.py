@@ -31,6 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--admin-username", default="admin", help="demo admin's username")
         parser.add_argument("--admin-password", default="demo-admin-pass-2024", help="demo admin's password (set every run)")
         parser.add_argument("--fresh", action="store_true", help="end a live demo session and start a new one (tests)")
+        parser.add_argument("--course", default=DEMO_COURSE, help="the demo teacher's course to use (made if missing)")
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -43,7 +44,8 @@ class Command(BaseCommand):
         admin.is_staff = admin.is_superuser = True
         admin.set_password(options["admin_password"])
         admin.save()
-        course = Course.objects.filter(name=DEMO_COURSE, teacher=teacher).first() or course_create(name=DEMO_COURSE, teacher=teacher)
+        name = options["course"]
+        course = Course.objects.filter(name=name, teacher=teacher).first() or course_create(name=name, teacher=teacher)
         session = course.sessions.filter(status=ClassSession.Status.LIVE).first()
         if session is not None and options["fresh"]:
             session_end(session=session)
