@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from classroom.admission import frame_finished
 from classroom.alerts import alerts_after_frame
 from classroom.attendance import attendance_after_frame
 from classroom.baselines import baselines_for_frame
@@ -41,6 +42,7 @@ def frame_close(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
         log.detail = detail
         log.save(update_fields=["status", "processed_at", "detail"])
         publish_on_commit(session_id=log.session_id, event={"type": "frames", **session_frame_counts(session_id=log.session_id)})
+    frame_finished(frame_log_id=log.pk)
 
 
 COUNTS_QUIET_SECONDS = 2.0  # a session whose frames still arrive sends its counters with each frame already
@@ -160,42 +162,45 @@ def frame_readings_record(
     moving = [o for o in observations if o.engagement_band != STILL]
     smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in moving])
     stages = {**stages_ms, "score": round(1000 * (time.perf_counter() - started), 2)}
-    with transaction.atomic():
-        # Claimed only while still queued: a redelivered or duplicated task that got here second stores nothing.
-        claimed = FrameLog.objects.filter(pk=log.pk, status=FrameLog.Status.QUEUED).update(status=FrameLog.Status.PROCESSED)
-        if not claimed:
-            return
-        started = time.perf_counter()
-        sample = frame_results_store(session=log.session, captured_at=log.captured_at, observations=observations)
-        others = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names))
-        absent = list(others.exclude(student__opted_out=True))  # opted out: never absent, never alerted on
-        bands = {o.participant_id: STILL for o in observations if o.engagement_band == STILL}
-        bands.update({pid: engagement_band(value.engagement) for pid, value in smoothed.items()})
-        alerts_after_frame(session=log.session, captured_at=log.captured_at, bands=bands, absent=[(p, p.last_seen_at) for p in absent])
-        stages["store"] = round(1000 * (time.perf_counter() - started), 2)
-        log.status = FrameLog.Status.PROCESSED
-        log.processed_at = timezone.now()
-        log.faces_found = len(faces)
-        log.latency_ms = round((log.processed_at - log.received_at).total_seconds() * 1000, 1)
-        log.detail = {**detail, "stages_ms": stages}
-        log.save(update_fields=["processed_at", "faces_found", "latency_ms", "detail"])
-        publish_on_commit(
-            session_id=log.session_id,
-            event={
-                "type": "observations",
-                "session": log.session_id,
-                "captured_at": log.captured_at.isoformat(),
-                "frame_id": log.frame_id,
-                "latency_ms": log.latency_ms,
-                "observations": [
-                    observation_event(o, names.get(o.participant_id, ""), smoothed.get(o.participant_id)) for o in observations
-                ],
-                "class": class_figures(sample=sample),
-                # This second of the class series as the history computes it (other frames of the second included).
-                "series_point": session_series_point(session_id=log.session_id, captured_at=log.captured_at),
-                "absent": [{"participant": p.pk, "name": p.display_name} for p in absent],
-                "skipped": len(detail.get("skipped", [])),
-            },
-            then={"type": "frames", **session_frame_counts(session_id=log.session_id)},
-        )
-        attendance_after_frame(session=log.session, present=set(names), absent={p.pk for p in absent})
+    try:
+        with transaction.atomic():
+            # Claimed only while still queued: a redelivered or duplicated task that got here second stores nothing.
+            claimed = FrameLog.objects.filter(pk=log.pk, status=FrameLog.Status.QUEUED).update(status=FrameLog.Status.PROCESSED)
+            if not claimed:
+                return
+            started = time.perf_counter()
+            sample = frame_results_store(session=log.session, captured_at=log.captured_at, observations=observations)
+            others = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names))
+            absent = list(others.exclude(student__opted_out=True))  # opted out: never absent, never alerted on
+            bands = {o.participant_id: STILL for o in observations if o.engagement_band == STILL}
+            bands.update({pid: engagement_band(value.engagement) for pid, value in smoothed.items()})
+            alerts_after_frame(session=log.session, captured_at=log.captured_at, bands=bands, absent=[(p, p.last_seen_at) for p in absent])
+            stages["store"] = round(1000 * (time.perf_counter() - started), 2)
+            log.status = FrameLog.Status.PROCESSED
+            log.processed_at = timezone.now()
+            log.faces_found = len(faces)
+            log.latency_ms = round((log.processed_at - log.received_at).total_seconds() * 1000, 1)
+            log.detail = {**detail, "stages_ms": stages}
+            log.save(update_fields=["processed_at", "faces_found", "latency_ms", "detail"])
+            publish_on_commit(
+                session_id=log.session_id,
+                event={
+                    "type": "observations",
+                    "session": log.session_id,
+                    "captured_at": log.captured_at.isoformat(),
+                    "frame_id": log.frame_id,
+                    "latency_ms": log.latency_ms,
+                    "observations": [
+                        observation_event(o, names.get(o.participant_id, ""), smoothed.get(o.participant_id)) for o in observations
+                    ],
+                    "class": class_figures(sample=sample),
+                    # This second of the class series as the history computes it (other frames of the second included).
+                    "series_point": session_series_point(session_id=log.session_id, captured_at=log.captured_at),
+                    "absent": [{"participant": p.pk, "name": p.display_name} for p in absent],
+                    "skipped": len(detail.get("skipped", [])),
+                },
+                then={"type": "frames", **session_frame_counts(session_id=log.session_id)},
+            )
+            attendance_after_frame(session=log.session, present=set(names), absent={p.pk for p in absent})
+    finally:
+        frame_finished(frame_log_id=log.pk)  # stored, or a duplicate that stores nothing: it no longer waits

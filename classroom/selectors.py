@@ -14,6 +14,7 @@ from django.db.models.functions import TruncSecond
 from django.utils import timezone
 
 from classroom import live_state
+from classroom.admission import session_sampling
 from classroom.alerts import alert_payload
 from classroom.attendance import session_attendance
 from classroom.cards import card_values
@@ -257,9 +258,11 @@ def session_history(*, session: ClassSession, since_seconds: int) -> dict[str, A
     }
 
 
-def session_frame_counts(*, session_id: int) -> dict[str, int]:
+def session_frame_counts(*, session_id: int) -> dict[str, int | float]:
     """Frames received, processed and dropped (dropped, expired or failed), in all and in the last minute; uploads refused for
-    load; ``names_from_picture`` 1 when the latest upload said its client could not read names from the meeting page."""
+    load; ``names_from_picture`` 1 when the latest upload said its client could not read names from the meeting page; and
+    while uploads come, the door's rate for the class (:func:`classroom.admission.session_sampling`: ``max_fps``,
+    ``wanted_fps``, ``reduced_rate``)."""
     lost = [FrameLog.Status.DROPPED, FrameLog.Status.EXPIRED, FrameLog.Status.ERROR]
     recent = Q(received_at__gte=timezone.now() - timedelta(minutes=1))
     counts = FrameLog.objects.filter(session_id=session_id).aggregate(
@@ -270,10 +273,13 @@ def session_frame_counts(*, session_id: int) -> dict[str, int]:
         processed_last_minute=Count("pk", filter=recent & Q(status=FrameLog.Status.PROCESSED)),
         dropped_last_minute=Count("pk", filter=recent & Q(status__in=lost)),
     )
+    sampling: dict[str, float] = {}
     with contextlib.suppress(redis.RedisError):  # the counters live in Redis; without it the page still shows the rest
         counts["refused"] = sum(live_state.refusals(session_id=session_id).values())
         counts["names_from_picture"] = int(live_state.names_from(session_id=session_id) == "picture")
-    return {key: int(value or 0) for key, value in counts.items()}
+        sampling = session_sampling(session_id=session_id)
+    result: dict[str, int | float] = {key: int(value or 0) for key, value in counts.items()}
+    return {**result, **sampling}
 
 
 def session_alerts(*, session: ClassSession, participant: Participant | None = None) -> list[dict[str, Any]]:

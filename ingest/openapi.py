@@ -14,14 +14,17 @@ TILES_DESCRIPTION = (
     "rectangle but not the name, which the server then reads from the label painted on the picture"
 )
 REFUSALS: dict[str, tuple[str, list[str]]] = {
-    "400": ("A field is missing or malformed, or the image does not decode", ["invalid_field", "undecodable_image", "invalid_tiles"]),
+    "400": (
+        "A field or the X-Wanted-FPS header is missing or malformed, or the image does not decode",
+        ["invalid_field", "undecodable_image", "invalid_tiles", "invalid_wanted_fps"],
+    ),
     "401": ("No, malformed or unknown bearer token", ["missing_token", "invalid_token"]),
     "403": ("The token is another session's, or the session has ended", ["wrong_session", "session_ended"]),
     "405": ("Not a POST", ["method_not_allowed"]),
     "411": ("No Content-Length (bodies are never spooled to disk)", ["length_required"]),
     "413": ("Over the byte limit, or over the pixel limit", ["frame_too_large", "image_too_large"]),
     "415": ("Not multipart, or the image is not JPEG, PNG or WebP", ["unsupported_media_type"]),
-    "429": ("Over the session's upload rate (see Retry-After)", ["rate_limited"]),
+    "429": ("Over the session's share of what the server can process now (see max_fps and Retry-After)", ["rate_limited"]),
     "503": (
         "Too many frames waiting, for this session or all of them, or the frame buffer is full or restarting (see Retry-After)",
         ["backlog_full", "server_busy"],
@@ -29,6 +32,12 @@ REFUSALS: dict[str, tuple[str, list[str]]] = {
 }
 
 
+MAX_FPS = {
+    "type": "number",
+    "description": "the frames per second this session may send now: its fair share of what the server can process "
+    "(at most the per-session limit). A client waits 1/max_fps between frames. On an upload's answers only, once past "
+    "the token checks",
+}
 PAIRING_REFUSALS: dict[str, tuple[str, list[str]]] = {
     "400": ("Not JSON, or no code, or not a code's shape", ["invalid_json", "invalid_code"]),
     "403": ("The code's session has ended", ["session_ended"]),
@@ -86,7 +95,17 @@ def ingest_schema() -> dict[str, Any]:
                     "summary": "Upload one frame of the meeting",
                     "operationId": "framesUpload",
                     "security": [{"sessionToken": []}],
-                    "parameters": [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+                    "parameters": [
+                        {"name": "session_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                        {
+                            "name": "X-Wanted-FPS",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "number", "exclusiveMinimum": 0},
+                            "description": "the frames per second this client would send (its setting; 1 when unsaid): the server "
+                            "shares what it can process between classes by it, and tells the teacher when a class gets less",
+                        },
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -167,8 +186,13 @@ def ingest_schema() -> dict[str, Any]:
             "schemas": {
                 "Accepted": {
                     "type": "object",
-                    "required": ["frame_id", "status", "duplicate"],
-                    "properties": {"frame_id": {"type": "string"}, "status": {"type": "string"}, "duplicate": {"type": "boolean"}},
+                    "required": ["frame_id", "status", "duplicate", "max_fps"],
+                    "properties": {
+                        "frame_id": {"type": "string"},
+                        "status": {"type": "string"},
+                        "duplicate": {"type": "boolean"},
+                        "max_fps": MAX_FPS,
+                    },
                 },
                 "Paired": {
                     "type": "object",
@@ -198,7 +222,7 @@ def ingest_schema() -> dict[str, Any]:
                 "Error": {
                     "type": "object",
                     "required": ["error", "message"],
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}, "max_fps": MAX_FPS},
                 },
             },
         },

@@ -27,7 +27,6 @@ from ingest.vision.tiles import Tile
 from ingest.vision.tracker import TrackerState, assign
 
 logger = logging.getLogger(__name__)
-STALE_AFTER_SECONDS = 5.0  # with newer frames waiting, an older frame this late is dropped: freshness wins
 
 
 def face_identities(detections: Detections) -> list[FaceIdentity]:
@@ -59,8 +58,9 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
             frame_close(log=log, status=FrameLog.Status.EXPIRED, detail={"reason": "frame expired in the buffer before processing"})
             return
         age = (timezone.now() - log.received_at).total_seconds()
-        if age > STALE_AFTER_SECONDS and buffer.newer_pending(session_id=session_id, frame_log_id=frame_log_id) > 0:
-            frame_close(log=log, status=FrameLog.Status.DROPPED, detail={"reason": f"stale: {age:.1f}s old with newer frames waiting"})
+        if age > settings.INGEST_MAX_WAIT_SECONDS:
+            # Read now, it would reach the teacher late; dropped before any CPU is spent on it (freshness wins).
+            frame_close(log=log, status=FrameLog.Status.DROPPED, detail={"reason": f"stale: waited {age:.1f}s for a worker"})
             return
         with clock.stage("decode"):
             image = decode_image(data)

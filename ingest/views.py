@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 
 import redis
 from django.conf import settings
@@ -11,20 +12,24 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from classroom import live_state
+from classroom import admission, live_state
 from classroom.models import ClassSession
 from classroom.pairing import PairingError, pairing_code_exchange
 from classroom.selectors import frame_result, session_by_token
-from ingest import buffer
 from ingest.services import frame_accept
 from ingest.validation import IngestError, validate_upload
 
 BEARER = "bearer "
+WANTED_FPS_HEADER = "X-Wanted-FPS"
 
 
-def error_response(error: IngestError) -> JsonResponse:
-    """The one JSON shape of every refusal: ``{"error": code, "message": text}`` (+ Retry-After)."""
-    response = JsonResponse({"error": error.code, "message": error.message}, status=error.status)
+def error_response(error: IngestError, *, max_fps: float | None = None) -> JsonResponse:
+    """The one JSON shape of every refusal: ``{"error": code, "message": text}`` (+ Retry-After), and once the door
+    has seen the upload, the rate its session may send now (``max_fps``)."""
+    body: dict[str, object] = {"error": error.code, "message": error.message}
+    if max_fps is not None:
+        body["max_fps"] = max_fps
+    response = JsonResponse(body, status=error.status)
     if error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)
     return response
@@ -60,11 +65,27 @@ def frame_result_view(request: HttpRequest, session_id: int, frame_id: str) -> J
     return JsonResponse(result)
 
 
+def _wanted_fps(request: HttpRequest) -> float | None:
+    """The client's own rate from ``X-Wanted-FPS`` (``None`` when absent); a malformed one is a 400."""
+    raw = request.headers.get(WANTED_FPS_HEADER)
+    if raw is None:
+        return None
+    try:
+        wanted = float(raw)
+    except ValueError:
+        wanted = math.nan
+    if not math.isfinite(wanted) or wanted <= 0:
+        message = f"{WANTED_FPS_HEADER} must be a positive number of frames per second, got {raw[:32]!r}"
+        raise IngestError(400, "invalid_wanted_fps", message)
+    return wanted
+
+
 @csrf_exempt
 def frames(request: HttpRequest, session_id: int) -> JsonResponse:
-    """Accept one frame (202), or say precisely why not."""
+    """Accept one frame (202), or say precisely why not; past the auth checks every answer carries ``max_fps``."""
     if request.method != "POST":
         return error_response(IngestError(405, "method_not_allowed", "use POST with multipart/form-data"))
+    max_fps: float | None = None
     try:
         session = _authorise(request, session_id)
         declared = int(request.headers.get("Content-Length") or 0)
@@ -72,9 +93,12 @@ def frames(request: HttpRequest, session_id: int) -> JsonResponse:
             raise IngestError(
                 413, "frame_too_large", f"request is {declared} bytes; the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes"
             )
-        rate = buffer.rate_check(session_id=session_id)
-        if not rate.allowed:
-            raise IngestError(429, "rate_limited", "too many frames for this session; slow down", retry_after=rate.retry_after)
+        door = admission.frame_admit(session_id=session_id, wanted_fps=_wanted_fps(request))
+        max_fps = door.max_fps
+        if not door.allowed:
+            raise IngestError(
+                429, "rate_limited", f"too many frames for this session; send at most {max_fps:g} per second", retry_after=door.retry_after
+            )
         if not (request.content_type or "").startswith("multipart/form-data"):
             raise IngestError(415, "unsupported_media_type", "request must be multipart/form-data with an 'image' file field")
         image = request.FILES.get("image")
@@ -91,13 +115,13 @@ def frames(request: HttpRequest, session_id: int) -> JsonResponse:
         if error.status in (429, 503):
             with contextlib.suppress(redis.RedisError):
                 live_state.refusal_count(session_id=session_id, reason=error.code)
-        return error_response(error)
+        return error_response(error, max_fps=max_fps)
     except redis.ConnectionError:
         # Redis restarting: nothing was accepted, so nothing is lost; the client retries.
-        return error_response(IngestError(503, "server_busy", "the frame buffer is unavailable for a moment; retry later", retry_after=2))
-    if not created:
-        return JsonResponse({"frame_id": log.frame_id, "status": log.status, "duplicate": True}, status=200)
-    return JsonResponse({"frame_id": log.frame_id, "status": log.status, "duplicate": False}, status=202)
+        busy = IngestError(503, "server_busy", "the frame buffer is unavailable for a moment; retry later", retry_after=2)
+        return error_response(busy, max_fps=max_fps)
+    answer = {"frame_id": log.frame_id, "status": log.status, "duplicate": not created, "max_fps": max_fps}
+    return JsonResponse(answer, status=202 if created else 200)
 
 
 PAIRING_MAX_BODY_BYTES = 1024

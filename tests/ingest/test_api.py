@@ -13,7 +13,7 @@ import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from classroom import live_state
+from classroom import admission, live_state
 from classroom.models import FrameLog
 from classroom.selectors import session_frame_counts
 from classroom.services import session_end
@@ -27,12 +27,13 @@ JPEG = encode(cv2.resize(astronaut_bgr(), (256, 256)))
 
 
 def post(client: Client, session_id: int, token: str | None, *, image: bytes | None = JPEG, **fields: Any) -> Any:
+    extra: dict[str, Any] = {name: fields.pop(name) for name in list(fields) if name.startswith("HTTP_")}
     data: dict[str, Any] = {"captured_at": NOW, **fields}
     if image is not None:
         data["image"] = SimpleUploadedFile("frame.jpg", image, content_type="image/jpeg")
     data = {k: v for k, v in data.items() if v is not None}
     headers = {"HTTP_AUTHORIZATION": token} if token is not None else {}
-    return client.post(f"/api/v1/sessions/{session_id}/frames", data, **headers)
+    return client.post(f"/api/v1/sessions/{session_id}/frames", data, **headers, **extra)
 
 
 @pytest.fixture
@@ -44,7 +45,10 @@ def live() -> tuple[int, str]:
 def assert_error(response: Any, status: int, code: str, message: str) -> None:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"error": code, "message": message}
+    body = dict(response.json())
+    max_fps = body.pop("max_fps", None)  # once the door saw the upload: the session's rate now
+    assert body == {"error": code, "message": message}
+    assert max_fps is None or max_fps > 0
 
 
 @pytest.mark.parametrize(
@@ -184,7 +188,8 @@ def test_rate_limit_is_429_with_retry_after(client: Client, live: tuple[int, str
     settings.INGEST_RATE_PER_SECOND = 0.5
     assert [post(client, *live).status_code for _ in range(2)] == [202, 202]
     response = post(client, *live)
-    assert_error(response, 429, "rate_limited", "too many frames for this session; slow down")
+    assert_error(response, 429, "rate_limited", "too many frames for this session; send at most 0.5 per second")
+    assert response.json()["max_fps"] == 0.5
     assert 1 <= int(response["Retry-After"]) <= 2
 
 
@@ -220,7 +225,7 @@ def test_redis_down_is_503_not_500(client: Client, live: tuple[int, str], monkey
     def down(**_: Any) -> None:
         raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(buffer, "rate_check", down)
+    monkeypatch.setattr(admission, "frame_admit", down)
     response = post(client, *live)
     assert_error(response, 503, "server_busy", "the frame buffer is unavailable for a moment; retry later")
     assert response["Retry-After"] == "2"
@@ -241,7 +246,7 @@ def test_accepted_frame_is_buffered_with_ttl_and_logged(client: Client, live: tu
     image = encode(cv2.resize(astronaut_bgr(), (64, 48)), ext)
     response = post(client, *live, image=image, frame_id="f-1")
     assert response.status_code == 202
-    assert response.json() == {"frame_id": "f-1", "status": "queued", "duplicate": False}
+    assert response.json() == {"frame_id": "f-1", "status": "queued", "duplicate": False, "max_fps": 5.0}
     log = FrameLog.objects.get(frame_id="f-1")
     assert (log.width, log.height, log.status) == (64, 48, "queued")
     key = f"ingest:frame:{log.pk}"
@@ -254,7 +259,7 @@ def test_repeated_frame_id_is_accepted_once(client: Client, live: tuple[int, str
     first = post(client, *live, frame_id="same")
     second = post(client, *live, frame_id="same")
     assert (first.status_code, second.status_code) == (202, 200)
-    assert second.json() == {"frame_id": "same", "status": "queued", "duplicate": True}
+    assert second.json() == {"frame_id": "same", "status": "queued", "duplicate": True, "max_fps": 5.0}
     assert FrameLog.objects.filter(frame_id="same").count() == 1
     assert buffer.backlog_size(session_id=live[0]) == 1
 
@@ -273,3 +278,21 @@ def test_uploads_never_touch_disk(settings: Any) -> None:
 def test_decodable_image_without_faces_is_accepted(client: Client, live: tuple[int, str]) -> None:
     noise = encode(np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8))
     assert post(client, *live, image=noise).status_code == 202
+
+
+@pytest.mark.parametrize("header", ["", "abc", "0", "-1", "nan", "inf"])
+def test_malformed_wanted_rate_is_400_and_writes_nothing(client: Client, live: tuple[int, str], header: str) -> None:
+    response = post(client, *live, HTTP_X_WANTED_FPS=header)
+    message = f"X-Wanted-FPS must be a positive number of frames per second, got {header!r}"
+    assert_error(response, 400, "invalid_wanted_fps", message)
+    assert FrameLog.objects.count() == 0
+
+
+def test_every_answer_past_the_door_carries_the_sessions_rate(client: Client, live: tuple[int, str], settings: Any) -> None:
+    settings.INGEST_RATE_BURST = 2
+    settings.INGEST_RATE_PER_SECOND = 2.0
+    answers = [post(client, *live, HTTP_X_WANTED_FPS="0.5") for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert [a.json()["max_fps"] for a in answers] == [2.0, 2.0, 2.0]
+    counts = session_frame_counts(session_id=live[0])
+    assert (counts["wanted_fps"], counts["reduced_rate"]) == (0.5, 0)

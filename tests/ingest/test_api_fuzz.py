@@ -97,10 +97,10 @@ def test_every_answer_is_documented_and_refusals_write_nothing(
     assert response.status_code in DOCUMENTED, (response.status_code, response.content[:300])
     body = response.json()
     if response.status_code >= 400:
-        assert set(body) == {"error", "message"} and body["message"]
+        assert set(body) - {"max_fps"} == {"error", "message"} and body["message"]
         assert FrameLog.objects.count() == before
     else:
-        assert set(body) == {"frame_id", "status", "duplicate"}
+        assert set(body) == {"frame_id", "status", "duplicate", "max_fps"} and body["max_fps"] > 0
 
 
 @pytest.fixture

@@ -6,12 +6,13 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from classroom import events, live_state
 from classroom.models import EXPRESSIONS, ClassSample, ClassSession, FrameLog, Observation, Participant, Student
@@ -143,6 +144,27 @@ def test_expired_frame_is_counted_not_lost(sent: list[dict[str, Any]]) -> None:
     assert (log.status, log.detail) == ("expired", {"reason": "frame expired in the buffer before processing"})
     recent = {"received_last_minute": 1, "processed_last_minute": 0, "dropped_last_minute": 1}
     assert sent == [{"type": "frames", "received": 1, "processed": 0, "dropped": 1, "refused": 0, "names_from_picture": 1, **recent}]
+
+
+def test_a_frame_that_waited_too_long_is_dropped_before_any_cpu_is_spent(
+    sent: list[dict[str, Any]], settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.INGEST_MAX_WAIT_SECONDS = 2.0
+    session, _ = live_session()
+    log = accept(session, encode(FACE))
+    FrameLog.objects.filter(pk=log.pk).update(received_at=timezone.now() - timedelta(seconds=3))
+
+    def no_cpu(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a stale frame was decoded or read")
+
+    monkeypatch.setattr(processing, "decode_image", no_cpu)
+    monkeypatch.setattr(processing, "get_pipeline", no_cpu)
+    frame_ingest(frame_log_id=log.pk, tiles=[])
+    log.refresh_from_db()
+    assert log.status == "dropped" and log.detail["reason"].startswith("stale: waited 3.")
+    assert live_state.client().get(f"ingest:frame:{log.pk}") is None  # its bytes are gone
+    assert live_state.client().zcard("ingest:inflight") == 0  # and it no longer slows the door
+    assert Observation.objects.count() == 0 and sent[-1]["dropped"] == 1
 
 
 def test_bad_bytes_do_not_crash_the_worker(sent: list[dict[str, Any]]) -> None:

@@ -1,0 +1,201 @@
+"""Admission at the door: what the workers can process now, shared fairly between the live classes, and told to
+each class's client as the rate it may send (``max_fps``).
+
+Past its capacity a queue only turns overload into lateness: every class's dashboard falls seconds behind at
+once. So the door keeps the work in the system small instead:
+
+- **Capacity** is learned, not configured. Every accepted frame is in flight (a sorted set of arrival times in
+  Redis) until the domain stores or closes it (:func:`frame_finished`). When the oldest frame in flight has waited
+  longer than ``ADMISSION_TARGET_DELAY_SECONDS`` the workers are behind, and the admitted frames per second are cut
+  to :data:`DECREASE` of what was coming in; while it stays under half the target the figure grows again
+  (additive increase, multiplicative decrease, as TCP's congestion control). Frames that will be late are then
+  never accepted, rather than accepted and read late.
+- **Fair shares.** Each class asks for its client's rate (``X-Wanted-FPS``, 1 unless said). The capacity is
+  shared max-min fairly (water filling): a class asking for less than an equal share gets what it asks, the rest
+  is split equally between the others. A class's share is its ``max_fps``; it is enforced by the class's own
+  token bucket, so a class over its share is refused (429) before a class under it, and no class can starve
+  another. ``INGEST_RATE_PER_SECOND`` stays the ceiling of any one class.
+- **The teacher is told.** Each class's last share and whether it is below what its client wants
+  (:func:`session_sampling`) go out with the live page's frame counters.
+
+One Lua script does all of it in one round trip per upload, atomically for every web process.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+
+from classroom import live_state
+
+DECREASE = 0.85  # the admitted rate after the workers fell behind, as a share of what was coming in
+INCREASE = 0.03  # growth per update while the workers keep up, as a share of the capacity (at least STEP_FPS)
+STEP_FPS = 0.5
+UPDATE_SECONDS = 0.5  # the capacity is re-decided at most this often
+HOLD_SECONDS = 2.0  # after a cut, the next cut waits this long: the queue needs a moment to drain
+MIN_CAPACITY_FPS = 1.0
+MAX_CAPACITY_FPS = 10_000.0  # "unbounded": the workers keep up with everything offered
+ACTIVE_SECONDS = 5.0  # a class that has not uploaded for this long has no share
+FORGET_SECONDS = 30.0  # a frame in flight this long is lost to a dead worker: it no longer says the workers are behind
+SAMPLING_TTL_SECONDS = 60
+DEFAULT_WANTED_FPS = 1.0
+
+_ADMIT = """
+local state_key, inflight, wants, active, bucket, sampling = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local sid, now, wanted, limit, burst = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local target, min_cap, max_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local period, hold, active_ms, forget_ms = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local decrease, increase, step, sampling_ttl = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
+
+-- The capacity: cut when the oldest frame in flight waited too long, grown while the workers keep up.
+local s = redis.call('HMGET', state_key, 'cap', 'at', 'admitted', 'cut_at')
+local cap, at, admitted, cut_at = tonumber(s[1]) or max_cap, tonumber(s[2]) or now, tonumber(s[3]) or 0, tonumber(s[4]) or 0
+redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now - forget_ms)
+local oldest = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
+local delay = 0
+if oldest[2] then delay = now - tonumber(oldest[2]) end
+if now - at >= period then
+  local rate = admitted * 1000 / (now - at)
+  if delay > target then
+    if now - cut_at >= hold then
+      cap = math.max(min_cap, math.min(cap, rate) * decrease)
+      cut_at = now
+    end
+  elseif delay < target / 2 then
+    cap = math.min(max_cap, cap + math.max(step, cap * increase))
+  end
+  at, admitted = now, 0
+end
+
+-- This class's share: max-min fair over the classes that uploaded lately.
+redis.call('ZADD', active, now, sid)
+redis.call('HSET', wants, sid, wanted)
+local gone = redis.call('ZRANGEBYSCORE', active, '-inf', now - active_ms)
+if #gone > 0 then
+  redis.call('ZREM', active, unpack(gone))
+  redis.call('HDEL', wants, unpack(gone))
+end
+redis.call('PEXPIRE', active, active_ms * 2)
+redis.call('PEXPIRE', wants, active_ms * 2)
+local ids = redis.call('ZRANGE', active, 0, -1)
+local asked = redis.call('HMGET', wants, unpack(ids))
+local list = {}
+for i, v in ipairs(asked) do list[i] = math.min(limit, tonumber(v) or 1) end
+table.sort(list)
+local mine = math.min(limit, wanted)
+local remaining, n, level = cap, #list, nil
+for i, v in ipairs(list) do
+  local equal = remaining / (n - i + 1)
+  if v <= equal then remaining = remaining - v else level = equal; break end
+end
+local share
+if level == nil then share = math.min(limit, mine + remaining / n)
+elseif mine <= level then share = mine
+else share = level end
+local reduced = 0
+if share < mine * 0.999 then reduced = 1 end
+
+-- This class's token bucket at its share; at least two tokens deep, so a client keeping to the share gets through.
+local b = redis.call('HMGET', bucket, 'tokens', 'ts')
+local depth = math.max(2, math.min(burst, share * 2))
+local tokens = tonumber(b[1]) or depth
+local ts = tonumber(b[2]) or now
+tokens = math.min(depth, tokens + (now - ts) * share / 1000)
+local allowed, wait = 0, 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+  admitted = admitted + 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / share)
+end
+redis.call('HSET', bucket, 'tokens', tokens, 'ts', now)
+redis.call('PEXPIRE', bucket, math.ceil(depth / share * 1000) + 1000)
+redis.call('HSET', state_key, 'cap', cap, 'at', at, 'admitted', admitted, 'cut_at', cut_at)
+redis.call('HSET', sampling, 'max_fps', share, 'wanted_fps', mine, 'reduced', reduced)
+redis.call('EXPIRE', sampling, sampling_ttl)
+return {allowed, wait, math.floor(share * 1000), reduced, math.floor(cap * 1000), math.floor(delay)}
+"""
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The door's answer to one upload: whether it may go in, after how many seconds to retry if not, the class's
+    share now (``max_fps``) and whether that is below what its client wants; the capacity and the oldest frame's
+    wait behind it, for the benchmarks and logs."""
+
+    allowed: bool
+    retry_after: int
+    max_fps: float
+    reduced: bool
+    capacity_fps: float
+    delay_ms: int
+
+
+def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float | None = None) -> Admission:
+    """Take one frame of ``session_id`` through the door (one Redis round trip); ``wanted_fps`` is its client's own rate."""
+    wanted = min(float(settings.INGEST_RATE_PER_SECOND), wanted_fps if wanted_fps is not None else DEFAULT_WANTED_FPS)
+    now_ms = int(1000 * (now if now is not None else time.time()))
+    keys = [
+        live_state.key("admission"),
+        live_state.key("inflight"),
+        live_state.key("admission", "wants"),
+        live_state.key("admission", "active"),
+        live_state.key("rate", session_id),
+        live_state.key("sampling", session_id),
+    ]
+    args = [
+        session_id,
+        now_ms,
+        wanted,
+        settings.INGEST_RATE_PER_SECOND,
+        settings.INGEST_RATE_BURST,
+        int(1000 * settings.ADMISSION_TARGET_DELAY_SECONDS),
+        MIN_CAPACITY_FPS,
+        MAX_CAPACITY_FPS,
+        int(1000 * UPDATE_SECONDS),
+        int(1000 * HOLD_SECONDS),
+        int(1000 * ACTIVE_SECONDS),
+        int(1000 * FORGET_SECONDS),
+        DECREASE,
+        INCREASE,
+        STEP_FPS,
+        SAMPLING_TTL_SECONDS,
+    ]
+    allowed, wait_ms, share, reduced, capacity, delay = live_state.client().eval(_ADMIT, len(keys), *keys, *args)
+    return Admission(
+        allowed=bool(allowed),
+        retry_after=max(1, -(-int(wait_ms) // 1000)),
+        max_fps=round(int(share) / 1000, 2),
+        reduced=bool(reduced),
+        capacity_fps=int(capacity) / 1000,
+        delay_ms=int(delay),
+    )
+
+
+def frame_in_flight(*, frame_log_id: int, at: float, pipe: redis.client.Pipeline | None = None) -> None:
+    """An accepted frame enters the system (its arrival, epoch seconds): it counts in the door's delay until finished.
+    With ``pipe``, the command joins that pipeline (the frame's other writes) instead of its own round trip."""
+    writer = pipe if pipe is not None else live_state.client().pipeline()
+    writer.zadd(live_state.key("inflight"), {str(frame_log_id): int(1000 * at)})
+    writer.expire(live_state.key("inflight"), int(2 * FORGET_SECONDS))  # like every key but the queues: a TTL
+    if pipe is None:
+        writer.execute()
+
+
+def frame_finished(*, frame_log_id: int) -> None:
+    """A frame left the system: stored, dropped, expired or failed. Idempotent."""
+    live_state.client().zrem(live_state.key("inflight"), str(frame_log_id))
+
+
+def session_sampling(*, session_id: int) -> dict[str, float]:
+    """The rate the door last let ``session_id`` send (``max_fps``), what its client wants (``wanted_fps``) and
+    ``reduced_rate`` (1 when the first is below the second); empty before any upload in the last minute."""
+    stored = live_state.client().hgetall(live_state.key("sampling", session_id))
+    values = {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in stored.items()}
+    if not values:
+        return {}
+    return {"max_fps": round(values["max_fps"], 2), "wanted_fps": round(values["wanted_fps"], 2), "reduced_rate": int(values["reduced"])}

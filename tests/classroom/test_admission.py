@@ -1,0 +1,124 @@
+"""The door: capacity learned from the delay in flight, max-min fair shares, and each class's rate told back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from classroom import admission, live_state
+from classroom.admission import frame_admit, frame_finished, frame_in_flight, session_sampling
+from classroom.selectors import session_frame_counts
+from tests.factories import live_session
+
+T0 = 1_800_000_000.0  # an epoch second; every call here says its own "now"
+
+
+@pytest.fixture
+def capacity(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Pin the door's capacity at ``fps`` frames per second (its bounds both at that figure)."""
+
+    def pin(fps: float) -> None:
+        monkeypatch.setattr(admission, "MIN_CAPACITY_FPS", fps)
+        monkeypatch.setattr(admission, "MAX_CAPACITY_FPS", fps)
+
+    return pin
+
+
+def shares(wants: list[float | None], *, at: float = T0) -> list[float]:
+    """Each class (ids 1…n) asks once to register what it wants, then once more; the second answers' ``max_fps``."""
+    for sid, wanted in enumerate(wants, start=1):
+        frame_admit(session_id=sid, wanted_fps=wanted, now=at)
+    return [frame_admit(session_id=sid, wanted_fps=wanted, now=at + 0.01).max_fps for sid, wanted in enumerate(wants, start=1)]
+
+
+def test_an_unloaded_server_lets_each_class_send_up_to_the_per_session_limit(settings: Any) -> None:
+    door = frame_admit(session_id=1, wanted_fps=1.0, now=T0)
+    assert door.allowed and not door.reduced
+    assert door.max_fps == settings.INGEST_RATE_PER_SECOND
+
+
+@pytest.mark.parametrize(
+    ("cap", "wants", "expected"),
+    [
+        (2.0, [1.0, 1.0, 1.0, 1.0], [0.5, 0.5, 0.5, 0.5]),  # equal wants: equal shares
+        (2.0, [0.5, 1.0, 1.0], [0.5, 0.75, 0.75]),  # a class under its equal share gets what it asks; the others split the rest
+        (1.0, [5.0], [1.0]),  # one class alone gets all there is
+        (1.0, [None, None], [0.5, 0.5]),  # a client that says nothing asks for 1
+        (100.0, [1.0, 2.0], [5.0, 5.0]),  # room for everyone: the per-session limit
+    ],
+)
+def test_capacity_is_shared_max_min_fairly(capacity: Any, cap: float, wants: list[float | None], expected: list[float]) -> None:
+    capacity(cap)
+    assert shares(wants) == expected
+
+
+def test_a_malformed_stored_want_counts_as_one_frame_a_second(capacity: Any) -> None:
+    capacity(2.0)
+    frame_admit(session_id=1, wanted_fps=1.0, now=T0)
+    live_state.client().hset(live_state.key("admission", "wants"), "2", "not a number")
+    live_state.client().zadd(live_state.key("admission", "active"), {"2": int(1000 * T0)})
+    assert frame_admit(session_id=1, wanted_fps=1.0, now=T0 + 0.01).max_fps == 1.0
+
+
+def test_a_class_that_stopped_uploading_holds_no_share(capacity: Any) -> None:
+    capacity(2.0)
+    assert shares([1.0, 1.0, 1.0, 1.0]) == [0.5] * 4
+    later = T0 + admission.ACTIVE_SECONDS + 1
+    assert frame_admit(session_id=1, wanted_fps=1.0, now=later).max_fps == 2.0
+
+
+def test_a_class_over_its_share_is_throttled_before_a_class_under_it(capacity: Any) -> None:
+    # 1.5 frames/s to share: the class asking 0.5 gets all of its frames, the one sending 2 a second gets about 1.
+    capacity(1.5)
+    admitted = {"greedy": 0, "modest": 0}
+    refused = {"greedy": 0, "modest": 0}
+    for tick in range(120):  # 60 s in half-second steps
+        now = T0 + tick / 2
+        sent = [("greedy", 1, 2.0)] + ([("modest", 2, 0.5)] if tick % 4 == 0 else [])
+        for name, sid, wanted in sent:
+            door = frame_admit(session_id=sid, wanted_fps=wanted, now=now)
+            (admitted if door.allowed else refused)[name] += 1
+            if name == "greedy" and tick > 0:
+                assert door.max_fps == 1.0 and door.reduced
+            if name == "modest":
+                assert door.max_fps == 0.5 and not door.reduced
+    assert refused["modest"] == 0 and admitted["modest"] == 30
+    assert refused["greedy"] > 0
+    assert admitted["greedy"] <= 60 + 2  # its share over 60 s, and its bucket's depth
+
+
+def test_capacity_is_cut_while_frames_wait_and_grows_back_once_they_do_not(settings: Any) -> None:
+    settings.ADMISSION_TARGET_DELAY_SECONDS = 0.5
+    # Three classes at 1 frame/s; one frame has waited 2 s in the system: the workers are behind.
+    frame_in_flight(frame_log_id=99, at=T0 - 2)
+    doors = []
+    for second in range(6):
+        for sid in (1, 2, 3):
+            doors.append(frame_admit(session_id=sid, wanted_fps=1.0, now=T0 + second + sid / 10))
+    cut = doors[-1]
+    assert cut.capacity_fps < 3.0  # below what was coming in
+    assert cut.reduced and cut.max_fps < 1.0
+    assert session_sampling(session_id=3) == {"max_fps": cut.max_fps, "wanted_fps": 1.0, "reduced_rate": 1}
+    frame_finished(frame_log_id=99)  # the backlog cleared
+    for second in range(6, 60):
+        for sid in (1, 2, 3):
+            door = frame_admit(session_id=sid, wanted_fps=1.0, now=T0 + second + sid / 10)
+    assert door.capacity_fps > 3.0 and not door.reduced and door.max_fps == settings.INGEST_RATE_PER_SECOND
+
+
+def test_a_frame_lost_in_flight_is_forgotten_and_no_longer_slows_the_door(settings: Any) -> None:
+    frame_in_flight(frame_log_id=7, at=T0 - admission.FORGET_SECONDS - 1)
+    door = frame_admit(session_id=1, wanted_fps=1.0, now=T0)
+    assert door.delay_ms == 0
+    assert live_state.client().zcard(live_state.key("inflight")) == 0
+
+
+@pytest.mark.django_db
+def test_the_live_counters_say_when_a_class_is_sampled_below_its_clients_rate(capacity: Any) -> None:
+    session, _ = live_session()
+    assert "reduced_rate" not in session_frame_counts(session_id=session.pk)  # no upload yet: nothing to say
+    capacity(0.5)
+    frame_admit(session_id=session.pk, wanted_fps=1.0, now=T0)
+    counts = session_frame_counts(session_id=session.pk)
+    assert (counts["max_fps"], counts["wanted_fps"], counts["reduced_rate"]) == (0.5, 1.0, 1)
