@@ -5,11 +5,12 @@ Past its capacity a queue only turns overload into lateness: every class's dashb
 once. So the door keeps the work in the system small instead:
 
 - **Capacity** is learned, not configured. Every accepted frame is in flight (a sorted set of arrival times in
-  Redis) until the domain stores or closes it (:func:`frame_finished`). When the oldest frame in flight has waited
-  longer than ``ADMISSION_TARGET_DELAY_SECONDS`` the workers are behind, and the admitted frames per second are cut
-  to :data:`DECREASE` of what was coming in; while it stays under half the target the figure grows again
-  (additive increase, multiplicative decrease, as TCP's congestion control). Frames that will be late are then
-  never accepted, rather than accepted and read late.
+  Redis) until the domain stores or closes it (:func:`frame_finished`), which also keeps the last
+  :data:`RECENT_FRAMES` frames' received→finished times. When the slowest tenth of those took longer than
+  ``ADMISSION_TARGET_DELAY_SECONDS``, or a frame still in flight has waited twice that, the workers are behind: the
+  admitted frames per second are cut to :data:`DECREASE` of what was coming in. While both stay under half the
+  target the figure grows again (additive increase, multiplicative decrease, as TCP's congestion control). Frames
+  that would be late are then never accepted, rather than accepted and read late.
 - **Fair shares.** Each class asks for its client's rate (``X-Wanted-FPS``, 1 unless said). The capacity is
   shared max-min fairly (water filling): a class asking for less than an equal share gets what it asks, the rest
   is split equally between the others. A class's share is its ``max_fps``; it is enforced by the class's own
@@ -40,23 +41,30 @@ MIN_CAPACITY_FPS = 1.0
 MAX_CAPACITY_FPS = 10_000.0  # "unbounded": the workers keep up with everything offered
 ACTIVE_SECONDS = 5.0  # a class that has not uploaded for this long has no share
 FORGET_SECONDS = 30.0  # a frame in flight this long is lost to a dead worker: it no longer says the workers are behind
+RECENT_FRAMES = 20  # finished frames whose times say whether the workers keep up
 SAMPLING_TTL_SECONDS = 60
 DEFAULT_WANTED_FPS = 1.0
 
 _ADMIT = """
-local state_key, inflight, wants, active, bucket, sampling = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local state_key, inflight, wants, active, bucket, sampling, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local sid, now, wanted, limit, burst = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local target, min_cap, max_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local period, hold, active_ms, forget_ms = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 local decrease, increase, step, sampling_ttl = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 
--- The capacity: cut when the oldest frame in flight waited too long, grown while the workers keep up.
+-- The capacity: cut when recent frames took too long or one in flight waits too long, grown while the workers keep up.
 local s = redis.call('HMGET', state_key, 'cap', 'at', 'admitted', 'cut_at')
 local cap, at, admitted, cut_at = tonumber(s[1]) or max_cap, tonumber(s[2]) or now, tonumber(s[3]) or 0, tonumber(s[4]) or 0
 redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now - forget_ms)
 local oldest = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
-local delay = 0
-if oldest[2] then delay = now - tonumber(oldest[2]) end
+local waiting = 0
+if oldest[2] then waiting = now - tonumber(oldest[2]) end
+local times = redis.call('LRANGE', recent, 0, -1)
+for i, v in ipairs(times) do times[i] = tonumber(v) or 0 end
+table.sort(times)
+local late = 0
+if #times > 0 then late = times[math.max(1, math.ceil(#times * 0.9))] end
+local delay = math.max(late, waiting / 2)
 if now - at >= period then
   local rate = admitted * 1000 / (now - at)
   if delay > target then
@@ -124,8 +132,8 @@ return {allowed, wait, math.floor(share * 1000), reduced, math.floor(cap * 1000)
 @dataclass(frozen=True)
 class Admission:
     """The door's answer to one upload: whether it may go in, after how many seconds to retry if not, the class's
-    share now (``max_fps``) and whether that is below what its client wants; the capacity and the oldest frame's
-    wait behind it, for the benchmarks and logs."""
+    share now (``max_fps``) and whether that is below what its client wants; the capacity and the delay it was
+    decided on (recent frames' slowest tenth, or half the longest wait in flight), for the benchmarks and logs."""
 
     allowed: bool
     retry_after: int
@@ -146,6 +154,7 @@ def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float 
         live_state.key("admission", "active"),
         live_state.key("rate", session_id),
         live_state.key("sampling", session_id),
+        live_state.key("admission", "recent"),
     ]
     args = [
         session_id,
@@ -186,9 +195,15 @@ def frame_in_flight(*, frame_log_id: int, at: float, pipe: redis.client.Pipeline
         writer.execute()
 
 
-def frame_finished(*, frame_log_id: int) -> None:
-    """A frame left the system: stored, dropped, expired or failed. Idempotent."""
-    live_state.client().zrem(live_state.key("inflight"), str(frame_log_id))
+def frame_finished(*, frame_log_id: int, took_ms: float) -> None:
+    """A frame left the system, ``took_ms`` after it arrived: stored, dropped, expired or failed. Idempotent but for
+    the time, which a frame finished twice (a redelivered task) counts twice among the recent ones: harmless."""
+    pipe = live_state.client().pipeline()
+    pipe.zrem(live_state.key("inflight"), str(frame_log_id))
+    pipe.lpush(live_state.key("admission", "recent"), int(took_ms))
+    pipe.ltrim(live_state.key("admission", "recent"), 0, RECENT_FRAMES - 1)
+    pipe.expire(live_state.key("admission", "recent"), int(2 * FORGET_SECONDS))
+    pipe.execute()
 
 
 def session_sampling(*, session_id: int) -> dict[str, float]:

@@ -39,12 +39,16 @@ def publish_on_commit(*, session_id: int, event: dict[str, Any], then: dict[str,
     transaction.on_commit(lambda: _send(session_id, events))
 
 
-def publish_built_on_commit(*, session_id: int, build: Callable[[], dict[str, Any]]) -> None:
-    """Once the current transaction commits, build an event (so it reads what was just written) and send it.
+def publish_built_on_commit(
+    *, session_id: int, build: Callable[[], dict[str, Any]], then: Callable[[], dict[str, Any]] | None = None
+) -> None:
+    """Once the current transaction commits, build an event (so it reads what was just written) and send it, and
+    ``then``'s after it. Built outside the transaction, the reads never hold the database's write lock (SQLite's is
+    the whole file's).
 
-    For periodic figures: a failure to build or send one is logged, never raised into the writer that asked.
+    A failure to build or send one is logged, never raised into the writer that asked: what was written stays.
     """
-    transaction.on_commit(lambda: _send(session_id, [build()]), robust=True)
+    transaction.on_commit(lambda: _send(session_id, [build()] if then is None else [build(), then()]), robust=True)
 
 
 def participant_event(*, participant: Participant) -> dict[str, Any]:

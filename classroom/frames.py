@@ -24,7 +24,7 @@ from classroom.attendance import attendance_after_frame
 from classroom.baselines import baselines_for_frame
 from classroom.cards import card_values
 from classroom.engagement import engagement_band, engagement_score, expression_weight
-from classroom.events import publish_on_commit
+from classroom.events import publish_built_on_commit, publish_on_commit
 from classroom.expressions import rest_mix, shown_for_frame
 from classroom.faces import FaceToRead
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
@@ -41,8 +41,12 @@ def frame_close(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
         log.processed_at = timezone.now()
         log.detail = detail
         log.save(update_fields=["status", "processed_at", "detail"])
-        publish_on_commit(session_id=log.session_id, event={"type": "frames", **session_frame_counts(session_id=log.session_id)})
-    frame_finished(frame_log_id=log.pk)
+
+        def counts() -> dict[str, Any]:
+            return {"type": "frames", **session_frame_counts(session_id=log.session_id)}
+
+        publish_built_on_commit(session_id=log.session_id, build=counts)
+    frame_finished(frame_log_id=log.pk, took_ms=(log.processed_at - log.received_at).total_seconds() * 1000)
 
 
 COUNTS_QUIET_SECONDS = 2.0  # a session whose frames still arrive sends its counters with each frame already
@@ -182,25 +186,26 @@ def frame_readings_record(
             log.latency_ms = round((log.processed_at - log.received_at).total_seconds() * 1000, 1)
             log.detail = {**detail, "stages_ms": stages}
             log.save(update_fields=["processed_at", "faces_found", "latency_ms", "detail"])
-            publish_on_commit(
+            event = {
+                "type": "observations",
+                "session": log.session_id,
+                "captured_at": log.captured_at.isoformat(),
+                "frame_id": log.frame_id,
+                "latency_ms": log.latency_ms,
+                "observations": [
+                    observation_event(o, names.get(o.participant_id, ""), smoothed.get(o.participant_id)) for o in observations
+                ],
+                "class": class_figures(sample=sample),
+                "absent": [{"participant": p.pk, "name": p.display_name} for p in absent],
+                "skipped": len(detail.get("skipped", [])),
+            }
+            publish_built_on_commit(
                 session_id=log.session_id,
-                event={
-                    "type": "observations",
-                    "session": log.session_id,
-                    "captured_at": log.captured_at.isoformat(),
-                    "frame_id": log.frame_id,
-                    "latency_ms": log.latency_ms,
-                    "observations": [
-                        observation_event(o, names.get(o.participant_id, ""), smoothed.get(o.participant_id)) for o in observations
-                    ],
-                    "class": class_figures(sample=sample),
-                    # This second of the class series as the history computes it (other frames of the second included).
-                    "series_point": session_series_point(session_id=log.session_id, captured_at=log.captured_at),
-                    "absent": [{"participant": p.pk, "name": p.display_name} for p in absent],
-                    "skipped": len(detail.get("skipped", [])),
-                },
-                then={"type": "frames", **session_frame_counts(session_id=log.session_id)},
+                # This second of the class series as the history computes it (other frames of the second included).
+                build=lambda: {**event, "series_point": session_series_point(session_id=log.session_id, captured_at=log.captured_at)},
+                then=lambda: {"type": "frames", **session_frame_counts(session_id=log.session_id)},
             )
             attendance_after_frame(session=log.session, present=set(names), absent={p.pk for p in absent})
     finally:
-        frame_finished(frame_log_id=log.pk)  # stored, or a duplicate that stores nothing: it no longer waits
+        # Stored, or a duplicate that stored nothing: it no longer waits.
+        frame_finished(frame_log_id=log.pk, took_ms=(timezone.now() - log.received_at).total_seconds() * 1000)

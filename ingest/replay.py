@@ -1,12 +1,15 @@
 """The replay client: posts frames of videos or images to the ingest API, as the extension does.
 
 Several inputs are tiled into one gallery frame with name labels, and the tile rectangles are sent
-along, exactly as the extension reads them from the meeting page.
+along, exactly as the extension reads them from the meeting page. Like the extension, each upload says the
+client's own rate (``X-Wanted-FPS``), and each answer's ``max_fps`` (the rate the server lets this session send
+now, under load) slows the client to that rate, never above its own.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import uuid
@@ -43,6 +46,27 @@ class UploadRefused(ReplayError):
 
 
 REFUSED_FOR_GOOD = (401, 403)
+
+
+def server_max_fps(response: requests.Response) -> float | None:
+    """The answer's ``max_fps``: the frames per second the server lets this session send now.
+
+    ``None`` when the answer gives none that makes sense (absent, null, not a number, not finite, 0 or below: a
+    proxy's page, an older server): the client then keeps its own rate.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    value = body.get("max_fps") if isinstance(body, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
+
+
+def allowed_period(period: float, max_fps: float | None) -> float:
+    """Seconds between uploads: the client's own ``period``, or ``1 / max_fps`` (the server's) if that is longer."""
+    return period if max_fps is None else max(period, 1.0 / max_fps)
 
 
 def _refusal(response: requests.Response) -> UploadRefused:
@@ -130,18 +154,31 @@ def frames(
 
 
 def post_frame(
-    http: requests.Session, *, url: str, token: str, frame: np.ndarray, tiles: list[dict[str, object]], frame_id: str | None = None
+    http: requests.Session,
+    *,
+    url: str,
+    token: str,
+    frame: np.ndarray,
+    tiles: list[dict[str, object]],
+    frame_id: str | None = None,
+    wanted_fps: float | None = None,
 ) -> requests.Response:
-    """One upload: JPEG bytes, capture time now, an idempotency id, and the tiles if any."""
+    """One upload: JPEG bytes, capture time now, an idempotency id, and the tiles if any.
+
+    ``wanted_fps``, the client's own rate, goes in the ``X-Wanted-FPS`` header (without it the server assumes 1).
+    """
     ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise ReplayError("could not encode frame as JPEG")
     data = {"captured_at": datetime.now(UTC).isoformat(), "frame_id": frame_id or uuid.uuid4().hex}
     if tiles:
         data["tiles"] = json.dumps(tiles)
+    headers = {"Authorization": f"Bearer {token}"}
+    if wanted_fps is not None:
+        headers["X-Wanted-FPS"] = f"{wanted_fps:g}"
     return http.post(
         url,
-        headers={"Authorization": f"Bearer {token}"},
+        headers=headers,
         data=data,
         files={"image": ("frame.jpg", jpeg.tobytes(), "image/jpeg")},
         timeout=10,
@@ -184,7 +221,11 @@ def replay(
     on_response: Callable[[int, requests.Response], None] | None = None,
     on_name: Callable[[str, str], None] | None = None,
 ) -> ReplayStats:
-    """Post frames at the inputs' pace until they end (or ``max_frames``); honours Retry-After.
+    """Post frames at the inputs' pace until they end (or ``max_frames``); honours Retry-After and ``max_fps``.
+
+    Each upload says the pace (``X-Wanted-FPS``); an answer's ``max_fps`` below it stretches the wait for the next
+    frame to ``1 / max_fps`` (the video then plays slower: no frame is skipped), and a later answer with a higher one
+    brings the pace back, never above the inputs'. On 429/503 the wait is the longer of that and Retry-After.
 
     A single input with no ``names`` is a recorded meeting: its frames go up without tiles, the server finds the
     grid and reads the names painted on it, and ``on_name(tile, name)`` hears each name as this client reads
@@ -204,9 +245,10 @@ def replay(
             if names_read is not None:
                 names_read.read(frame, now=index * period)
             time.sleep(max(0.0, next_at - time.monotonic()))
-            next_at = max(next_at + period, time.monotonic())
+            started = time.monotonic()
+            next_at = max(next_at + period, started)
             try:
-                response = post_frame(http, url=url, token=token, frame=frame, tiles=tiles)
+                response = post_frame(http, url=url, token=token, frame=frame, tiles=tiles, wanted_fps=rate)
             except requests.RequestException as error:
                 stats.errors.append(str(error))
                 continue
@@ -214,8 +256,9 @@ def replay(
             stats.statuses[response.status_code] = stats.statuses.get(response.status_code, 0) + 1
             if on_response is not None:
                 on_response(index, response)
+            next_at = max(next_at, started + allowed_period(period, server_max_fps(response)))
             if response.status_code in (429, 503):
-                next_at = time.monotonic() + float(response.headers.get("Retry-After", "1"))
+                next_at = max(next_at, time.monotonic() + float(response.headers.get("Retry-After", "1")))
             elif response.status_code in REFUSED_FOR_GOOD:
                 raise _refusal(response)
             elif response.status_code >= 400:
@@ -227,7 +270,8 @@ class LiveFeed:
     """A live class posted from a background thread: a named gallery at ``fps``, as a meeting tab would be.
 
     For tests, demos and benchmarks: ``hidden`` names show an empty tile (the student left the picture)
-    and ``pause()`` stops the uploads until ``resume()``.
+    and ``pause()`` stops the uploads until ``resume()``. Each upload says ``fps`` (``X-Wanted-FPS``); an answer's
+    ``max_fps`` below it slows the feed to that rate until an answer allows more (``max_fps`` keeps the latest).
     """
 
     def __init__(self, *, base_url: str, session_id: int, token: str, students: list[tuple[str, Path]], fps: float = 1.0) -> None:
@@ -236,6 +280,7 @@ class LiveFeed:
         self.names = [name for name, _ in students]
         self.paths = [path for _, path in students]
         self.fps = fps
+        self.max_fps: float | None = None  # the server's max_fps in its latest answer, None if it gave none
         self.hidden: set[str] = set()
         self.stats = ReplayStats()
         self._running = threading.Event()
@@ -278,10 +323,12 @@ class LiveFeed:
                         x, y, w, h = (int(tile[key]) for key in ("x", "y", "w", "h"))  # type: ignore[call-overload]
                         frame[y : y + h, x : x + w] = 40  # an empty, dark tile: camera on, nobody there
                 try:
-                    response = post_frame(http, url=self.url, token=self.token, frame=frame, tiles=tiles)
+                    response = post_frame(http, url=self.url, token=self.token, frame=frame, tiles=tiles, wanted_fps=self.fps)
                     self.stats.sent += 1
                     self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
+                    self.max_fps = server_max_fps(response)
                 except requests.RequestException as error:
                     self.stats.errors.append(str(error))
-                if self._stop.wait(max(0.0, period - (time.monotonic() - started))):
+                wait = allowed_period(period, self.max_fps)  # after a network error, the last answer's
+                if self._stop.wait(max(0.0, wait - (time.monotonic() - started))):
                     return

@@ -116,6 +116,17 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _env_bool("DATABASE_POOL", False):
+    # A pool of connections per process (psycopg's): without one, every Celery task and every upload opens a new
+    # connection, a new server process each. Django closes a pooled connection back into the pool after each task and
+    # request; persistent connections are no option under ASGI (Django's docs), so DATABASE_CONN_MAX_AGE then stays 0.
+    # Production on PostgreSQL should set DATABASE_POOL=1 (docker-compose.yml does; README "Configuration").
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DATABASE_POOL_SIZE", 4)),
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while a worker writes; busy timeout rides out short write locks.
     # IMMEDIATE: a transaction takes the write lock when it begins, so one that read first cannot fail with
@@ -185,9 +196,9 @@ INGEST_RATE_PER_SECOND = _env_float("INGEST_RATE_PER_SECOND", 5.0)
 INGEST_RATE_BURST = int(os.environ.get("INGEST_RATE_BURST", 10))
 INGEST_MAX_BACKLOG = int(os.environ.get("INGEST_MAX_BACKLOG", 8))  # per session: frames accepted, not yet through ingest
 INGEST_MAX_QUEUED = int(os.environ.get("INGEST_MAX_QUEUED", 100))  # all sessions: frames waiting for an ingest worker
-# The door (classroom/admission.py): while the oldest frame in the system has waited longer than this, fewer frames are
+# The door (classroom/admission.py): while recent frames took longer than this from upload to stored, fewer frames are
 # let in, shared fairly between classes; a frame that still waited INGEST_MAX_WAIT_SECONDS for a worker is dropped unread.
-ADMISSION_TARGET_DELAY_SECONDS = _env_float("ADMISSION_TARGET_DELAY_SECONDS", 0.5)
+ADMISSION_TARGET_DELAY_SECONDS = _env_float("ADMISSION_TARGET_DELAY_SECONDS", 0.7)
 INGEST_MAX_WAIT_SECONDS = _env_float("INGEST_MAX_WAIT_SECONDS", 2.0)
 # Processes per Celery worker (runstack; compose sets the same): ingest is most of the work and waits on
 # Redis and the database between its CPU bursts; with three processes 10 classes no longer build a backlog

@@ -49,8 +49,9 @@ WORKER_MALLOC_ARENAS = "2"
 
 def worker_environment(*, queue: str) -> dict[str, str]:
     """What a worker of ``queue`` adds to the shared environment: it loads and runs its model once before taking
-    work, and its heap is held to :data:`WORKER_MALLOC_ARENAS` arenas."""
-    return {"WORKER_WARMUP": queue, "MALLOC_ARENA_MAX": WORKER_MALLOC_ARENAS}
+    work, its heap is held to :data:`WORKER_MALLOC_ARENAS` arenas, and its CNN runs on one thread (the stack runs
+    more worker processes than cores: a second thread only contends with them)."""
+    return {"WORKER_WARMUP": queue, "MALLOC_ARENA_MAX": WORKER_MALLOC_ARENAS, "FER_THREADS": "1"}
 
 
 def beat_command(*, schedule: str) -> list[str]:

@@ -27,11 +27,15 @@ def warm_up(**_: Any) -> None:
         return
     # Imported here, not at the top: every process that loads the Celery app (the web server, manage.py) imports
     # this module, and only a worker needs the detector and the model.
+    import cv2
     import numpy as np
 
     from inference.predictor import FACE_SIZE, get_predictor
     from ingest.vision.pipeline import get_pipeline
 
+    # One thread per worker process: the stack runs more processes than cores, and OpenCV's helper threads would
+    # only contend with the other processes for the same cores.
+    cv2.setNumThreads(1)
     if "ingest" in parts:
         get_pipeline().process(np.zeros((96, 96, 3), np.uint8), tiles_mode="none")
         logger.info("%s ingest detector", WARM_MARKER)

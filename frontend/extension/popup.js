@@ -1,6 +1,7 @@
 // The popup: pair with a live session by its one-time code, start or stop capturing this tab, and show what
-// happens (frames sent, refused or lost, the last error in words). State lives in the service worker's
-// chrome.storage.session (memory only: nothing survives the browser).
+// happens (frames sent, refused or lost, the last error in words, and when the server, busy, asks for fewer frames per
+// second than chosen). State lives in the service worker's chrome.storage.session (memory only: nothing survives the
+// browser); the server's rate comes with the offscreen document's counters while the popup is open.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -19,8 +20,17 @@ function render(state) {
   $("refused").textContent = String(state.refused || 0);
   $("platform").textContent = state.platform || "–";
   $("names-from").hidden = state.namesFrom !== "picture";
+  if (!state.capturing) $("server-rate").hidden = true;
   $("start").disabled = Boolean(state.capturing);
   $("stop").disabled = !state.capturing;
+}
+
+// maxFps: the server's max_fps in its last answer (null if none); fps: the rate chosen. Said only while it is lower.
+function renderRate(maxFps, fps) {
+  const words = (n) => String(Math.round(n * 10) / 10 || Number(n.toPrecision(1)));  // 0.66 → "0.7", 1 → "1"
+  const slower = typeof maxFps === "number" && maxFps > 0 && typeof fps === "number" && maxFps < fps;
+  $("server-rate").textContent = slower ? `Server busy: sending ${words(maxFps)} frames/s instead of ${words(fps)}.` : "";
+  $("server-rate").hidden = !slower;
 }
 
 async function refresh() { render(await send({ type: "state" })); }
@@ -41,6 +51,10 @@ $("start").addEventListener("click", async () => {
 $("stop").addEventListener("click", async () => render(await send({ type: "stop" })));
 $("disconnect").addEventListener("click", async () => render(await send({ type: "disconnect" })));
 
+chrome.runtime.onMessage.addListener((message, sender) => {
+  if (message.type === "stats" && sender.id === chrome.runtime.id) renderRate(message.maxFps, message.fps);
+  return false;
+});
 chrome.storage.session.onChanged.addListener((changes) => { if (changes.state) render(changes.state.newValue); });
 chrome.storage.local.get("server").then(({ server }) => { if (server) $("server").value = server; });
 refresh();

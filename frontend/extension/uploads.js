@@ -2,27 +2,44 @@
 // the camera page (the site serves this same file: frontend.views.extension_uploads_js). Kept apart from the
 // capture so it can be tested in a page:
 // - engagementAfterUpload: what a server answer means for the counters, whether to stop, and how long to wait
-//   before the next frame (Retry-After on 429/503, a stop with the server's words on 401/403, 2 s or the
-//   period, whichever is longer, after a network error).
+//   before the next frame. Every answer of the frames API carries max_fps, the frames per second the server lets
+//   this session send now (it shares its capacity between classes under load): the next frame waits the longer of
+//   the client's own period and 1000 / max_fps, so a later answer with a higher max_fps brings the client back up,
+//   never above its own rate. On 429/503 Retry-After applies on top (the longer wait wins); on 401/403 it stops with
+//   the server's words; after a network error it waits 2 s or the period, whichever is longer.
 // - engagementEncodeFrame: a JPEG of a video frame under the server's byte limit (lower quality, then size).
 // - engagementFrameLimits: after a 413 (the frame over a byte or pixel limit: the server's, or a proxy's in
 //   front of it) the next frames start smaller. The extension fits its frames under the limit the pairing
 //   gave it and does not call it (its 413s count as refusals); the camera page does.
 "use strict";
 
+// The server's max_fps when it is one (a finite number above 0), else null: absent, null, 0, negative or not a
+// number (a proxy's page, an older server) is no hint, and the client keeps its own rate.
+globalThis.engagementServerFps = (value) => (typeof value === "number" && Number.isFinite(value) && value > 0 ? value : null);
+
+// A rate in words: at most one decimal, no trailing ".0" (0.66 → "0.7", 1 → "1"); one significant digit below 0.05.
+globalThis.engagementFpsText = (fps) => String(Math.round(fps * 10) / 10 || Number(fps.toPrecision(1)));
+
+// answer: {status, retryAfter (header or null), message, maxFps (the body's max_fps, or null)} from the server, or
+// {error} when unreachable. periodMs: the client's own period (1000 / its configured frames per second).
+// Gives {count ("sent", "refused" or null), stop (words, or null), waitMs (until the next frame, counted from this
+// one's start), lastError, maxFps (the server's hint, or null), periodMs (the period it allows: the longer of the
+// own period and 1000 / maxFps)}. Pure: an answer without a hint leaves the client at its own period.
 globalThis.engagementAfterUpload = (answer, periodMs) => {
-  // answer: {status, retryAfter (header or null), message} from the server, or {error} when unreachable.
+  const maxFps = answer.error !== undefined ? null : globalThis.engagementServerFps(answer.maxFps);
+  const allowedMs = maxFps === null ? periodMs : Math.max(periodMs, 1000 / maxFps);
+  const rate = { maxFps, periodMs: allowedMs };
   if (answer.error !== undefined) {
-    return { count: "refused", stop: null, waitMs: Math.max(periodMs, 2000), lastError: `Server unreachable, retrying: ${answer.error}` };
+    return { count: "refused", stop: null, waitMs: Math.max(periodMs, 2000), lastError: `Server unreachable, retrying: ${answer.error}`, ...rate };
   }
-  if (answer.status >= 200 && answer.status < 300) return { count: "sent", stop: null, waitMs: periodMs, lastError: "" };
+  if (answer.status >= 200 && answer.status < 300) return { count: "sent", stop: null, waitMs: allowedMs, lastError: "", ...rate };
   const reason = `${answer.message || "refused"} (${answer.status})`;
   if (answer.status === 401 || answer.status === 403) {
-    return { count: null, stop: `Stopped by the server: ${reason}`, waitMs: 0, lastError: `Stopped by the server: ${reason}` };
+    return { count: null, stop: `Stopped by the server: ${reason}`, waitMs: 0, lastError: `Stopped by the server: ${reason}`, ...rate };
   }
   const busy = answer.status === 429 || answer.status === 503;
   const retryMs = 1000 * (Number(answer.retryAfter) || 1);
-  return { count: "refused", stop: null, waitMs: busy ? Math.max(periodMs, retryMs) : periodMs, lastError: `Frame refused: ${reason}` };
+  return { count: "refused", stop: null, waitMs: busy ? Math.max(allowedMs, retryMs) : allowedMs, lastError: `Frame refused: ${reason}`, ...rate };
 };
 
 (() => {

@@ -2,10 +2,13 @@
 API's answers to the frames scripted: the page uses the extension's upload logic (frontend/extension/uploads.js,
 which the site serves as one more script) and says what it is doing. A network error, then success: it reconnects
 and carries on. A 413: the next frames are smaller. A 429 with Retry-After: it waits that long, counting down. A
-403: it stops, with the server's words. The real end to end run is tests/integration/test_camera.py."""
+403: it stops, with the server's words. An answer's max_fps below the page's rate: it slows to it, says so, and
+comes back to its own rate (no faster) when a later answer allows. The real end to end run is
+tests/integration/test_camera.py."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,9 +35,11 @@ class Frames:
 
     answers: list[dict[str, Any]]
     seen: list[tuple[float, int]] = field(default_factory=list)  # (when, body bytes) of each upload
+    wanted: list[str | None] = field(default_factory=list)  # the X-Wanted-FPS header of each upload
 
     def __call__(self, route: Route) -> None:
         self.seen.append((time.monotonic(), len(route.request.post_data_buffer or b"")))
+        self.wanted.append(route.request.headers.get("x-wanted-fps"))
         answer = self.answers.pop(0) if self.answers else ACCEPTED
         if "abort" in answer:
             route.abort(answer["abort"])
@@ -137,3 +142,31 @@ def test_a_403_stops_the_camera_with_the_servers_words(camera: Callable[[list[di
     assert page.inner_text("#camera-feedback") == "The camera is off."
     assert page.is_enabled("#camera-start") and not page.is_enabled("#camera-stop")
     assert len(frames.seen) == 1
+
+
+def accepted(max_fps: object) -> dict[str, Any]:
+    return {"status": 202, "json": {**ACCEPTED["json"], "max_fps": max_fps}}
+
+
+def test_the_servers_max_fps_slows_the_uploads_until_a_later_answer_allows_more(
+    camera: Callable[[list[dict[str, Any]]], tuple[Page, Frames]],
+) -> None:
+    # The page's own rate is 1 frame per second; the server first allows 0.3 (a 3.3 s period), then 5 (no faster
+    # than the page's own 1 s), then says nothing that makes sense (its own 1 s again).
+    page, frames = camera([accepted(0.3), accepted(5), accepted(5), accepted("fast")])
+    until(page, "window.cameraState.serverFps === 0.3", timeout=TIMEOUT_MS)
+    assert page.inner_text("#camera-status") == "Server busy: sending 0.3 frames/s instead of 1."
+    until(page, "window.cameraState.sent >= 5", timeout=TIMEOUT_MS)
+    gaps = [round(b[0] - a[0], 2) for a, b in itertools.pairwise(frames.seen)]
+    assert gaps[0] >= 2.7, gaps  # 3.3 s, less a tolerance
+    assert all(0.8 <= gap < 2.5 for gap in gaps[1:4]), gaps  # the page's own 1 s, though 5 frames/s were allowed
+    assert page.inner_text("#camera-status") == "Connected: sending frames."
+    assert state(page)["serverFps"] is None
+    assert set(frames.wanted) == {"1"}  # every upload says the page's own rate
+
+
+def test_retry_after_wins_over_a_shorter_max_fps_period(camera: Callable[[list[dict[str, Any]]], tuple[Page, Frames]]) -> None:
+    refusal = {"error": "rate_limited", "message": "too many frames for this session; slow down", "max_fps": 0.5}
+    page, frames = camera([{"status": 429, "headers": {"Retry-After": "3"}, "json": refusal}])
+    until(page, "window.cameraState.sent >= 1", timeout=TIMEOUT_MS)
+    assert frames.seen[1][0] - frames.seen[0][0] >= 2.8  # Retry-After's 3 s, not max_fps's 2 s

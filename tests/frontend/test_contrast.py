@@ -62,3 +62,13 @@ def test_a_stale_card_is_not_faded_with_opacity_and_its_text_stays_at_aa() -> No
     assert stale_label is not None
     for name, text in {"text": colours["text"], "muted": colours["muted"], "link": colours["accent"], "stale": stale_label[1]}.items():
         assert contrast(text, background) >= AA_TEXT, name
+
+
+def test_the_warning_look_reads_at_aa_and_the_live_pages_sampling_note_wears_it() -> None:
+    warning = re.search(r"\.warning \{[^}]*color: (#[0-9a-fA-F]{6});[^}]*background: (#[0-9a-fA-F]{6})", css())
+    assert warning is not None
+    assert contrast(warning[1], warning[2]) >= AA_TEXT
+    template = (Path(settings.BASE_DIR) / "frontend" / "templates" / "frontend" / "session_live.html").read_text()
+    note = re.search(r'<p class="([^"]*)" id="sampling-note"', template)
+    assert note is not None and "warning" in note[1].split()
+    assert not re.search(r"\.sampling-note \{[^}]*(?:color|background|opacity)", css())  # nothing overrides the look

@@ -1,13 +1,16 @@
-"""The extension loaded unpacked in Chromium (``--load-extension``): its popup pairs with a live session by code."""
+"""The extension loaded unpacked in Chromium (``--load-extension``): its popup pairs with a live session by code, and
+says when the server, busy, lets the upload loop (offscreen.js) send fewer frames per second than chosen."""
 
 from __future__ import annotations
 
+import itertools
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
 
 from classroom.models import IngestCredential
 from classroom.pairing import pairing_code_create
@@ -106,3 +109,54 @@ def test_the_popup_says_when_names_are_read_from_the_picture(extension: tuple[Br
     assert page.inner_text("#sent") == "3"
     page.evaluate(stats, "page")
     page.wait_for_selector("#names-from", state="hidden")
+
+
+# The offscreen document's capture, a canvas's stream in place of the tab's (tabCapture needs a real user gesture).
+FAKE_TAB = """
+navigator.mediaDevices.getUserMedia = async () => {
+  const canvas = Object.assign(document.createElement("canvas"), { width: 320, height: 180 });
+  const context = canvas.getContext("2d");
+  setInterval(() => { context.fillStyle = `hsl(${Date.now() % 360} 50% 50%)`; context.fillRect(0, 0, 320, 180); }, 100);
+  return canvas.captureStream(10);
+};
+HTMLMediaElement.prototype.play = async function () {
+  this.muted = true;
+  await new Promise((resolve) => (this.readyState >= 2 ? resolve() : this.addEventListener("loadeddata", resolve, { once: true })));
+};
+"""
+FRAMES_URL = "http://frames.test/api/v1/sessions/7/frames"
+
+
+def test_the_upload_loop_slows_to_the_servers_max_fps_and_the_popup_says_so(extension: tuple[BrowserContext, str]) -> None:
+    """offscreen.js's loop against a scripted frames API: each upload says its rate (X-Wanted-FPS); an answer's max_fps
+    below it stretches the period, the popup says so, and a later answer allowing more brings the rate back."""
+    context, extension_id = extension
+    uploads: list[tuple[float, str | None]] = []
+    answers = [0.5, 0.5, 4.0]  # then max_fps 4 to every upload: no faster than the configured 1 frame/s
+
+    def frames(route: Route) -> None:
+        uploads.append((time.monotonic(), route.request.headers.get("x-wanted-fps")))
+        max_fps = answers.pop(0) if answers else 4.0
+        route.fulfill(status=202, json={"frame_id": "f", "status": "queued", "duplicate": False, "max_fps": max_fps})
+
+    context.route(FRAMES_URL, frames)
+    offscreen = context.new_page()
+    offscreen.add_init_script(FAKE_TAB)
+    offscreen.goto(f"chrome-extension://{extension_id}/offscreen.html")
+    page = popup(context, extension_id)
+    pairing = {"server": "http://frames.test", "session": 7, "course": "Physics", "title": "Lecture 1", "token": "t"}
+    page.evaluate("pairing => chrome.storage.session.set({ state: { pairing, capturing: true } })", pairing)
+    page.wait_for_selector("#session-view:not([hidden])")
+    config = {"url": FRAMES_URL, "token": "t", "fps": 1, "maxFrameBytes": 1_000_000}
+    page.evaluate("config => chrome.runtime.sendMessage({ type: 'capture', streamId: 'fake', config })", config)
+    try:
+        page.wait_for_selector("#server-rate:not([hidden])", timeout=15_000)
+        assert page.inner_text("#server-rate") == "Server busy: sending 0.5 frames/s instead of 1."
+        page.wait_for_selector("#server-rate", state="hidden", timeout=15_000)
+        until(page, "Number(document.getElementById('sent').textContent) >= 5", timeout=15_000)
+    finally:
+        page.evaluate("chrome.runtime.sendMessage({ type: 'halt' })")
+    gaps = [round(b[0] - a[0], 2) for a, b in itertools.pairwise(uploads)]
+    assert gaps[0] >= 1.6 and gaps[1] >= 1.6, gaps  # 2 s, less a tolerance
+    assert all(0.8 <= gap < 1.8 for gap in gaps[2:4]), gaps  # the configured 1 s again, though 4 frames/s were allowed
+    assert {wanted for _, wanted in uploads} == {"1"}

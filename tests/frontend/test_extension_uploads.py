@@ -1,6 +1,7 @@
 """The extension's upload logic (frontend/extension/uploads.js, which the camera page shares), run in Chromium: back
 off on 429/503 as Retry-After says, stop with the server's words on 401/403, count every refusal and carry on
-otherwise; encode each frame under the server's byte limit, and smaller after a 413."""
+otherwise; slow to the server's max_fps, never above the client's own rate; encode each frame under the server's byte
+limit, and smaller after a 413."""
 
 from __future__ import annotations
 
@@ -84,7 +85,64 @@ def page() -> Iterator[Page]:
     ],
 )
 def test_what_each_server_answer_means(page: Page, answer: dict[str, Any], expected: dict[str, Any]) -> None:
-    assert page.evaluate("([answer, period]) => engagementAfterUpload(answer, period)", [answer, PERIOD_MS]) == expected
+    # None of these answers carries max_fps: the client keeps its own period.
+    no_hint = {"maxFps": None, "periodMs": PERIOD_MS}
+    assert page.evaluate("([answer, period]) => engagementAfterUpload(answer, period)", [answer, PERIOD_MS]) == {**expected, **no_hint}
+
+
+def accepted(**answer: Any) -> dict[str, Any]:
+    return {"status": 202, "retryAfter": None, "message": "", **answer}
+
+
+@pytest.mark.parametrize(
+    ("answer", "wait_ms", "max_fps", "period_ms"),
+    [
+        # The server's max_fps stretches the 1 s period to 1000 / max_fps; above the client's own rate it changes nothing.
+        (accepted(maxFps=0.5), 2000, 0.5, 2000),
+        (accepted(maxFps=0.8), 1250, 0.8, 1250),
+        (accepted(maxFps=1), 1000, 1, 1000),
+        (accepted(maxFps=5), 1000, 5, 1000),
+        # Refusals carry it too; on 429/503 the longer of it and Retry-After wins.
+        ({"status": 429, "retryAfter": "3", "message": "slow down", "maxFps": 0.5}, 3000, 0.5, 2000),
+        ({"status": 503, "retryAfter": "1", "message": "busy", "maxFps": 0.25}, 4000, 0.25, 4000),
+        ({"status": 503, "retryAfter": None, "message": "busy", "maxFps": 0.5}, 2000, 0.5, 2000),
+        ({"status": 413, "retryAfter": None, "message": "too large", "maxFps": 0.5}, 2000, 0.5, 2000),
+        ({"status": 401, "retryAfter": None, "message": "ingest token is not valid", "maxFps": 0.5}, 0, 0.5, 2000),
+        # No hint that makes sense: absent, null, 0, negative, not a number (a proxy's page, an older server).
+        (accepted(), 1000, None, 1000),
+        (accepted(maxFps=None), 1000, None, 1000),
+        (accepted(maxFps=0), 1000, None, 1000),
+        (accepted(maxFps=-1), 1000, None, 1000),
+        (accepted(maxFps="0.5"), 1000, None, 1000),
+        (accepted(maxFps=True), 1000, None, 1000),
+        (accepted(maxFps={"fps": 0.5}), 1000, None, 1000),
+        (accepted(maxFps=float("inf")), 1000, None, 1000),
+        (accepted(maxFps=float("nan")), 1000, None, 1000),
+        ({"status": 429, "retryAfter": "3", "message": "slow down", "maxFps": "fast"}, 3000, None, 1000),
+        # Unreachable: no answer, no hint.
+        ({"error": "Failed to fetch", "maxFps": 0.1}, 2000, None, 1000),
+    ],
+)
+def test_the_servers_max_fps_sets_the_period(
+    page: Page, answer: dict[str, Any], wait_ms: int, max_fps: float | None, period_ms: int
+) -> None:
+    next_ = page.evaluate("([answer, period]) => engagementAfterUpload(answer, period)", [answer, PERIOD_MS])
+    assert (next_["waitMs"], next_["maxFps"], next_["periodMs"]) == (wait_ms, max_fps, period_ms)
+
+
+def test_a_higher_max_fps_brings_the_client_back_to_its_own_rate_and_no_faster(page: Page) -> None:
+    """Pure: each answer is read against the client's own period, so the slowdown ends with the answer that lifts it."""
+    waits = page.evaluate(
+        """period => [0.5, 0.5, 2, 10, null].map((maxFps) =>
+          engagementAfterUpload({ status: 202, retryAfter: null, message: "", maxFps }, period).waitMs)""",
+        500,  # a client sending 2 frames per second
+    )
+    assert waits == [2000, 2000, 500, 500, 500]
+
+
+@pytest.mark.parametrize(("fps", "words"), [(0.66, "0.7"), (1, "1"), (1.0, "1"), (0.5, "0.5"), (2.25, "2.3"), (1.04, "1"), (0.04, "0.04")])
+def test_a_rate_in_words_has_at_most_one_decimal(page: Page, fps: float, words: str) -> None:
+    assert page.evaluate("fps => engagementFpsText(fps)", fps) == words
 
 
 # A 1280×720 picture of noise (JPEG cannot make it small) to encode, as the upload loops do with a <video>.

@@ -1,10 +1,13 @@
-"""The replay client against a server that refuses: for good (the session ended, the token rotated) or not."""
+"""The replay client against a server that refuses: for good (the session ended, the token rotated) or not; and
+against a busy one, whose answers' max_fps slow the client (replay and LiveFeed) down to it, never above its own rate."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from pathlib import Path
@@ -12,22 +15,31 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import requests
 from django.core.management import CommandError, call_command
 
-from ingest.replay import ReplayError, UploadRefused, replay
+from ingest.replay import LiveFeed, ReplayError, UploadRefused, replay, server_max_fps
 
 
 class Answers:
-    """What the fake ingest API answers every upload with."""
+    """What the fake ingest API answers every upload with, and when each upload came with which X-Wanted-FPS."""
 
     status = 202
     body: bytes = b"{}"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, str | None]] = []
+
+    def gaps(self) -> list[float]:
+        """Seconds between the uploads, in turn."""
+        return [b[0] - a[0] for a, b in itertools.pairwise(list(self.seen))]
 
 
 def _server(answers: Answers) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            answers.seen.append((time.monotonic(), self.headers.get("X-Wanted-FPS")))
             self.send_response(answers.status)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -110,3 +122,95 @@ def test_the_command_fails_on_other_refusals(api: tuple[str, Answers], still: Pa
 
     with pytest.raises(CommandError, match=r"\(413\)"):
         call_command("replay", str(still), "--session", "1", "--token", "t", "--url", url, "--fps", "20", stdout=StringIO())
+
+
+def until(condition: Callable[[], bool], *, timeout: float = 15.0) -> None:
+    """Wait until ``condition()`` holds (polling), failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def answer(body: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 202
+    response._content = body
+    return response
+
+
+@pytest.mark.parametrize(
+    ("body", "max_fps"),
+    [
+        (b'{"status": "queued", "max_fps": 0.5}', 0.5),
+        (b'{"max_fps": 2}', 2.0),
+        (b'{"status": "queued"}', None),  # an older server
+        (b'{"max_fps": null}', None),
+        (b'{"max_fps": 0}', None),
+        (b'{"max_fps": -1}', None),
+        (b'{"max_fps": "0.5"}', None),
+        (b'{"max_fps": true}', None),
+        (b'{"max_fps": Infinity}', None),
+        (b'{"max_fps": NaN}', None),
+        (b"[0.5]", None),
+        (b"<html>502 Bad Gateway</html>", None),  # a proxy's page
+        (b"", None),
+    ],
+)
+def test_only_a_positive_number_is_the_servers_max_fps(body: bytes, max_fps: float | None) -> None:
+    assert server_max_fps(answer(body)) == max_fps
+
+
+def test_the_replay_slows_to_the_servers_max_fps_and_says_its_own_rate(api: tuple[str, Answers], still: Path) -> None:
+    url, answers = api
+    answers.body = b'{"frame_id": "f", "status": "queued", "duplicate": false, "max_fps": 2.5}'
+
+    stats = replay([still], base_url=url, session_id=1, token="t", fps=20, max_frames=4)
+
+    assert stats.statuses == {202: 4}
+    assert all(gap >= 0.32 for gap in answers.gaps()), answers.gaps()  # 1 / 2.5 s, less a tolerance; not 1 / 20 s
+    assert {wanted for _, wanted in answers.seen} == {"20"}
+
+
+@pytest.mark.parametrize("body", [b'{"status": "queued"}', b'{"max_fps": null}', b'{"max_fps": 0}', b'{"max_fps": "slow"}', b"not json"])
+def test_the_replay_keeps_its_own_rate_without_a_max_fps_that_makes_sense(api: tuple[str, Answers], still: Path, body: bytes) -> None:
+    url, answers = api
+    answers.body = body
+    started = time.monotonic()
+
+    replay([still], base_url=url, session_id=1, token="t", fps=20, max_frames=4)
+
+    assert len(answers.seen) == 4
+    assert time.monotonic() - started < 3.0  # 0.15 s at its own 20 frames/s; a misread hint would take seconds
+
+
+def test_retry_after_wins_over_a_shorter_max_fps_period(api: tuple[str, Answers], still: Path) -> None:
+    url, answers = api
+    answers.status, answers.body = 429, b'{"error": "rate_limited", "message": "slow down", "max_fps": 10}'
+
+    replay([still], base_url=url, session_id=1, token="t", fps=20, max_frames=2)
+
+    assert answers.gaps()[0] >= 0.8  # the missing Retry-After's 1 s, not max_fps's 0.1 s
+
+
+def test_a_live_feed_slows_to_the_servers_max_fps_and_comes_back_when_it_allows_more(api: tuple[str, Answers], still: Path) -> None:
+    url, answers = api
+    answers.body = b'{"status": "queued", "max_fps": 2}'
+    feed = LiveFeed(base_url=url, session_id=1, token="t", students=[("Ada", still), ("Ben", still)], fps=10).start()
+    try:
+        until(lambda: len(answers.seen) >= 3)
+        assert feed.max_fps == 2.0
+        slow = answers.gaps()[:2]
+        answers.body = b'{"status": "queued", "max_fps": 50}'  # more than the feed's own 10 frames/s
+        until(lambda: len(answers.seen) >= 9)
+        fast = answers.gaps()[4:8]
+        answers.body = b'{"status": "queued", "max_fps": "0.1"}'  # not a number: ignored
+        until(lambda: feed.max_fps is None and len(answers.seen) >= 14)
+        ignored = answers.gaps()[-3:]
+    finally:
+        feed.stop()
+
+    assert all(gap >= 0.4 for gap in slow), slow  # 0.5 s, less a tolerance
+    assert all(0.08 <= gap < 0.4 for gap in fast), fast  # its own 0.1 s again, no faster
+    assert all(gap < 0.4 for gap in ignored), ignored
+    assert {wanted for _, wanted in answers.seen} == {"10"}

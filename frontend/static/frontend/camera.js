@@ -3,7 +3,10 @@
 // read in it: the face box and the apparent expression, as the class's privacy policy allows.
 // The upload and back-off logic is the extension's own (frontend/extension/uploads.js, loaded before this file):
 // frames fit under the server's byte limit and get smaller after a 413; the page retries after a network error
-// and waits as Retry-After says on 429/503, saying so; it stops with the server's words on 401/403.
+// and waits as Retry-After says on 429/503, saying so; it stops with the server's words on 401/403. Each upload says
+// the page's own rate (X-Wanted-FPS); each answer's max_fps (what the server, sharing its capacity under load, lets
+// this session send now) slows the page to that rate, never above its own, and the status line says so; Retry-After
+// still applies on top (the longer wait wins).
 "use strict";
 
 (() => {
@@ -13,8 +16,9 @@
   const overlay = $("camera-overlay");
   // status: "off", "sending", "reconnecting" (the server unreachable), "busy" (429/503) or "stopped" (by the server).
   // limits: what the next frame is encoded under ({maxBytes, scale}, engagementFrameLimits); frame: the last one sent.
+  // maxFps: the pairing's cap on the rate; serverFps: the max_fps of the server's last answer (null if it gave none).
   const state = { token: null, running: false, run: 0, stream: null, sent: 0, refused: 0, latest: null, result: null,
-    status: "off", limits: null, maxFps: null, frame: null };
+    status: "off", limits: null, maxFps: null, serverFps: null, frame: null };
   window.cameraState = state;  // read by the browser tests
   const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
@@ -104,8 +108,9 @@
     }
   }
 
-  // One frame through the ingest API: the answer as engagementAfterUpload reads it ({error} when unreachable).
-  async function upload(frame) {
+  // One frame through the ingest API, saying the page's own rate (fps): the answer as engagementAfterUpload reads it
+  // ({error} when unreachable).
+  async function upload(frame, fps) {
     const frameId = crypto.randomUUID();
     const form = new FormData();
     form.append("image", frame.blob, "frame.jpg");
@@ -115,17 +120,20 @@
     if (name) form.append("tiles", JSON.stringify([{ name, x: 0, y: 0, w: frame.width, h: frame.height }]));
     let response;
     try {
-      response = await fetch(config.frames_url, { method: "POST", headers: { Authorization: `Bearer ${state.token}` }, body: form });
+      response = await fetch(config.frames_url, {
+        method: "POST", headers: { Authorization: `Bearer ${state.token}`, "X-Wanted-FPS": String(fps) }, body: form,
+      });
     } catch (error) {
       return { error: error.message || String(error) };
     }
+    const body = (await response.json().catch(() => null)) || {};  // successes too: every answer carries max_fps
+    const maxFps = body.max_fps ?? null;
     if (response.ok) {
       state.latest = frameId;
       follow(frameId, frame.scale);
-      return { status: response.status, retryAfter: null, message: "" };
+      return { status: response.status, retryAfter: null, message: "", maxFps };
     }
-    const body = await response.json().catch(() => ({}));
-    return { status: response.status, retryAfter: response.headers.get("Retry-After"), message: body.message || response.statusText };
+    return { status: response.status, retryAfter: response.headers.get("Retry-After"), message: body.message || response.statusText, maxFps };
   }
 
   // Waits ms, counting the seconds down in the status line when `words` gives it something to say for the seconds
@@ -140,13 +148,16 @@
     return state.run === run;
   }
 
-  function sendingWords() {
-    if (state.limits.scale >= 1) return "Connected: sending frames.";
-    return `Connected: sending smaller frames (${state.frame.width}×${state.frame.height}), as the server refused larger ones.`;
+  function sendingWords(fps) {
+    const slower = state.serverFps !== null && state.serverFps < fps
+      ? ` Server busy: sending ${globalThis.engagementFpsText(state.serverFps)} frames/s instead of ${globalThis.engagementFpsText(fps)}.` : "";
+    if (state.limits.scale >= 1) return slower ? slower.trim() : "Connected: sending frames.";
+    return `Connected: sending smaller frames (${state.frame.width}×${state.frame.height}), as the server refused larger ones.${slower}`;
   }
 
   async function loop(run) {
-    const period = 1000 / Math.min(config.fps, state.maxFps || config.fps);
+    const fps = Math.min(config.fps, state.maxFps || config.fps);  // the page's own rate; the server's may be lower
+    const period = 1000 / fps;
     while (state.running && state.run === run) {
       const started = performance.now();
       let frame;
@@ -158,9 +169,10 @@
         continue;
       }
       state.frame = { width: frame.width, height: frame.height, bytes: frame.blob.size };
-      const answer = await upload(frame);
+      const answer = await upload(frame, fps);
       if (state.run !== run) return;  // stopped meanwhile
       const next = globalThis.engagementAfterUpload(answer, period);
+      if (answer.error === undefined) state.serverFps = next.maxFps;
       if (next.count) state[next.count] += 1;
       setText("camera-counts", `${plural(state.sent, "frame")} sent, ${state.refused} refused or lost`);
       setText("camera-error", next.lastError);
@@ -184,7 +196,7 @@
           const [width, height] = [Math.round(video.videoWidth * limits.scale), Math.round(video.videoHeight * limits.scale)];
           setText("camera-status", `The server refused a frame as too large: sending smaller ones (${width}×${height}) from now on.`);
         } else if (next.count === "sent") {
-          setText("camera-status", sendingWords());
+          setText("camera-status", sendingWords(fps));
         }
       }
       state.limits = limits;

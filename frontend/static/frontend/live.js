@@ -46,6 +46,8 @@
   const percent = (p) => `${Math.round(p * 100)}%`;
   const minuteOf = (ms) => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
   const duration = (seconds) => (seconds < 90 ? `${Math.round(seconds)} s` : `${(seconds / 60).toFixed(1)} min`);
+  // A rate: at most one decimal, no trailing ".0" (0.66 → "0.7", 1 → "1"); one significant digit below 0.05.
+  const rate = (fps) => String(Math.round(fps * 10) / 10 || Number(fps.toPrecision(1)));
 
   // Every time shows in the user's zone (their profile: config.time_zone), never in the browser's own, in one format:
   // 24-hour HH:MM:SS. plotly has no zones: it reads a Date or a number in the browser's zone, and a date string as
@@ -156,6 +158,7 @@
     setText("connection-summary", `· ${f.received ?? 0} frames received, ${f.dropped ?? 0} dropped, latency ${$("latency-ms").textContent}`);
     // The client could not read names from the meeting page: the server reads the labels painted on the tiles.
     $("names-notice").hidden = !f.names_from_picture;
+    renderSampling(f);
     // "Now" figures of a class with no recent frame are not known: they show as such, not as the last frame's.
     const stale = classStaleSeconds() > config.stale_after_seconds;
     const ended = state.status === "ended";
@@ -172,6 +175,17 @@
     setText("class-now-note", note);
     $("class-now-note").hidden = !note;
     renderSessionStatus();
+  }
+
+  // Under load the server shares its capacity between classes and may let this one send fewer frames per second
+  // than its client wants (the frames counts' reduced_rate, max_fps and wanted_fps): said in the "Class now" panel
+  // while it lasts, as its figures then update less often. Nothing to say once the session ended.
+  function renderSampling(f) {
+    const reduced = Number(f.reduced_rate) === 1 && state.status !== "ended";
+    const known = [f.max_fps, f.wanted_fps].every((n) => typeof n === "number" && Number.isFinite(n) && n > 0);
+    const sampled = known ? `at ${rate(f.max_fps)} frames/s instead of ${rate(f.wanted_fps)}` : "at a reduced rate";
+    setText("sampling-note", reduced ? `The server is busy: this class is sampled ${sampled}. Readings update less often.` : "");
+    $("sampling-note").hidden = !reduced;
   }
 
   function alertText(alert) {
