@@ -42,7 +42,7 @@ from benchmarks.latency import cpu_seconds, rss_mb  # noqa: E402
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
 from ingest.replay import frames  # noqa: E402
 from project.demo_media import large_class  # noqa: E402
-from project.stack import Stack, free_port  # noqa: E402
+from project.stack import Stack, free_port, fresh_database  # noqa: E402
 
 SLO_PROCESSED = 0.99
 SLO_P95_MS = 1000.0
@@ -160,7 +160,16 @@ def run_one(*, classes: int, students: int, seconds: float, replicas: int, pictu
     """One stack (``replicas`` workers per queue), ``classes`` classes at once; the figures."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-load-{classes}-"))
     env = {"DATA_DIR": str(data_dir)}
-    with Stack(port=free_port(), redis_port=free_port(), log_dir=data_dir / "logs", env=env, replicas=replicas) as stack:
+    with (
+        fresh_database(os.environ.get("DATABASE_URL", "")) as url,
+        Stack(
+            port=free_port(),
+            redis_port=free_port(),
+            log_dir=data_dir / "logs",
+            env={**env, "DATABASE_URL": url} if url else env,
+            replicas=replicas,
+        ) as stack,
+    ):
         sessions = json.loads(stack.manage("shell", "-c", SESSIONS.format(n=classes)).strip().splitlines()[-1])
         statuses: dict[int, int] = {}
         lock = threading.Lock()

@@ -8,8 +8,8 @@ once. So the door keeps the work in the system small instead:
   Redis) until the domain stores or closes it (:func:`frame_finished`), which also keeps the last
   :data:`RECENT_FRAMES` frames' received→finished times. When the slowest tenth of those took longer than
   ``ADMISSION_TARGET_DELAY_SECONDS``, or a frame still in flight has waited twice that, the workers are behind: the
-  admitted frames per second are cut to :data:`DECREASE` of what was coming in. While both stay under half the
-  target the figure grows again (additive increase, multiplicative decrease, as TCP's congestion control). Frames
+  admitted frames per second are cut to :data:`DECREASE` of what was coming in. While both stay under
+  :data:`HEADROOM` of the target the figure grows again (additive increase, multiplicative decrease, as TCP's congestion control). Frames
   that would be late are then never accepted, rather than accepted and read late.
 - **Fair shares.** Each class asks for its client's rate (``X-Wanted-FPS``, 1 unless said). The capacity is
   shared max-min fairly (water filling): a class asking for less than an equal share gets what it asks, the rest
@@ -35,6 +35,10 @@ from classroom import live_state
 DECREASE = 0.85  # the admitted rate after the workers fell behind, as a share of what was coming in
 INCREASE = 0.03  # growth per update while the workers keep up, as a share of the capacity (at least STEP_FPS)
 STEP_FPS = 0.5
+# The figure grows while the delay stays under this share of the target. Not much under: a class's frames take a few
+# hundred milliseconds even when the workers keep up, and a capacity that only grew far below the target would stay
+# stuck at the first cut.
+HEADROOM = 0.8
 UPDATE_SECONDS = 0.5  # the capacity is re-decided at most this often
 HOLD_SECONDS = 2.0  # after a cut, the next cut waits this long: the queue needs a moment to drain
 MIN_CAPACITY_FPS = 1.0
@@ -51,6 +55,7 @@ local sid, now, wanted, limit, burst = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV
 local target, min_cap, max_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local period, hold, active_ms, forget_ms = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 local decrease, increase, step, sampling_ttl = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
+local headroom = tonumber(ARGV[17])
 
 -- The capacity: cut when recent frames took too long or one in flight waits too long, grown while the workers keep up.
 local s = redis.call('HMGET', state_key, 'cap', 'at', 'admitted', 'cut_at')
@@ -72,7 +77,7 @@ if now - at >= period then
       cap = math.max(min_cap, math.min(cap, rate) * decrease)
       cut_at = now
     end
-  elseif delay < target / 2 then
+  elseif delay < target * headroom then
     cap = math.min(max_cap, cap + math.max(step, cap * increase))
   end
   at, admitted = now, 0
@@ -173,6 +178,7 @@ def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float 
         INCREASE,
         STEP_FPS,
         SAMPLING_TTL_SECONDS,
+        HEADROOM,
     ]
     allowed, wait_ms, share, reduced, capacity, delay = live_state.client().eval(_ADMIT, len(keys), *keys, *args)
     return Admission(

@@ -7,6 +7,7 @@ benchmarks, so all three exercise the same real processes.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,6 +59,26 @@ def worker_environment(*, queue: str) -> dict[str, str]:
 def beat_command(*, schedule: str) -> list[str]:
     """Celery beat: the retention purge and closing frames no worker will process (also compose's ``beat``)."""
     return ["celery", "-A", "project", "beat", "-s", schedule]
+
+
+@contextmanager
+def fresh_database(url: str) -> Iterator[str]:
+    """For a PostgreSQL ``url``: a fresh database beside the one it names, dropped afterwards (tests and benchmarks
+    start each stack on an empty one, as SQLite does in a fresh ``DATA_DIR``); any other ``url`` as it is."""
+    if not url.startswith("postgres"):
+        yield url
+        return
+    import psycopg
+
+    name = f"engagement_{uuid.uuid4().hex[:8]}"
+    admin_url = re.sub(r"/[^/]*$", "/postgres", url)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield re.sub(r"/[^/]*$", f"/{name}", url)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class StackError(RuntimeError):

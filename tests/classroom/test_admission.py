@@ -108,7 +108,7 @@ def test_capacity_is_cut_while_frames_come_out_late_and_grows_back_once_they_do_
     assert cut.capacity_fps < 3.0  # below what was coming in
     assert cut.reduced and cut.max_fps < 1.0
     assert session_sampling(session_id=3) == {"max_fps": cut.max_fps, "wanted_fps": 1.0, "reduced_rate": 1}
-    back = run_classes(range(6, 60), took_ms=150)  # they keep up again
+    back = run_classes(range(6, 60), took_ms=500)  # they keep up again: frames take what they take on a busy machine
     assert back.capacity_fps > 3.0 and not back.reduced and back.max_fps == settings.INGEST_RATE_PER_SECOND
 
 

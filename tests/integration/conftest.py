@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import uuid
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from project.stack import Stack, free_port
+from project.stack import Stack, free_port, fresh_database
 
 OUTPUT_DIR = Path(settings.BASE_DIR) / "test-output"
 STALL_SECONDS = 30.0
@@ -33,21 +31,6 @@ class Demo:
     dashboard_url: str
 
 
-def _postgres_database(url: str) -> Iterator[str]:
-    """A fresh database beside the one ``url`` names, dropped afterwards."""
-    import psycopg
-
-    name = f"engagement_it_{uuid.uuid4().hex[:8]}"
-    admin_url = re.sub(r"/[^/]*$", "/postgres", url)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield re.sub(r"/[^/]*$", f"/{name}", url)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole stack, started once for the integration tests."""
@@ -58,24 +41,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "INGEST_RATE_BURST": "40",
         "DJANGO_SETTINGS_MODULE": "project.settings",
     }
-    database_url = os.environ.get("DATABASE_URL", "")
-    databases = _postgres_database(database_url) if database_url.startswith("postgres") else iter([""])
-    url = next(databases)
-    if url:
-        env["DATABASE_URL"] = url
-    # Frame tasks here take well under a second, so a worker silent for 30 s with work waiting has stalled.
-    running = Stack(port=free_port(), redis_port=free_port(), log_dir=data_dir / "logs", env=env, stall_seconds=STALL_SECONDS)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
-        for name in ("daphne", "worker-ingest", "worker-inference", "supervisor"):
-            log = running.log_dir / f"{name}.log"
-            if log.exists():
-                OUTPUT_DIR.mkdir(exist_ok=True)
-                (OUTPUT_DIR / f"{name}.log").write_bytes(log.read_bytes()[-200_000:])
-        next(databases, None)
+    with fresh_database(os.environ.get("DATABASE_URL", "")) as url:
+        if url:
+            env["DATABASE_URL"] = url
+        # Frame tasks here take well under a second, so a worker silent for 30 s with work waiting has stalled.
+        running = Stack(port=free_port(), redis_port=free_port(), log_dir=data_dir / "logs", env=env, stall_seconds=STALL_SECONDS)
+        try:
+            running.start()
+            yield running
+        finally:
+            running.stop()
+            for name in ("daphne", "worker-ingest", "worker-inference", "supervisor"):
+                log = running.log_dir / f"{name}.log"
+                if log.exists():
+                    OUTPUT_DIR.mkdir(exist_ok=True)
+                    (OUTPUT_DIR / f"{name}.log").write_bytes(log.read_bytes()[-200_000:])
 
 
 @pytest.fixture
