@@ -36,10 +36,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django.setup()
 
 import cv2  # noqa: E402
+import redis  # noqa: E402
 import requests  # noqa: E402
 
 from benchmarks.latency import cpu_seconds, rss_mb  # noqa: E402
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
+from classroom import live_state  # noqa: E402
 from ingest.replay import frames  # noqa: E402
 from project.demo_media import large_class  # noqa: E402
 from project.stack import Stack, free_port, fresh_database  # noqa: E402
@@ -185,12 +187,16 @@ def run_one(*, classes: int, students: int, seconds: float, replicas: int, pictu
         started = time.monotonic()
         for thread in threads:
             thread.start()
+        door = redis.Redis.from_url(stack.redis_url)
+        capacity: list[tuple[float, float | None]] = []  # (seconds in, the door's capacity in frames/s), every 2 s
         peak: dict[str, float] = {}
         peak_process: dict[str, float] = {}
         while any(thread.is_alive() for thread in threads):
             for name, process in stack.processes.items():
                 peak[name] = max(peak.get(name, 0.0), rss_mb(process.pid))
                 peak_process[name] = max(peak_process.get(name, 0.0), rss_mb(process.pid, largest=True))
+            cap = door.hget(live_state.key("admission"), "cap")
+            capacity.append((round(time.monotonic() - started, 1), round(float(cap), 2) if cap is not None else None))
             time.sleep(2)
         time.sleep(DRAIN_SECONDS)
         elapsed = time.monotonic() - started
@@ -219,6 +225,7 @@ def run_one(*, classes: int, students: int, seconds: float, replicas: int, pictu
         "peak_rss_mb_largest_process": {name: round(value, 1) for name, value in peak_process.items()},
         "cpu_cores_used": cpu,
         "machine_busy_share": round(busy[0] / busy[1], 3) if busy[1] else None,
+        "door_capacity_fps": capacity,
     }
 
 

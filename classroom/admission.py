@@ -4,13 +4,17 @@ each class's client as the rate it may send (``max_fps``).
 Past its capacity a queue only turns overload into lateness: every class's dashboard falls seconds behind at
 once. So the door keeps the work in the system small instead:
 
-- **Capacity** is learned, not configured. Every accepted frame is in flight (a sorted set of arrival times in
-  Redis) until the domain stores or closes it (:func:`frame_finished`), which also keeps the last
-  :data:`RECENT_FRAMES` frames' received→finished times. When the slowest tenth of those took longer than
-  ``ADMISSION_TARGET_DELAY_SECONDS``, or a frame still in flight has waited twice that, the workers are behind: the
-  admitted frames per second are cut to :data:`DECREASE` of what was coming in. While both stay under
-  :data:`HEADROOM` of the target the figure grows again (additive increase, multiplicative decrease, as TCP's congestion control). Frames
-  that would be late are then never accepted, rather than accepted and read late.
+- **Capacity** is learned, not configured, from how long frames wait for a worker: a frame's time in the queues
+  (received → ingest start, hand-off → inference start), not the time it is worked on, which depends on the
+  machine and the database and says nothing about overload. The domain keeps the last :data:`RECENT_FRAMES`
+  frames' waits when it stores or closes them (:func:`frame_finished`; a frame closed unread waited all its life).
+  Their median, not their tail: a frame that met a busy moment (a rollup refresh, a collection pause) is no
+  overload, while past capacity every frame waits longer. When the median wait exceeds
+  ``ADMISSION_TARGET_WAIT_SECONDS``, or a frame still in flight (a
+  sorted set of arrival times) is older than ``INGEST_MAX_WAIT_SECONDS``, the workers are behind: the admitted
+  frames per second are cut to :data:`DECREASE` of what was coming in. While the waits stay under
+  :data:`HEADROOM` of the target the figure grows again (additive increase, multiplicative decrease, as TCP's
+  congestion control). Frames that would be late are then never accepted, rather than accepted and read late.
 - **Fair shares.** Each class asks for its client's rate (``X-Wanted-FPS``, 1 unless said). The capacity is
   shared max-min fairly (water filling): a class asking for less than an equal share gets what it asks, the rest
   is split equally between the others. A class's share is its ``max_fps``; it is enforced by the class's own
@@ -35,17 +39,15 @@ from classroom import live_state
 DECREASE = 0.85  # the admitted rate after the workers fell behind, as a share of what was coming in
 INCREASE = 0.03  # growth per update while the workers keep up, as a share of the capacity (at least STEP_FPS)
 STEP_FPS = 0.5
-# The figure grows while the delay stays under this share of the target. Not much under: a class's frames take a few
-# hundred milliseconds even when the workers keep up, and a capacity that only grew far below the target would stay
-# stuck at the first cut.
-HEADROOM = 0.8
+HEADROOM = 0.8  # the figure grows while the waits stay under this share of the target
+RATE_SMOOTHING_SECONDS = 3.0  # the admitted rate a cut starts from is smoothed over about this long
 UPDATE_SECONDS = 0.5  # the capacity is re-decided at most this often
 HOLD_SECONDS = 2.0  # after a cut, the next cut waits this long: the queue needs a moment to drain
 MIN_CAPACITY_FPS = 1.0
 MAX_CAPACITY_FPS = 10_000.0  # "unbounded": the workers keep up with everything offered
 ACTIVE_SECONDS = 5.0  # a class that has not uploaded for this long has no share
 FORGET_SECONDS = 30.0  # a frame in flight this long is lost to a dead worker: it no longer says the workers are behind
-RECENT_FRAMES = 20  # finished frames whose times say whether the workers keep up
+RECENT_FRAMES = 30  # finished frames whose median wait says whether the workers keep up
 SAMPLING_TTL_SECONDS = 60
 DEFAULT_WANTED_FPS = 1.0
 
@@ -55,23 +57,26 @@ local sid, now, wanted, limit, burst = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV
 local target, min_cap, max_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local period, hold, active_ms, forget_ms = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 local decrease, increase, step, sampling_ttl = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
-local headroom = tonumber(ARGV[17])
+local headroom, stuck_ms, smooth_ms = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
 
--- The capacity: cut when recent frames took too long or one in flight waits too long, grown while the workers keep up.
-local s = redis.call('HMGET', state_key, 'cap', 'at', 'admitted', 'cut_at')
+-- The capacity: cut when recent frames waited too long for a worker or one in flight is stuck, grown while they keep up.
+local s = redis.call('HMGET', state_key, 'cap', 'at', 'admitted', 'cut_at', 'rate')
 local cap, at, admitted, cut_at = tonumber(s[1]) or max_cap, tonumber(s[2]) or now, tonumber(s[3]) or 0, tonumber(s[4]) or 0
+local rate = tonumber(s[5])
 redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now - forget_ms)
 local oldest = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
-local waiting = 0
-if oldest[2] then waiting = now - tonumber(oldest[2]) end
+local stuck = 0
+if oldest[2] and now - tonumber(oldest[2]) > stuck_ms then stuck = now - tonumber(oldest[2]) end
 local times = redis.call('LRANGE', recent, 0, -1)
 for i, v in ipairs(times) do times[i] = tonumber(v) or 0 end
 table.sort(times)
 local late = 0
-if #times > 0 then late = times[math.max(1, math.ceil(#times * 0.9))] end
-local delay = math.max(late, waiting / 2)
+if #times > 0 then late = times[math.max(1, math.ceil(#times * 0.5))] end
+local delay = math.max(late, stuck)
 if now - at >= period then
-  local rate = admitted * 1000 / (now - at)
+  -- What was coming in, smoothed over a few seconds: a half-second's count of a few frames is too noisy to cut from.
+  local instant = admitted * 1000 / (now - at)
+  if rate == nil then rate = instant else rate = rate + (instant - rate) * math.min(1, (now - at) / smooth_ms) end
   if delay > target then
     if now - cut_at >= hold then
       cap = math.max(min_cap, math.min(cap, rate) * decrease)
@@ -127,7 +132,7 @@ else
 end
 redis.call('HSET', bucket, 'tokens', tokens, 'ts', now)
 redis.call('PEXPIRE', bucket, math.ceil(depth / share * 1000) + 1000)
-redis.call('HSET', state_key, 'cap', cap, 'at', at, 'admitted', admitted, 'cut_at', cut_at)
+redis.call('HSET', state_key, 'cap', cap, 'at', at, 'admitted', admitted, 'cut_at', cut_at, 'rate', rate or 0)
 redis.call('HSET', sampling, 'max_fps', share, 'wanted_fps', mine, 'reduced', reduced)
 redis.call('EXPIRE', sampling, sampling_ttl)
 return {allowed, wait, math.floor(share * 1000), reduced, math.floor(cap * 1000), math.floor(delay)}
@@ -137,8 +142,8 @@ return {allowed, wait, math.floor(share * 1000), reduced, math.floor(cap * 1000)
 @dataclass(frozen=True)
 class Admission:
     """The door's answer to one upload: whether it may go in, after how many seconds to retry if not, the class's
-    share now (``max_fps``) and whether that is below what its client wants; the capacity and the delay it was
-    decided on (recent frames' slowest tenth, or half the longest wait in flight), for the benchmarks and logs."""
+    share now (``max_fps``) and whether that is below what its client wants; the capacity and the wait it was
+    decided on (recent frames' median wait, or a stuck frame's age), for the benchmarks and logs."""
 
     allowed: bool
     retry_after: int
@@ -167,7 +172,7 @@ def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float 
         wanted,
         settings.INGEST_RATE_PER_SECOND,
         settings.INGEST_RATE_BURST,
-        int(1000 * settings.ADMISSION_TARGET_DELAY_SECONDS),
+        int(1000 * settings.ADMISSION_TARGET_WAIT_SECONDS),
         MIN_CAPACITY_FPS,
         MAX_CAPACITY_FPS,
         int(1000 * UPDATE_SECONDS),
@@ -179,6 +184,8 @@ def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float 
         STEP_FPS,
         SAMPLING_TTL_SECONDS,
         HEADROOM,
+        int(1000 * settings.INGEST_MAX_WAIT_SECONDS),
+        int(1000 * RATE_SMOOTHING_SECONDS),
     ]
     allowed, wait_ms, share, reduced, capacity, delay = live_state.client().eval(_ADMIT, len(keys), *keys, *args)
     return Admission(
@@ -201,12 +208,13 @@ def frame_in_flight(*, frame_log_id: int, at: float, pipe: redis.client.Pipeline
         writer.execute()
 
 
-def frame_finished(*, frame_log_id: int, took_ms: float) -> None:
-    """A frame left the system, ``took_ms`` after it arrived: stored, dropped, expired or failed. Idempotent but for
-    the time, which a frame finished twice (a redelivered task) counts twice among the recent ones: harmless."""
+def frame_finished(*, frame_log_id: int, waited_ms: float) -> None:
+    """A frame left the system after waiting ``waited_ms`` for workers in all: stored, dropped, expired or failed.
+    Idempotent but for the wait, which a frame finished twice (a redelivered task) counts twice among the recent
+    ones: harmless."""
     pipe = live_state.client().pipeline()
     pipe.zrem(live_state.key("inflight"), str(frame_log_id))
-    pipe.lpush(live_state.key("admission", "recent"), int(took_ms))
+    pipe.lpush(live_state.key("admission", "recent"), int(waited_ms))
     pipe.ltrim(live_state.key("admission", "recent"), 0, RECENT_FRAMES - 1)
     pipe.expire(live_state.key("admission", "recent"), int(2 * FORGET_SECONDS))
     pipe.execute()

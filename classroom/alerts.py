@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -211,7 +211,9 @@ def _student_alerts(
                 participant=participant,
                 detail={"last_seen_at": last_seen.isoformat() if last_seen else None, "threshold_seconds": thresholds.absent_seconds},
             )
-    live_state.states_save(kind="alerts", states={pid: json.dumps(asdict(s)) for pid, s in states.items()}, ttl_seconds=STATE_TTL_SECONDS)
+    live_state.states_save(
+        kind="alerts", states={pid: live_state.state_json(s) for pid, s in states.items()}, ttl_seconds=STATE_TTL_SECONDS
+    )
 
 
 def _class_alerts(
@@ -259,8 +261,11 @@ def uploads_check(*, now: datetime | None = None) -> int:
         thresholds = thresholds_for(course=session.course)
         last = session.last or session.started_at
         stopped = (now - last).total_seconds() >= thresholds.uploads_stopped_seconds
+        open_alert = Alert.objects.filter(session=session, participant=None, kind=Alert.Kind.UPLOADS_STOPPED, cleared_at=None)
+        if stopped == open_alert.exists():
+            continue  # as it should be: no transaction (on SQLite, the whole file's write lock) for a check every 5 s
         with transaction.atomic():
-            current = Alert.objects.filter(session=session, participant=None, kind=Alert.Kind.UPLOADS_STOPPED, cleared_at=None).first()
+            current = open_alert.first()
             if stopped and current is None:
                 detail = {
                     "last_frame_at": session.last.isoformat() if session.last else None,

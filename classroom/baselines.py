@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 
 from classroom import live_state
 from classroom.engagement import Baseline, baseline_add
@@ -39,6 +38,6 @@ def baselines_for_frame(
         previous = _decode(raw)
         result[pid] = baseline_add(previous, yaw=yaw, pitch=pitch, weight=weight, mix=mix, at=at)
         if result[pid] != (previous or Baseline()):
-            changed[pid] = json.dumps(asdict(result[pid]))
+            changed[pid] = live_state.state_json(result[pid])
     live_state.states_save(kind="baseline", states=changed, ttl_seconds=STATE_TTL_SECONDS)
     return result

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -91,6 +91,6 @@ def shown_for_frame(samples: Sequence[tuple[int, float, Sequence[float], Sequenc
         previous = ShownExpression(**json.loads(raw)) if raw else None
         result[pid] = expression_shown(probabilities=probabilities, rest=rest, previous=previous, t=t)
     live_state.states_save(
-        kind="shown", states={pid: json.dumps(asdict(value)) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
+        kind="shown", states={pid: live_state.state_json(value) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
     )
     return result

@@ -128,13 +128,17 @@ def _rollup_rows(*, session: ClassSession, first: datetime, upto: datetime, peop
     return rows + [_row(session.pk, participant_id, minute, acc) for (participant_id, minute), acc in persons.items()]
 
 
-@transaction.atomic
 def rollups_compute(*, session: ClassSession, start: datetime, end: datetime) -> int:
-    """Recompute the rollups of the minutes from ``start``'s to ``end``'s (inclusive); returns the rows written."""
+    """Recompute the rollups of the minutes from ``start``'s to ``end``'s (inclusive); returns the rows written.
+
+    The rows are computed before the transaction that replaces them: on SQLite a transaction holds the whole file's
+    write lock, and every frame being stored would wait for the reading and adding up. A frame stored meanwhile is in
+    the next refresh, which starts before the last rolled minute."""
     first, upto = minute_of(start), minute_of(end) + MINUTE
     rows = _rollup_rows(session=session, first=first, upto=upto, people=True)
-    MinuteRollup.objects.filter(session=session, minute__gte=first, minute__lt=upto).delete()
-    MinuteRollup.objects.bulk_create(rows)
+    with transaction.atomic():
+        MinuteRollup.objects.filter(session=session, minute__gte=first, minute__lt=upto).delete()
+        MinuteRollup.objects.bulk_create(rows)
     return len(rows)
 
 

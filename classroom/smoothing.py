@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -59,7 +59,7 @@ def smooth_frame(observations: Sequence[tuple[int, float, float, Sequence[float]
         previous = Smoothed(**json.loads(raw)) if raw else None
         result[pid] = smooth(previous, t=t, engagement=engagement, probabilities=probs, tau=settings.SMOOTHING_SECONDS)
     live_state.states_save(
-        kind="smooth", states={pid: json.dumps(asdict(value)) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
+        kind="smooth", states={pid: live_state.state_json(value) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
     )
     return result
 

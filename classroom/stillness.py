@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -129,6 +129,6 @@ def stillness_for_frame(faces: Sequence[tuple[int, Sequence[float] | None]], *, 
         state = stillness_add(previous, signature=signature, at=at)
         result[pid] = state.still
         if state != previous:
-            changed[pid] = json.dumps(asdict(state))
+            changed[pid] = live_state.state_json(state)
     live_state.states_save(kind=STILL, states=changed, ttl_seconds=STATE_TTL_SECONDS)
     return result

@@ -58,3 +58,24 @@ def test_every_app_service_shares_one_environment(services: dict[str, Any]) -> N
     for name in ("migrate", "beat", *(f"{queue}-worker" for queue in QUEUES)):
         environment = services[name]["environment"]
         assert {key: environment[key] for key in shared} == shared, name
+
+
+@pytest.fixture(scope="module")
+def worker_machine() -> dict[str, Any]:
+    return dict(yaml.safe_load((Path(settings.BASE_DIR) / "docker-compose.workers.yml").read_text())["services"])
+
+
+def test_a_worker_machine_runs_only_workers(worker_machine: dict[str, Any]) -> None:
+    assert set(worker_machine) == {f"{queue}-worker" for queue in QUEUES}
+
+
+@pytest.mark.parametrize("queue", QUEUES)
+def test_a_worker_machines_workers_are_the_main_machines(services: dict[str, Any], worker_machine: dict[str, Any], queue: str) -> None:
+    """The same command and settings as the main machine's worker, but Redis and PostgreSQL are the main machine's."""
+    here, there = services[f"{queue}-worker"], worker_machine[f"{queue}-worker"]
+    assert there["command"] == here["command"] and there["image"] == here["image"]
+    urls = {"DATABASE_URL", "REDIS_URL"}
+    assert {k: v for k, v in there["environment"].items() if k not in urls} == {
+        k: v for k, v in here["environment"].items() if k not in urls
+    }
+    assert all("${MAIN_HOST:?set MAIN_HOST}" in there["environment"][name] for name in urls)
