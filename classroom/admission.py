@@ -6,15 +6,16 @@ once. So the door keeps the work in the system small instead:
 
 - **Capacity** is learned, not configured, from how long frames wait for a worker: a frame's time in the queues
   (received → ingest start, hand-off → inference start), not the time it is worked on, which depends on the
-  machine and the database and says nothing about overload. The domain keeps the last :data:`RECENT_FRAMES`
-  frames' waits when it stores or closes them (:func:`frame_finished`; a frame closed unread waited all its life).
-  Their median, not their tail: a frame that met a busy moment (a rollup refresh, a collection pause) is no
-  overload, while past capacity every frame waits longer. When the median wait exceeds
-  ``ADMISSION_TARGET_WAIT_SECONDS``, or a frame still in flight (a
-  sorted set of arrival times) is older than ``INGEST_MAX_WAIT_SECONDS``, the workers are behind: the admitted
-  frames per second are cut to :data:`DECREASE` of what was coming in. While the waits stay under
-  :data:`HEADROOM` of the target the figure grows again (additive increase, multiplicative decrease, as TCP's
-  congestion control). Frames that would be late are then never accepted, rather than accepted and read late.
+  machine and the database and says nothing about overload. The domain notes each frame's wait when it stores or
+  closes it (:func:`frame_finished`; a frame closed unread waited all its life). The door looks at the frames
+  that arrived in the last :data:`WINDOW_SECONDS` and after its last cut (what the current figure brought about)
+  and takes their median, not their tail: a frame that met a busy moment (a rollup refresh, a collection pause)
+  is no overload, while past capacity every frame waits longer. When the median exceeds
+  ``ADMISSION_TARGET_WAIT_SECONDS``, or a frame still in flight (a sorted set of arrival times) is older than
+  ``INGEST_MAX_WAIT_SECONDS``, the workers are behind: the admitted frames per second are cut to
+  :data:`DECREASE`. While the median stays under :data:`HEADROOM` of the target, or too few frames say anything,
+  the figure grows again (additive increase, multiplicative decrease, as TCP's congestion control). Frames that
+  would be late are then never accepted, rather than accepted and read late.
 - **Fair shares.** Each class asks for its client's rate (``X-Wanted-FPS``, 1 unless said). The capacity is
   shared max-min fairly (water filling): a class asking for less than an equal share gets what it asks, the rest
   is split equally between the others. A class's share is its ``max_fps``; it is enforced by the class's own
@@ -47,7 +48,8 @@ MIN_CAPACITY_FPS = 1.0
 MAX_CAPACITY_FPS = 10_000.0  # "unbounded": the workers keep up with everything offered
 ACTIVE_SECONDS = 5.0  # a class that has not uploaded for this long has no share
 FORGET_SECONDS = 30.0  # a frame in flight this long is lost to a dead worker: it no longer says the workers are behind
-RECENT_FRAMES = 30  # finished frames whose median wait says whether the workers keep up
+WINDOW_SECONDS = 3.0  # frames that arrived this recently (and after the last cut) say whether the workers keep up
+MIN_FRAMES = 3  # fewer finished frames than this in the window say nothing: the figure may grow
 SAMPLING_TTL_SECONDS = 60
 DEFAULT_WANTED_FPS = 1.0
 
@@ -58,6 +60,7 @@ local target, min_cap, max_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(
 local period, hold, active_ms, forget_ms = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 local decrease, increase, step, sampling_ttl = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 local headroom, stuck_ms, smooth_ms = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
+local window_ms, min_frames = tonumber(ARGV[20]), tonumber(ARGV[21])
 
 -- The capacity: cut when recent frames waited too long for a worker or one in flight is stuck, grown while they keep up.
 local s = redis.call('HMGET', state_key, 'cap', 'at', 'admitted', 'cut_at', 'rate')
@@ -67,11 +70,14 @@ redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now - forget_ms)
 local oldest = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
 local stuck = 0
 if oldest[2] and now - tonumber(oldest[2]) > stuck_ms then stuck = now - tonumber(oldest[2]) end
-local times = redis.call('LRANGE', recent, 0, -1)
-for i, v in ipairs(times) do times[i] = tonumber(v) or 0 end
-table.sort(times)
+-- The waits of frames that arrived in the last window and after the last cut: what the current figure brought about.
+local since = math.max(now - window_ms, cut_at)
+local entries = redis.call('ZRANGEBYSCORE', recent, '(' .. since, '+inf')
+local waits = {}
+for i, member in ipairs(entries) do waits[i] = tonumber(string.match(member, ':(%d+)$')) or 0 end
+table.sort(waits)
 local late = 0
-if #times > 0 then late = times[math.max(1, math.ceil(#times * 0.5))] end
+if #waits >= min_frames then late = waits[math.ceil(#waits * 0.5)] end
 local delay = math.max(late, stuck)
 if now - at >= period then
   -- What was coming in, smoothed over a few seconds: a half-second's count of a few frames is too noisy to cut from.
@@ -79,7 +85,9 @@ if now - at >= period then
   if rate == nil then rate = instant else rate = rate + (instant - rate) * math.min(1, (now - at) / smooth_ms) end
   if delay > target then
     if now - cut_at >= hold then
-      cap = math.max(min_cap, math.min(cap, rate) * decrease)
+      -- A figure far above what comes in (the workers kept up with all of it) is first brought down to that.
+      if cap > 1.5 * rate then cap = rate end
+      cap = math.max(min_cap, cap * decrease)
       cut_at = now
     end
   elseif delay < target * headroom then
@@ -186,6 +194,8 @@ def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float 
         HEADROOM,
         int(1000 * settings.INGEST_MAX_WAIT_SECONDS),
         int(1000 * RATE_SMOOTHING_SECONDS),
+        int(1000 * WINDOW_SECONDS),
+        MIN_FRAMES,
     ]
     allowed, wait_ms, share, reduced, capacity, delay = live_state.client().eval(_ADMIT, len(keys), *keys, *args)
     return Admission(
@@ -208,15 +218,15 @@ def frame_in_flight(*, frame_log_id: int, at: float, pipe: redis.client.Pipeline
         writer.execute()
 
 
-def frame_finished(*, frame_log_id: int, waited_ms: float) -> None:
-    """A frame left the system after waiting ``waited_ms`` for workers in all: stored, dropped, expired or failed.
-    Idempotent but for the wait, which a frame finished twice (a redelivered task) counts twice among the recent
-    ones: harmless."""
+def frame_finished(*, frame_log_id: int, arrived_at: float, waited_ms: float) -> None:
+    """A frame that arrived at ``arrived_at`` (epoch s) left the system after waiting ``waited_ms`` for workers in all:
+    stored, dropped, expired or failed. Idempotent."""
+    recent = live_state.key("admission", "recent")
     pipe = live_state.client().pipeline()
     pipe.zrem(live_state.key("inflight"), str(frame_log_id))
-    pipe.lpush(live_state.key("admission", "recent"), int(waited_ms))
-    pipe.ltrim(live_state.key("admission", "recent"), 0, RECENT_FRAMES - 1)
-    pipe.expire(live_state.key("admission", "recent"), int(2 * FORGET_SECONDS))
+    pipe.zadd(recent, {f"{frame_log_id}:{int(waited_ms)}": int(1000 * arrived_at)})
+    pipe.zremrangebyscore(recent, "-inf", int(1000 * (arrived_at - FORGET_SECONDS)))
+    pipe.expire(recent, int(2 * FORGET_SECONDS))
     pipe.execute()
 
 

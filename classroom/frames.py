@@ -47,7 +47,8 @@ def frame_close(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
 
         publish_built_on_commit(session_id=log.session_id, build=counts)
     # Closed unread (or read in part): all its life was waiting, as far as the door is concerned.
-    frame_finished(frame_log_id=log.pk, waited_ms=(log.processed_at - log.received_at).total_seconds() * 1000)
+    waited = (log.processed_at - log.received_at).total_seconds() * 1000
+    frame_finished(frame_log_id=log.pk, arrived_at=log.received_at.timestamp(), waited_ms=waited)
 
 
 COUNTS_QUIET_SECONDS = 2.0  # a session whose frames still arrive sends its counters with each frame already
@@ -209,4 +210,5 @@ def frame_readings_record(
             attendance_after_frame(session=log.session, present=set(names), absent={p.pk for p in absent})
     finally:
         # Stored, or a duplicate that stored nothing: it no longer waits; what it waited for workers tells the door.
-        frame_finished(frame_log_id=log.pk, waited_ms=stages_ms.get("ingest_wait", 0.0) + stages_ms.get("inference_wait", 0.0))
+        waited = stages_ms.get("ingest_wait", 0.0) + stages_ms.get("inference_wait", 0.0)
+        frame_finished(frame_log_id=log.pk, arrived_at=log.received_at.timestamp(), waited_ms=waited)

@@ -98,7 +98,7 @@ def run_classes(seconds: range, *, waited_ms: float) -> admission.Admission:
             if door.allowed:
                 frame_id = 1000 * second + sid
                 frame_in_flight(frame_log_id=frame_id, at=now)
-                frame_finished(frame_log_id=frame_id, waited_ms=waited_ms)
+                frame_finished(frame_log_id=frame_id, arrived_at=now, waited_ms=waited_ms)
     return door
 
 
@@ -112,12 +112,23 @@ def test_capacity_is_cut_while_frames_wait_for_workers_and_grows_back_once_they_
     assert back.capacity_fps > 3.0 and not back.reduced and back.max_fps == settings.INGEST_RATE_PER_SECOND
 
 
+def test_frames_that_came_before_a_cut_do_not_cut_again(settings: Any) -> None:
+    """The backlog that made the door cut drains after the cut, its frames late; only what came after the cut counts."""
+    settings.ADMISSION_TARGET_WAIT_SECONDS = 0.25
+    cut = run_classes(range(3), waited_ms=1200)
+    assert cut.reduced
+    for second in range(3, 12):
+        frame_finished(frame_log_id=90_000 + second, arrived_at=T0 + 1, waited_ms=3000)  # the old backlog, still draining
+        after = run_classes(range(second, second + 1), waited_ms=50)
+    assert after.capacity_fps > cut.capacity_fps
+
+
 def test_a_frame_stuck_in_flight_cuts_the_capacity_before_any_frame_comes_out(settings: Any) -> None:
     settings.INGEST_MAX_WAIT_SECONDS = 2.0
     frame_in_flight(frame_log_id=99, at=T0 - 3)  # in flight for 3 s already
     doors = [frame_admit(session_id=sid, wanted_fps=1.0, now=T0 + second + sid / 10) for second in range(4) for sid in (1, 2, 3)]
     assert doors[-1].capacity_fps < 3.0 and doors[-1].reduced
-    frame_finished(frame_log_id=99, waited_ms=3000)
+    frame_finished(frame_log_id=99, arrived_at=T0 - 3, waited_ms=3000)
     assert live_state.client().zcard(live_state.key("inflight")) == 0
 
 
