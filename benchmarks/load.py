@@ -42,7 +42,7 @@ import requests  # noqa: E402
 from benchmarks.latency import cpu_seconds, rss_mb  # noqa: E402
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
 from classroom import live_state  # noqa: E402
-from ingest.replay import frames  # noqa: E402
+from ingest.replay import allowed_period, frames, server_max_fps  # noqa: E402
 from project.demo_media import large_class  # noqa: E402
 from project.stack import Stack, free_port, fresh_database  # noqa: E402
 
@@ -132,7 +132,7 @@ def drive(
     the server's ``max_fps`` and Retry-After say, as the extension keeps to them."""
     with requests.Session() as http:
         start = time.monotonic() + phase
-        next_at, index, max_fps = start, 0, 1.0
+        next_at, index, max_fps = start, 0, None
         while next_at < start + seconds:
             time.sleep(max(0.0, next_at - time.monotonic()))
             jpeg, tiles = pictures[index % len(pictures)]
@@ -148,10 +148,10 @@ def drive(
                     timeout=10,
                 )
                 code = response.status_code
-                max_fps = float(response.json().get("max_fps") or max_fps)
+                max_fps = server_max_fps(response) or max_fps
                 retry_after = float(response.headers.get("Retry-After", 0)) if code in (429, 503) else 0.0
-                wait = max(1.0 / min(1.0, max_fps), retry_after)
-            except (requests.RequestException, ValueError):
+                wait = max(allowed_period(1.0, max_fps), retry_after)
+            except requests.RequestException:
                 code = 0
             next_at += wait
             with lock:
