@@ -4,18 +4,17 @@ each class's client as the rate it may send (``max_fps``).
 Past its capacity a queue only turns overload into lateness: every class's dashboard falls seconds behind at
 once. So the door keeps the work in the system small instead:
 
-- **Capacity** is learned, not configured, from how long frames wait for a worker: a frame's time in the queues
-  (received → ingest start, hand-off → inference start), not the time it is worked on, which depends on the
-  machine and the database and says nothing about overload. The domain notes each frame's wait when it stores or
-  closes it (:func:`frame_finished`; a frame closed unread waited all its life). The door looks at the frames
-  that arrived in the last :data:`WINDOW_SECONDS` and after its last cut (what the current figure brought about)
-  and takes their median, not their tail: a frame that met a busy moment (a rollup refresh, a collection pause)
-  is no overload, while past capacity every frame waits longer. When the median exceeds
-  ``ADMISSION_TARGET_WAIT_SECONDS``, or a frame still in flight (a sorted set of arrival times) is older than
-  ``INGEST_MAX_WAIT_SECONDS``, the workers are behind: the admitted frames per second are cut to
-  :data:`DECREASE`. While the median stays under :data:`HEADROOM` of the target, or too few frames say anything,
-  the figure grows again (additive increase, multiplicative decrease, as TCP's congestion control). Frames that
-  would be late are then never accepted, rather than accepted and read late.
+- **Capacity** is learned, not configured, from how long frames take from upload to stored: the figure the
+  service promises (p95 under a second). The domain notes each frame's time when it stores or closes it
+  (:func:`frame_finished`). The door looks at the frames that arrived in the last :data:`WINDOW_SECONDS` and after
+  its last cut (what the current figure brought about) and holds their slowest tenth to
+  ``ADMISSION_TARGET_LATENCY_SECONDS``: above it, or with a frame still in flight (a sorted set of arrival times)
+  for longer than twice ``INGEST_MAX_WAIT_SECONDS``, the workers are behind and the admitted frames per second are
+  cut to :data:`DECREASE`. While it stays under :data:`HEADROOM` of the target (too few frames say nothing, and
+  the figure holds), it grows again: slowly near the last cut, fast once :data:`SETTLE_SECONDS` have passed (additive
+  increase, multiplicative decrease, as TCP's congestion control). Frames that would be late are then never
+  accepted, rather than accepted and read late. A slower deployment (a database across the network) is held to
+  fewer frames by the same rule: the promise is the same.
 - **Fair shares.** Each class asks for its client's rate (``X-Wanted-FPS``, 1 unless said). The capacity is
   shared max-min fairly (water filling): a class asking for less than an equal share gets what it asks, the rest
   is split equally between the others. A class's share is its ``max_fps``; it is enforced by the class's own
@@ -40,7 +39,7 @@ from classroom import live_state
 DECREASE = 0.85  # the admitted rate after the workers fell behind, as a share of what was coming in
 INCREASE = 0.03  # growth per update while the workers keep up, as a share of the capacity (at least STEP_FPS)
 STEP_FPS = 0.5
-HEADROOM = 0.8  # the figure grows while the waits stay under this share of the target
+HEADROOM = 0.8  # the figure grows while the slowest tenth stays under this share of the target
 RATE_SMOOTHING_SECONDS = 3.0  # the admitted rate a cut starts from is smoothed over about this long
 UPDATE_SECONDS = 0.5  # the capacity is re-decided at most this often
 HOLD_SECONDS = 2.0  # after a cut, the next cut waits this long: the queue needs a moment to drain
@@ -49,7 +48,9 @@ MAX_CAPACITY_FPS = 10_000.0  # "unbounded": the workers keep up with everything 
 ACTIVE_SECONDS = 5.0  # a class that has not uploaded for this long has no share
 FORGET_SECONDS = 30.0  # a frame in flight this long is lost to a dead worker: it no longer says the workers are behind
 WINDOW_SECONDS = 3.0  # frames that arrived this recently (and after the last cut) say whether the workers keep up
-MIN_FRAMES = 3  # fewer finished frames than this in the window say nothing: the figure may grow
+MIN_FRAMES = 3  # fewer finished frames than this in the window say nothing: the figure holds (grows when idle)
+QUANTILE = 0.9  # the quantile of recent frames' times held to the target: the promise is on the tail
+SETTLE_SECONDS = 5.0  # this long after a cut, the figure grows four times as fast
 SAMPLING_TTL_SECONDS = 60
 DEFAULT_WANTED_FPS = 1.0
 
@@ -60,9 +61,9 @@ local target, min_cap, max_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(
 local period, hold, active_ms, forget_ms = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 local decrease, increase, step, sampling_ttl = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 local headroom, stuck_ms, smooth_ms = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
-local window_ms, min_frames = tonumber(ARGV[20]), tonumber(ARGV[21])
+local window_ms, min_frames, quantile, settle = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22]), tonumber(ARGV[23])
 
--- The capacity: cut when recent frames waited too long for a worker or one in flight is stuck, grown while they keep up.
+-- The capacity: cut when recent frames took too long or one in flight is stuck, grown while they keep up.
 local s = redis.call('HMGET', state_key, 'cap', 'at', 'admitted', 'cut_at', 'rate')
 local cap, at, admitted, cut_at = tonumber(s[1]) or max_cap, tonumber(s[2]) or now, tonumber(s[3]) or 0, tonumber(s[4]) or 0
 local rate = tonumber(s[5])
@@ -70,15 +71,17 @@ redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now - forget_ms)
 local oldest = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
 local stuck = 0
 if oldest[2] and now - tonumber(oldest[2]) > stuck_ms then stuck = now - tonumber(oldest[2]) end
--- The waits of frames that arrived in the last window and after the last cut: what the current figure brought about.
+-- The times of frames that arrived in the last window and after the last cut: what the current figure brought about.
 local since = math.max(now - window_ms, cut_at)
 local entries = redis.call('ZRANGEBYSCORE', recent, '(' .. since, '+inf')
-local waits = {}
-for i, member in ipairs(entries) do waits[i] = tonumber(string.match(member, ':(%d+)$')) or 0 end
-table.sort(waits)
+local took = {}
+for i, member in ipairs(entries) do took[i] = tonumber(string.match(member, ':(%d+)$')) or 0 end
+table.sort(took)
 local late = 0
-if #waits >= min_frames then late = waits[math.ceil(#waits * 0.5)] end
+if #took >= min_frames then late = took[math.ceil(#took * quantile)] end
 local delay = math.max(late, stuck)
+-- Too few frames since the last cut say nothing yet: hold, unless nothing is in flight at all (an idle door may grow).
+local unsure = #took < min_frames and oldest[2] ~= nil
 if now - at >= period then
   -- What was coming in, smoothed over a few seconds: a half-second's count of a few frames is too noisy to cut from.
   local instant = admitted * 1000 / (now - at)
@@ -90,7 +93,10 @@ if now - at >= period then
       cap = math.max(min_cap, cap * decrease)
       cut_at = now
     end
-  elseif delay < target * headroom then
+  elseif delay < target * headroom and not unsure then
+    -- Near the last cut the figure creeps up (it was too much there); long after it, it grows fast: a cut
+    -- that a passing burst caused (classes starting at once) is soon made good.
+    if now - cut_at >= settle then cap = cap * (1 + 3 * increase) end
     cap = math.min(max_cap, cap + math.max(step, cap * increase))
   end
   at, admitted = now, 0
@@ -150,8 +156,8 @@ return {allowed, wait, math.floor(share * 1000), reduced, math.floor(cap * 1000)
 @dataclass(frozen=True)
 class Admission:
     """The door's answer to one upload: whether it may go in, after how many seconds to retry if not, the class's
-    share now (``max_fps``) and whether that is below what its client wants; the capacity and the wait it was
-    decided on (recent frames' median wait, or a stuck frame's age), for the benchmarks and logs."""
+    share now (``max_fps``) and whether that is below what its client wants; the capacity and the time it was
+    decided on (recent frames' slowest tenth, or a stuck frame's age), for the benchmarks and logs."""
 
     allowed: bool
     retry_after: int
@@ -180,7 +186,7 @@ def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float 
         wanted,
         settings.INGEST_RATE_PER_SECOND,
         settings.INGEST_RATE_BURST,
-        int(1000 * settings.ADMISSION_TARGET_WAIT_SECONDS),
+        int(1000 * settings.ADMISSION_TARGET_LATENCY_SECONDS),
         MIN_CAPACITY_FPS,
         MAX_CAPACITY_FPS,
         int(1000 * UPDATE_SECONDS),
@@ -192,10 +198,12 @@ def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float 
         STEP_FPS,
         SAMPLING_TTL_SECONDS,
         HEADROOM,
-        int(1000 * settings.INGEST_MAX_WAIT_SECONDS),
+        int(2000 * settings.INGEST_MAX_WAIT_SECONDS),  # in flight twice as long as a frame may wait: stuck
         int(1000 * RATE_SMOOTHING_SECONDS),
         int(1000 * WINDOW_SECONDS),
         MIN_FRAMES,
+        QUANTILE,
+        int(1000 * SETTLE_SECONDS),
     ]
     allowed, wait_ms, share, reduced, capacity, delay = live_state.client().eval(_ADMIT, len(keys), *keys, *args)
     return Admission(
@@ -218,13 +226,13 @@ def frame_in_flight(*, frame_log_id: int, at: float, pipe: redis.client.Pipeline
         writer.execute()
 
 
-def frame_finished(*, frame_log_id: int, arrived_at: float, waited_ms: float) -> None:
-    """A frame that arrived at ``arrived_at`` (epoch s) left the system after waiting ``waited_ms`` for workers in all:
-    stored, dropped, expired or failed. Idempotent."""
+def frame_finished(*, frame_log_id: int, arrived_at: float, took_ms: float) -> None:
+    """A frame that arrived at ``arrived_at`` (epoch s) left the system ``took_ms`` later: stored, dropped, expired or
+    failed. Idempotent."""
     recent = live_state.key("admission", "recent")
     pipe = live_state.client().pipeline()
     pipe.zrem(live_state.key("inflight"), str(frame_log_id))
-    pipe.zadd(recent, {f"{frame_log_id}:{int(waited_ms)}": int(1000 * arrived_at)})
+    pipe.zadd(recent, {f"{frame_log_id}:{int(took_ms)}": int(1000 * arrived_at)})
     pipe.zremrangebyscore(recent, "-inf", int(1000 * (arrived_at - FORGET_SECONDS)))
     pipe.expire(recent, int(2 * FORGET_SECONDS))
     pipe.execute()

@@ -46,9 +46,8 @@ def frame_close(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
             return {"type": "frames", **session_frame_counts(session_id=log.session_id)}
 
         publish_built_on_commit(session_id=log.session_id, build=counts)
-    # Closed unread (or read in part): all its life was waiting, as far as the door is concerned.
-    waited = (log.processed_at - log.received_at).total_seconds() * 1000
-    frame_finished(frame_log_id=log.pk, arrived_at=log.received_at.timestamp(), waited_ms=waited)
+    took = (log.processed_at - log.received_at).total_seconds() * 1000
+    frame_finished(frame_log_id=log.pk, arrived_at=log.received_at.timestamp(), took_ms=took)
 
 
 COUNTS_QUIET_SECONDS = 2.0  # a session whose frames still arrive sends its counters with each frame already
@@ -209,6 +208,6 @@ def frame_readings_record(
             )
             attendance_after_frame(session=log.session, present=set(names), absent={p.pk for p in absent})
     finally:
-        # Stored, or a duplicate that stored nothing: it no longer waits; what it waited for workers tells the door.
-        waited = stages_ms.get("ingest_wait", 0.0) + stages_ms.get("inference_wait", 0.0)
-        frame_finished(frame_log_id=log.pk, arrived_at=log.received_at.timestamp(), waited_ms=waited)
+        # Stored, or a duplicate that stored nothing: it is no longer in flight, and its time tells the door.
+        took = (timezone.now() - log.received_at).total_seconds() * 1000
+        frame_finished(frame_log_id=log.pk, arrived_at=log.received_at.timestamp(), took_ms=took)
