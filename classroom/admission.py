@@ -36,7 +36,7 @@ from django.conf import settings
 
 from classroom import live_state
 
-DECREASE = 0.85  # the admitted rate after the workers fell behind, as a share of what was coming in
+DECREASE = 0.85  # a cut: the capacity (or what was coming in, when far below it) times this
 INCREASE = 0.03  # growth per update while the workers keep up, as a share of the capacity (at least STEP_FPS)
 STEP_FPS = 0.5
 HEADROOM = 0.8  # the figure grows while the slowest tenth stays under this share of the target
