@@ -351,13 +351,21 @@ def main() -> None:
         "benchmark": f"{args.students} named tiles per class at 1 frame/s, N classes at once, names from the {args.names_from}",
         "capacity": capacity,
         "runs": runs,
+    }
+    result_write(result, out=args.out)
+
+
+def result_write(result: dict[str, Any], *, out: Path) -> None:
+    """Write a stack benchmark's result with where and when it was measured (this machine, the database in use)."""
+    result = {
+        **result,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwritten to {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":

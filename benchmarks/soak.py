@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import threading
 import time
@@ -24,7 +23,7 @@ from typing import Any
 import redis
 
 from benchmarks.latency import rss_mb
-from benchmarks.load import SESSIONS, drive, galleries
+from benchmarks.load import SESSIONS, drive, galleries, result_write
 from benchmarks.tables import markdown_table, table
 from classroom import live_state
 from project.stack import Stack, free_port, fresh_database
@@ -134,13 +133,8 @@ def main() -> None:
     result = {
         "benchmark": f"soak: {args.classes} classes of {args.students} named tiles at 1 frame/s for {args.minutes:g} min",
         **run,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwritten to {args.out}")
+    result_write(result, out=args.out)
 
 
 if __name__ == "__main__":
