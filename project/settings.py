@@ -127,6 +127,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _env_bo
         "max_size": int(os.environ.get("DATABASE_POOL_SIZE", 4)),
         "timeout": 10,
     }
+# A Celery worker process keeps one connection this long instead of the pool (project/worker_db.py).
+DATABASE_WORKER_CONN_MAX_AGE = int(os.environ.get("DATABASE_WORKER_CONN_MAX_AGE", "600"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while a worker writes; busy timeout rides out short write locks.
     # IMMEDIATE: a transaction takes the write lock when it begins, so one that read first cannot fail with

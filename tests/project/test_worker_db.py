@@ -1,0 +1,58 @@
+"""A Celery worker process keeps one database connection between tasks instead of a new one (or a new pool) per task."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+from celery.fixups.django import DjangoWorkerFixup
+from celery.signals import task_postrun, task_prerun, worker_process_init
+from django.db import connection, connections
+
+from project.celery import app
+from project.worker_db import REUSE_MAX_TASKS
+
+
+@pytest.fixture
+def worker_settings() -> Iterator[dict[str, Any]]:
+    """The default database's settings as a worker process sees them after its start, restored afterwards."""
+    saved = copy.deepcopy(connections.settings["default"])
+    connections.settings["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 4}
+    worker_process_init.send(sender=None)
+    yield connections.settings["default"]
+    connections.settings["default"].clear()
+    connections.settings["default"].update(saved)
+
+
+def test_celerys_fixup_leaves_connections_to_django() -> None:
+    # Unset, the fix-up closes every connection before and after each task (and a prefork worker's whole pool).
+    assert DjangoWorkerFixup(app).db_reuse_max == REUSE_MAX_TASKS
+
+
+def test_a_worker_process_holds_one_persistent_connection_and_no_pool(worker_settings: dict[str, Any]) -> None:
+    assert "pool" not in worker_settings["OPTIONS"]
+    assert worker_settings["CONN_MAX_AGE"] == 600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_connection_outlives_a_task(worker_settings: dict[str, Any]) -> None:
+    connection.ensure_connection()
+    opened = connection.connection
+    task_prerun.send(sender=None)
+    connection.ensure_connection()
+    task_postrun.send(sender=None)
+    assert connection.connection is opened
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_that_failed_is_dropped_after_its_task(worker_settings: dict[str, Any]) -> None:
+    database = connections["default"]
+    database.ensure_connection()
+    database.errors_occurred = True
+    # The test database lives in memory and its close() keeps it; that close() is called is what is checked.
+    with mock.patch.object(database, "is_usable", return_value=False), mock.patch.object(database, "close") as close:
+        task_postrun.send(sender=None)
+    close.assert_called_once_with()
