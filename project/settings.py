@@ -117,9 +117,10 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _env_bool("DATABASE_POOL", False):
-    # A pool of connections per process (psycopg's): without one, every Celery task and every upload opens a new
-    # connection, a new server process each. Django closes a pooled connection back into the pool after each task and
-    # request; persistent connections are no option under ASGI (Django's docs), so DATABASE_CONN_MAX_AGE then stays 0.
+    # A pool of connections in the web process (psycopg's): without one, every upload opens a new connection, a new
+    # server process each. Django closes a pooled connection back into the pool after each request; persistent
+    # connections are no option under ASGI (Django's docs), so DATABASE_CONN_MAX_AGE then stays 0. Worker processes
+    # drop the pool for one persistent connection each (project/worker_db.py).
     # Production on PostgreSQL should set DATABASE_POOL=1 (docker-compose.yml does; README "Configuration").
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun, worker_process_init
 from django.conf import settings
 from django.db import close_old_connections, connections
@@ -37,5 +37,6 @@ def _one_connection_per_process(**_: Any) -> None:
 
 @task_prerun.connect
 @task_postrun.connect
-def _close_old_connections(**_: Any) -> None:
-    close_old_connections()
+def _close_old_connections(*, task: Task, **_: Any) -> None:
+    if not getattr(task.request, "is_eager", False):  # run in the caller's process, the connection is the caller's
+        close_old_connections()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -14,6 +15,10 @@ from django.db import connection, connections
 
 from project.celery import app
 from project.worker_db import REUSE_MAX_TASKS
+
+
+def _task(*, is_eager: bool = False) -> Any:
+    return SimpleNamespace(request=SimpleNamespace(is_eager=is_eager))
 
 
 @pytest.fixture
@@ -41,9 +46,9 @@ def test_a_worker_process_holds_one_persistent_connection_and_no_pool(worker_set
 def test_the_connection_outlives_a_task(worker_settings: dict[str, Any]) -> None:
     connection.ensure_connection()
     opened = connection.connection
-    task_prerun.send(sender=None)
+    task_prerun.send(sender=None, task=_task())
     connection.ensure_connection()
-    task_postrun.send(sender=None)
+    task_postrun.send(sender=None, task=_task())
     assert connection.connection is opened
 
 
@@ -54,5 +59,15 @@ def test_a_connection_that_failed_is_dropped_after_its_task(worker_settings: dic
     database.errors_occurred = True
     # The test database lives in memory and its close() keeps it; that close() is called is what is checked.
     with mock.patch.object(database, "is_usable", return_value=False), mock.patch.object(database, "close") as close:
-        task_postrun.send(sender=None)
+        task_postrun.send(sender=None, task=_task())
     close.assert_called_once_with()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_eager_task_leaves_its_callers_connection_alone(worker_settings: dict[str, Any]) -> None:
+    database = connections["default"]
+    database.ensure_connection()
+    database.errors_occurred = True
+    with mock.patch.object(database, "is_usable", return_value=False), mock.patch.object(database, "close") as close:
+        task_postrun.send(sender=None, task=_task(is_eager=True))
+    close.assert_not_called()
