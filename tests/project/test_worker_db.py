@@ -53,21 +53,18 @@ def test_the_connection_outlives_a_task(worker_settings: dict[str, Any]) -> None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_connection_that_failed_is_dropped_after_its_task(worker_settings: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("is_eager", "closed"),
+    [
+        (False, True),  # a worker's task: a connection that failed is dropped after it
+        (True, False),  # run eagerly in the caller's process: the connection is the caller's to keep
+    ],
+)
+def test_a_connection_that_failed_is_dropped_after_a_workers_task(worker_settings: dict[str, Any], is_eager: bool, closed: bool) -> None:
     database = connections["default"]
     database.ensure_connection()
     database.errors_occurred = True
-    # The test database lives in memory and its close() keeps it; that close() is called is what is checked.
+    # The test database lives in memory and its close() keeps it; whether close() is called is what is checked.
     with mock.patch.object(database, "is_usable", return_value=False), mock.patch.object(database, "close") as close:
-        task_postrun.send(sender=None, task=_task())
-    close.assert_called_once_with()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_an_eager_task_leaves_its_callers_connection_alone(worker_settings: dict[str, Any]) -> None:
-    database = connections["default"]
-    database.ensure_connection()
-    database.errors_occurred = True
-    with mock.patch.object(database, "is_usable", return_value=False), mock.patch.object(database, "close") as close:
-        task_postrun.send(sender=None, task=_task(is_eager=True))
-    close.assert_not_called()
+        task_postrun.send(sender=None, task=_task(is_eager=is_eager))
+    assert close.called is closed
