@@ -2,7 +2,7 @@
 
 Celery's Django fix-up closes every connection before and after each task unless ``DB_REUSE_MAX`` is set, and under
 prefork it closes a psycopg pool whole too: every task then paid for a new connection (on PostgreSQL a new server
-process, about 4 a second per class under load). A worker process runs one task at a time, so one persistent
+process, about ten a second at 10 classes). A worker process runs one task at a time, so one persistent
 connection is what it needs: no pool, ``DATABASE_WORKER_CONN_MAX_AGE`` seconds of reuse, and Django's own rules
 (:func:`django.db.close_old_connections`, as around a web request) drop one that broke or grew too old. The web
 process keeps its pool: persistent connections are no option under ASGI (Django's docs).

@@ -11,7 +11,8 @@ from unittest import mock
 import pytest
 from celery.fixups.django import DjangoWorkerFixup
 from celery.signals import task_postrun, task_prerun, worker_process_init
-from django.db import connection, connections
+from django.conf import settings
+from django.db import connections
 
 from project.celery import app
 from project.worker_db import REUSE_MAX_TASKS
@@ -39,17 +40,19 @@ def test_celerys_fixup_leaves_connections_to_django() -> None:
 
 def test_a_worker_process_holds_one_persistent_connection_and_no_pool(worker_settings: dict[str, Any]) -> None:
     assert "pool" not in worker_settings["OPTIONS"]
-    assert worker_settings["CONN_MAX_AGE"] == 600
+    assert worker_settings["CONN_MAX_AGE"] == settings.DATABASE_WORKER_CONN_MAX_AGE > 0
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_connection_outlives_a_task(worker_settings: dict[str, Any]) -> None:
-    connection.ensure_connection()
-    opened = connection.connection
-    task_prerun.send(sender=None, task=_task())
-    connection.ensure_connection()
-    task_postrun.send(sender=None, task=_task())
-    assert connection.connection is opened
+    database = connections["default"]
+    database.connect()  # as a worker's first task does, after its start
+    # The test database lives in memory and its close() keeps it; that close() is never called is what is checked.
+    with mock.patch.object(database, "close") as close:
+        task_prerun.send(sender=None, task=_task())
+        database.ensure_connection()
+        task_postrun.send(sender=None, task=_task())
+    close.assert_not_called()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -62,7 +65,7 @@ def test_the_connection_outlives_a_task(worker_settings: dict[str, Any]) -> None
 )
 def test_a_connection_that_failed_is_dropped_after_a_workers_task(worker_settings: dict[str, Any], is_eager: bool, closed: bool) -> None:
     database = connections["default"]
-    database.ensure_connection()
+    database.connect()
     database.errors_occurred = True
     # The test database lives in memory and its close() keeps it; whether close() is called is what is checked.
     with mock.patch.object(database, "is_usable", return_value=False), mock.patch.object(database, "close") as close:
