@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from classroom.admission import frame_finished
@@ -156,8 +156,8 @@ def frame_readings_record(
 ) -> None:
     """Record a read frame: ``mixes`` the model's expression mix per participant (none under ``attention``).
 
-    Stores observations and the class sample as the policy allows, runs the alerts, closes the frame with its
-    timings (``stages_ms`` gains ``score`` and ``store``) and publishes after the commit. Idempotent: only the
+    Marks the frame's participants seen, stores observations and the class sample as the policy allows, runs the
+    alerts, closes the frame with its timings (``stages_ms`` gains ``score`` and ``store``) and publishes after the commit. Idempotent: only the
     first call for a still queued frame stores anything.
     """
     started = time.perf_counter()
@@ -174,6 +174,9 @@ def frame_readings_record(
             if not claimed:
                 return
             started = time.perf_counter()
+            # Seen in this frame: written here, in the frame's one transaction (never earlier than a later frame said).
+            seen = Q(last_seen_at__lt=log.captured_at) | Q(last_seen_at=None)
+            Participant.objects.filter(seen, pk__in=list(names)).update(last_seen_at=log.captured_at)
             sample = frame_results_store(session=log.session, captured_at=log.captured_at, observations=observations)
             others = Participant.objects.filter(session_id=log.session_id).exclude(pk__in=set(names))
             absent = list(others.exclude(student__opted_out=True))  # opted out: never absent, never alerted on

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.db.models import Q
 
@@ -119,14 +118,16 @@ def _strays_merge(*, session: ClassSession, named: list[tuple[Participant, tuple
             publish_on_commit(session_id=session.pk, event={"type": "participant_removed", "participant": stray})
 
 
-def participants_resolve(*, session: ClassSession, faces: Sequence[FaceIdentity], when: datetime) -> tuple[list[Participant | None], int]:
+def participants_resolve(*, session: ClassSession, faces: Sequence[FaceIdentity]) -> tuple[list[Participant | None], int]:
     """The participant of every face (created on first sight, named as the module says), ``None`` for opted-out
     students; and how many faces were skipped so.
 
     A fixed number of queries whatever the number of faces: one read of the roster, one of the session's
     participants with these keys or names, one bulk insert of the new ones (and a re-read if another process
-    raced it), one update of when they were seen and one bulk update of those whose box or name changed; on
-    the frame a tile's name settles, a few more to fold its anonymous past into it (:func:`_strays_merge`).
+    raced it), and one bulk update of those whose box or name changed (rare: most faces keep their place and
+    name); on the frame a tile's name settles, a few more to fold its anonymous past into it (:func:`_strays_merge`).
+    When they were seen is the stored frame's to write (:func:`classroom.frames.frame_readings_record`): a frame
+    dropped before it is read marks nobody seen, and the ingest stage takes no write lock on every frame.
     """
     students = list(Student.objects.filter(course_id=session.course_id))
     opted_out_ids = {s.pk for s in students if s.opted_out}
@@ -201,11 +202,7 @@ def participants_resolve(*, session: ClassSession, faces: Sequence[FaceIdentity]
             settled.append((participant, face.tile))
         elif track is not None and track.pk != participant.pk and track.name_source == Participant.NameSource.TRACK:
             settled.append((participant, face.tile))  # named after someone already known: their anonymous track folds in
-        participant.last_seen_at = when
         result.append(participant)
-    seen_ids = [participant.pk for participant in result if participant is not None]
-    if seen_ids:
-        Participant.objects.filter(pk__in=seen_ids).update(last_seen_at=when)
     if changed:  # bulk_update costs per row, and most faces in a class keep their place and name
         Participant.objects.bulk_update(list(changed.values()), ["last_box", "painted_name", "display_name", "name_source", "student"])
     for participant in announce.values():

@@ -73,7 +73,7 @@ def frame_ingest(*, frame_log_id: int, tiles: list[dict[str, Any]]) -> None:
                 state = TrackerState.from_json(live_state.tracker_load(session_id=session_id))
                 detections, state = assign(detections, state, now=log.captured_at.timestamp())
                 live_state.tracker_save(session_id=session_id, state=state.to_json())
-            participants, opted_out = participants_resolve(session=log.session, faces=face_identities(detections), when=log.captured_at)
+            participants, opted_out = participants_resolve(session=log.session, faces=face_identities(detections))
         with_crops = expressions_allowed(policy=course_policy(course=log.session.course))  # no expression inference, no crops
         no_pose = [0.0] * len(detections)
         yaw = detections.yaw if detections.yaw is not None else no_pose

@@ -1,4 +1,5 @@
-"""What the live page learns about frames when none arrive: counters that fall, a series that breaks at gaps."""
+"""What a stored frame marks, and what the live page learns about frames when none arrive: counters that fall, a
+series that breaks at gaps."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from django.utils import timezone
 
 from classroom import events
-from classroom.frames import frame_counts_publish
+from classroom.faces import FaceToRead
+from classroom.frames import frame_close, frame_counts_publish, frame_readings_record
 from classroom.models import FrameLog, Participant
 from classroom.policy import redact
 from classroom.selectors import SERIES_GAP_SECONDS, session_history, session_series_point
@@ -34,6 +36,33 @@ def received(session: Any, *, seconds_ago: list[float]) -> None:
         FrameLog.objects.create(
             session=session, frame_id=f"{session.pk}-{k}", captured_at=at, received_at=at, status=FrameLog.Status.PROCESSED
         )
+
+
+def test_a_stored_frame_marks_its_faces_seen_and_a_frame_stored_late_never_turns_that_back(
+    sent: list[tuple[int, dict[str, Any]]], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    session, _ = live_session()
+    ada = Participant.objects.create(session=session, key="Ada", display_name="Ada")
+    bo = Participant.objects.create(session=session, key="Bo", display_name="Bo")
+    now = timezone.now()
+
+    def frame(name: str, seconds_ago: float) -> FrameLog:
+        at = now - timedelta(seconds=seconds_ago)
+        return FrameLog.objects.create(session=session, frame_id=name, captured_at=at, received_at=at)
+
+    def record(log: FrameLog, *seen: Participant) -> None:
+        faces = [FaceToRead(participant=p.pk, box=(0, 0, 48, 48), yaw=0.0, pitch=0.0) for p in seen]
+        with django_capture_on_commit_callbacks(execute=True):
+            frame_readings_record(log=log, faces=faces, mixes={}, detail={}, stages_ms={})
+
+    newer, older, dropped = frame("newer", 2), frame("older", 4), frame("dropped", 1)
+    record(newer, ada)
+    record(older, ada, bo)  # finished after the newer one, as frames of two ingest processes may
+    frame_close(log=dropped, status=FrameLog.Status.DROPPED, detail={"reason": "stale"})
+
+    seen = dict(Participant.objects.values_list("key", "last_seen_at"))
+    # A dropped frame was never read: it says nobody was seen.
+    assert seen == {"Ada": newer.captured_at, "Bo": older.captured_at}
 
 
 def test_the_counters_of_a_session_whose_uploads_stopped_are_sent_as_they_fall(

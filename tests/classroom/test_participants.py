@@ -37,7 +37,7 @@ def face(
 
 
 def resolve(session: ClassSession, *faces: FaceIdentity) -> list[Participant | None]:
-    return participants_resolve(session=session, faces=list(faces), when=WHEN)[0]
+    return participants_resolve(session=session, faces=list(faces))[0]
 
 
 def names(found: list[Participant | None]) -> list[tuple[str, str] | None]:
@@ -45,7 +45,7 @@ def names(found: list[Participant | None]) -> list[tuple[str, str] | None]:
 
 
 def test_no_faces_no_participants(session: ClassSession) -> None:
-    assert participants_resolve(session=session, faces=[], when=WHEN) == ([], 0)
+    assert participants_resolve(session=session, faces=[]) == ([], 0)
     assert not Participant.objects.exists()
 
 
@@ -112,7 +112,7 @@ def test_an_opted_out_student_is_skipped_whatever_the_source(session: ClassSessi
     Student.objects.create(course=session.course, name="Zoë Müller", opted_out=True)
 
     found, skipped = participants_resolve(
-        session=session, faces=[face("Zoë Müller", page="Zoë Müller"), face("track-1", painted="Zoe Muller")], when=WHEN
+        session=session, faces=[face("Zoë Müller", page="Zoë Müller"), face("track-1", painted="Zoe Muller")]
     )
 
     assert found == [None, None]
@@ -211,6 +211,6 @@ def test_a_named_tile_without_a_face_is_a_participant_never_seen(session: ClassS
         ("Cam off", "Cam off", None, None),
         ("Zoe Muller", "Zoë Müller", zoe.pk, None),
     ]
-    assert Participant.objects.get(key="Ana Lima").last_seen_at == WHEN
+    assert Participant.objects.get(key="Ana Lima").last_seen_at is None  # seen is the stored frame's to say
     assert participants_resolve_empty_tiles(session=session, names=["Zoe Muller"]) == []  # the next frame makes nothing new
     assert Participant.objects.count() == 3

@@ -185,7 +185,6 @@ def test_a_still_picture_is_recorded_as_such_and_left_out_of_the_class_figures(
     for k in range(6):
         at = start + timedelta(seconds=k)
         log = FrameLog.objects.create(session=session, frame_id=f"f{k}", captured_at=at, received_at=at)
-        Participant.objects.filter(pk__in=[photo.pk, student.pk]).update(last_seen_at=at)  # as the ingest stage marks them seen
         faces = [
             FaceToRead(participant=photo.pk, box=(0, 0, 48, 48), yaw=0.0, pitch=0.0, signature=face_signature(FACE)),
             FaceToRead(participant=student.pk, box=(60, 0, 48, 48), yaw=0.0, pitch=0.0, signature=face_signature(noisy(FACE, 3.0, k))),
