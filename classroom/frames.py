@@ -157,8 +157,8 @@ def frame_readings_record(
     """Record a read frame: ``mixes`` the model's expression mix per participant (none under ``attention``).
 
     Marks the frame's participants seen, stores observations and the class sample as the policy allows, runs the
-    alerts, closes the frame with its timings (``stages_ms`` gains ``score`` and ``store``) and publishes after the commit. Idempotent: only the
-    first call for a still queued frame stores anything.
+    alerts, closes the frame with its timings (``stages_ms`` gains ``score`` and ``store``) and publishes after the
+    commit. Idempotent: only the first call for a still queued frame stores anything.
     """
     started = time.perf_counter()
     rounded = {pid: [round(float(v), 5) for v in p] for pid, p in mixes.items()}
