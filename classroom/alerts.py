@@ -41,6 +41,8 @@ CLASS_BASELINE = timedelta(minutes=5)
 CLASS_BASELINE_MIN = timedelta(minutes=3)
 CLASS_CHECK_EVERY_SECONDS = 10
 STATE_TTL_SECONDS = 6 * 3600
+STUDENT_STATE_KIND = "alerts"  # live_state kinds: each student's, and the session's stream of frames
+STREAM_STATE_KIND = "alerts:stream"
 
 
 @dataclass(frozen=True)
@@ -128,13 +130,13 @@ def _open_alerts(session_id: int) -> dict[tuple[int | None, str], Alert]:
 
 def _stream_start(session_id: int, at: datetime, gap_seconds: int) -> float:
     """When the current unbroken stream of frames began: absence is only counted while frames arrive."""
-    [raw] = live_state.states_load(kind="alerts:stream", ids=[session_id])
+    [raw] = live_state.states_load(kind=STREAM_STATE_KIND, ids=[session_id])
     state = json.loads(raw) if raw else None
     t = at.timestamp()
     if state is None or t - state["last"] > gap_seconds or t < state["start"]:
         state = {"start": t, "last": t}
     state["last"] = max(state["last"], t)
-    live_state.states_save(kind="alerts:stream", states={session_id: json.dumps(state)}, ttl_seconds=STATE_TTL_SECONDS)
+    live_state.states_save(kind=STREAM_STATE_KIND, states={session_id: json.dumps(state)}, ttl_seconds=STATE_TTL_SECONDS)
     return float(state["start"])
 
 
@@ -175,7 +177,7 @@ def _student_alerts(
 ) -> None:
     t = at.timestamp()
     ids = [*bands, *(participant.pk for participant, _ in absent)]
-    stored = live_state.states_load(kind="alerts", ids=ids)
+    stored = live_state.states_load(kind=STUDENT_STATE_KIND, ids=ids)
     states = {pid: _StudentState(**json.loads(raw)) if raw else _StudentState() for pid, raw in zip(ids, stored, strict=True)}
     for pid, band in bands.items():
         state = states[pid]
@@ -212,7 +214,7 @@ def _student_alerts(
                 detail={"last_seen_at": last_seen.isoformat() if last_seen else None, "threshold_seconds": thresholds.absent_seconds},
             )
     live_state.states_save(
-        kind="alerts", states={pid: live_state.state_json(s) for pid, s in states.items()}, ttl_seconds=STATE_TTL_SECONDS
+        kind=STUDENT_STATE_KIND, states={pid: live_state.state_json(s) for pid, s in states.items()}, ttl_seconds=STATE_TTL_SECONDS
     )
 
 

@@ -14,6 +14,7 @@ from classroom import live_state
 from classroom.engagement import Baseline, baseline_add
 
 STATE_TTL_SECONDS = 24 * 3600
+STATE_KIND = "baseline"  # its live_state kind
 
 
 def _decode(raw: str | None) -> Baseline | None:
@@ -31,7 +32,7 @@ def baselines_for_frame(
     """Fold one frame's ``(participant, yaw, pitch, expression weight, expression mix)`` into each participant's
     baseline; return them. ``at`` is the frame's capture time: a frame already folded in (a retried task) is not
     folded in again."""
-    stored = live_state.states_load(kind="baseline", ids=[pid for pid, *_ in samples])
+    stored = live_state.states_load(kind=STATE_KIND, ids=[pid for pid, *_ in samples])
     result: dict[int, Baseline] = {}
     changed: dict[int, str] = {}
     for (pid, yaw, pitch, weight, mix), raw in zip(samples, stored, strict=True):
@@ -39,5 +40,5 @@ def baselines_for_frame(
         result[pid] = baseline_add(previous, yaw=yaw, pitch=pitch, weight=weight, mix=mix, at=at)
         if result[pid] != (previous or Baseline()):
             changed[pid] = live_state.state_json(result[pid])
-    live_state.states_save(kind="baseline", states=changed, ttl_seconds=STATE_TTL_SECONDS)
+    live_state.states_save(kind=STATE_KIND, states=changed, ttl_seconds=STATE_TTL_SECONDS)
     return result

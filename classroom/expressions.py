@@ -81,16 +81,17 @@ def expression_shown(
 
 
 STATE_TTL_SECONDS = 3600  # the shown expression between frames: derived figures only, dropped an hour after the last
+STATE_KIND = "shown"  # its live_state kind
 
 
 def shown_for_frame(samples: Sequence[tuple[int, float, Sequence[float], Sequence[float] | None]]) -> dict[int, ShownExpression]:
     """The shown expression of each ``(participant, t, probabilities, resting mix or None)`` of one frame; state lives in Redis."""
-    stored = live_state.states_load(kind="shown", ids=[pid for pid, *_ in samples])
+    stored = live_state.states_load(kind=STATE_KIND, ids=[pid for pid, *_ in samples])
     result: dict[int, ShownExpression] = {}
     for (pid, t, probabilities, rest), raw in zip(samples, stored, strict=True):
         previous = ShownExpression(**json.loads(raw)) if raw else None
         result[pid] = expression_shown(probabilities=probabilities, rest=rest, previous=previous, t=t)
     live_state.states_save(
-        kind="shown", states={pid: live_state.state_json(value) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
+        kind=STATE_KIND, states={pid: live_state.state_json(value) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
     )
     return result

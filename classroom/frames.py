@@ -18,18 +18,22 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from classroom import live_state
 from classroom.admission import frame_finished
-from classroom.alerts import alerts_after_frame
+from classroom.alerts import STREAM_STATE_KIND, STUDENT_STATE_KIND, alerts_after_frame
 from classroom.attendance import attendance_after_frame
+from classroom.baselines import STATE_KIND as BASELINE_KIND
 from classroom.baselines import baselines_for_frame
 from classroom.cards import card_values
 from classroom.engagement import engagement_band, engagement_score, expression_weight
 from classroom.events import publish_built_on_commit, publish_on_commit
+from classroom.expressions import STATE_KIND as SHOWN_KIND
 from classroom.expressions import rest_mix, shown_for_frame
 from classroom.faces import FaceToRead
 from classroom.models import EXPRESSIONS, FrameLog, Observation, Participant
 from classroom.samples import class_figures, frame_results_store
 from classroom.selectors import session_frame_counts, session_series_point
+from classroom.smoothing import STATE_KIND as SMOOTH_KIND
 from classroom.smoothing import Smoothed, smooth_frame
 from classroom.stillness import STILL, stillness_for_frame
 
@@ -162,8 +166,25 @@ def frame_readings_record(
     """
     started = time.perf_counter()
     rounded = {pid: [round(float(v), 5) for v in p] for pid, p in mixes.items()}
-    names = dict(Participant.objects.filter(pk__in=[face.participant for face in faces]).values_list("pk", "display_name"))
-    observations = _observations(log=log, faces=faces, mixes=rounded)
+    ids = [face.participant for face in faces]
+    names = dict(Participant.objects.filter(pk__in=ids).values_list("pk", "display_name"))
+    # Every per-student state the frame reads, in one round trip; its writes go out in one after the commit.
+    prefetch = {kind: ids for kind in (STILL, BASELINE_KIND, SHOWN_KIND, SMOOTH_KIND, STUDENT_STATE_KIND)}
+    with live_state.states_batch(prefetch={**prefetch, STREAM_STATE_KIND: [log.session_id]}):
+        _frame_record(log=log, faces=faces, mixes=rounded, names=names, detail=detail, stages_ms=stages_ms, started=started)
+
+
+def _frame_record(
+    *,
+    log: FrameLog,
+    faces: Sequence[FaceToRead],
+    mixes: Mapping[int, list[float]],
+    names: dict[int, str],
+    detail: dict[str, Any],
+    stages_ms: dict[str, float],
+    started: float,
+) -> None:
+    observations = _observations(log=log, faces=faces, mixes=mixes)
     moving = [o for o in observations if o.engagement_band != STILL]
     smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in moving])
     stages = {**stages_ms, "score": round(1000 * (time.perf_counter() - started), 2)}

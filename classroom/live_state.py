@@ -12,6 +12,8 @@ import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import redis
 from django.conf import settings
@@ -96,17 +98,71 @@ def state_json(state: object) -> str:
     return json.dumps(vars(state))
 
 
+def _text(raw: object) -> str | None:
+    return raw.decode() if isinstance(raw, bytes) else None
+
+
+@dataclass
+class _StatesBatch:
+    """The states one frame reads (by Redis key; ``None`` where there is none) and writes (value and TTL)."""
+
+    read: dict[str, str | None] = field(default_factory=dict)
+    written: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+_batch: ContextVar[_StatesBatch | None] = ContextVar("states_batch", default=None)
+
+
+@contextmanager
+def states_batch(*, prefetch: Mapping[str, Sequence[int]]) -> Iterator[None]:
+    """One frame's per-student states in one round trip each way: the ``prefetch`` states (ids by kind) are read with
+    one ``MGET`` on entry, :func:`states_load` answers from them (reading any other at once), and :func:`states_save`
+    keeps its writes, which go out in one pipeline when the block ends without an error. After an error nothing is
+    written: a retried frame starts again from the states as they were. A block inside another joins the outer one."""
+    if _batch.get() is not None:
+        yield
+        return
+    keys = [key(kind, pid) for kind, ids in prefetch.items() for pid in ids]
+    batch = _StatesBatch(read=dict(zip(keys, map(_text, client().mget(keys)), strict=True)) if keys else {})
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if batch.written:
+        pipe = client().pipeline(transaction=False)
+        for name, (state, ttl_seconds) in batch.written.items():
+            pipe.set(name, state, ex=ttl_seconds)
+        pipe.execute()
+
+
 def states_load(*, kind: str, ids: Sequence[int]) -> list[str | None]:
-    """The serialised ``kind`` state (e.g. a participant's ``smooth`` or ``baseline``) of each id, ``None`` where there is none."""
+    """The serialised ``kind`` state (e.g. a participant's ``smooth`` or ``baseline``) of each id, ``None`` where there is
+    none; inside :func:`states_batch`, as the frame has it so far."""
     if not ids:
         return []
-    stored = client().mget([key(kind, pid) for pid in ids])
-    return [raw.decode() if isinstance(raw, bytes) else None for raw in stored]
+    keys = [key(kind, pid) for pid in ids]
+    batch = _batch.get()
+    if batch is None:
+        return [_text(raw) for raw in client().mget(keys)]
+    missing = [name for name in keys if name not in batch.read]
+    if missing:
+        batch.read.update(zip(missing, map(_text, client().mget(missing)), strict=True))
+    return [batch.read[name] for name in keys]
 
 
 def states_save(*, kind: str, states: Mapping[int, str], ttl_seconds: int) -> None:
-    """Store each id's ``kind`` state, kept ``ttl_seconds`` after its last write (derived figures, never pixels)."""
-    pipe = client().pipeline()
+    """Store each id's ``kind`` state, kept ``ttl_seconds`` after its last write (derived figures, never pixels); inside
+    :func:`states_batch`, when the batch ends."""
+    batch = _batch.get()
+    if batch is not None:
+        for pid, state in states.items():
+            batch.read[key(kind, pid)] = state
+            batch.written[key(kind, pid)] = (state, ttl_seconds)
+        return
+    if not states:
+        return
+    pipe = client().pipeline(transaction=False)
     for pid, state in states.items():
         pipe.set(key(kind, pid), state, ex=ttl_seconds)
     pipe.execute()

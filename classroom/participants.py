@@ -180,6 +180,7 @@ def participants_resolve(*, session: ClassSession, faces: Sequence[FaceIdentity]
         by_key, _ = read()
     result: list[Participant | None] = []
     changed: dict[int, Participant] = {}
+    fields: set[str] = set()  # only what changed is written: most frames move a few boxes and nothing else
     announce: dict[int, Participant] = {}  # named now, or their label reads anew: every open page hears of it
     settled: list[tuple[Participant, tuple[int, int, int, int] | None]] = []  # faces whose name settled in this frame
     for face, plan in zip(faces, plans, strict=True):
@@ -191,20 +192,23 @@ def participants_resolve(*, session: ClassSession, faces: Sequence[FaceIdentity]
         if _moved(participant.last_box, box):
             participant.last_box = box
             changed[participant.pk] = participant
+            fields.add("last_box")
         _cross_check(participant, plan)
         if plan.painted and plan.painted != participant.painted_name:
             participant.painted_name = plan.painted
             changed[participant.pk] = announce[participant.pk] = participant
+            fields.add("painted_name")
         track = by_key.get(face.key)
         if participant.name_source == Participant.NameSource.TRACK and plan.source == Participant.NameSource.PICTURE:
             participant.display_name, participant.name_source, participant.student = plan.name, plan.source, plan.student
             changed[participant.pk] = announce[participant.pk] = participant
+            fields |= {"display_name", "name_source", "student"}
             settled.append((participant, face.tile))
         elif track is not None and track.pk != participant.pk and track.name_source == Participant.NameSource.TRACK:
             settled.append((participant, face.tile))  # named after someone already known: their anonymous track folds in
         result.append(participant)
     if changed:  # bulk_update costs per row, and most faces in a class keep their place and name
-        Participant.objects.bulk_update(list(changed.values()), ["last_box", "painted_name", "display_name", "name_source", "student"])
+        Participant.objects.bulk_update(list(changed.values()), sorted(fields))
     for participant in announce.values():
         publish_on_commit(session_id=session.pk, event=participant_event(participant=participant))
     if settled:

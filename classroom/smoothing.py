@@ -18,6 +18,7 @@ from classroom import live_state
 
 RESET_AFTER_SECONDS = 30.0
 STATE_TTL_SECONDS = 3600
+STATE_KIND = "smooth"  # its live_state kind
 
 
 @dataclass(frozen=True)
@@ -47,19 +48,19 @@ def smooth(previous: Smoothed | None, *, t: float, engagement: float, probabilit
 
 def smoothed_load(*, ids: Sequence[int]) -> dict[int, Smoothed]:
     """Each participant's running average as the last frame left it, where Redis still holds one."""
-    stored = live_state.states_load(kind="smooth", ids=ids)
+    stored = live_state.states_load(kind=STATE_KIND, ids=ids)
     return {pid: Smoothed(**json.loads(raw)) for pid, raw in zip(ids, stored, strict=True) if raw}
 
 
 def smooth_frame(observations: Sequence[tuple[int, float, float, Sequence[float] | None]]) -> dict[int, Smoothed]:
     """Smooth one frame's observations ``(participant, t, engagement, probabilities)``; state lives in Redis."""
-    stored = live_state.states_load(kind="smooth", ids=[pid for pid, *_ in observations])
+    stored = live_state.states_load(kind=STATE_KIND, ids=[pid for pid, *_ in observations])
     result: dict[int, Smoothed] = {}
     for (pid, t, engagement, probs), raw in zip(observations, stored, strict=True):
         previous = Smoothed(**json.loads(raw)) if raw else None
         result[pid] = smooth(previous, t=t, engagement=engagement, probabilities=probs, tau=settings.SMOOTHING_SECONDS)
     live_state.states_save(
-        kind="smooth", states={pid: live_state.state_json(value) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
+        kind=STATE_KIND, states={pid: live_state.state_json(value) for pid, value in result.items()}, ttl_seconds=STATE_TTL_SECONDS
     )
     return result
 

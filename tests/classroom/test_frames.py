@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from classroom import events
+from classroom import events, live_state
 from classroom.faces import FaceToRead
 from classroom.frames import frame_close, frame_counts_publish, frame_readings_record
 from classroom.models import FrameLog, Participant
@@ -18,6 +18,7 @@ from classroom.policy import redact
 from classroom.selectors import SERIES_GAP_SECONDS, session_history, session_series_point
 from classroom.stillness import STILL
 from tests.factories import live_session, scored_frame, teacher
+from tests.redis_calls import RedisCalls
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +64,28 @@ def test_a_stored_frame_marks_its_faces_seen_and_a_frame_stored_late_never_turns
     seen = dict(Participant.objects.values_list("key", "last_seen_at"))
     # A dropped frame was never read: it says nobody was seen.
     assert seen == {"Ada": newer.captured_at, "Bo": older.captured_at}
+
+
+def test_a_frame_reads_its_students_states_in_one_round_trip_and_writes_them_in_one(
+    sent: list[tuple[int, dict[str, Any]]], django_capture_on_commit_callbacks: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session, _ = live_session()
+    students = [Participant.objects.create(session=session, key=name, display_name=name) for name in ("Ada", "Bo", "Cy")]
+    neutral = [0.0] * 6 + [1.0]
+    at = timezone.now()
+    log = FrameLog.objects.create(session=session, frame_id="one", captured_at=at, received_at=at)
+    faces = [FaceToRead(participant=p.pk, box=(0, 0, 48, 48), yaw=0.0, pitch=0.0, signature=(0.0,) * 16) for p in students]
+    redis = RedisCalls(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        frame_readings_record(log=log, faces=faces, mixes={p.pk: neutral for p in students}, detail={}, stages_ms={})
+
+    assert redis.names().count("MGET") == 1
+    prefix = live_state.key("")
+    writes = [carried for name, carried in redis.calls if name == "PIPELINE" and all(command[0] == "SET" for command in carried)]
+    assert len(writes) == 1
+    kinds = [str(command[1])[len(prefix) : str(command[1]).rindex(":")] for command in writes[0]]
+    # Each student's stillness, baseline, shown expression, smoothed figures and alert state, and the session's stream.
+    assert sorted(kinds) == sorted([*["still", "baseline", "shown", "smooth", "alerts"] * 3, "alerts:stream"])
 
 
 def test_the_counters_of_a_session_whose_uploads_stopped_are_sent_as_they_fall(

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from classroom.models import ClassSession, Observation, Participant, Student
 from classroom.participants import FaceIdentity, participants_resolve
@@ -155,6 +157,18 @@ def test_a_frame_costs_a_fixed_number_of_queries(
     moved = [face(f.key, painted=f.painted_name, box=(f.box[0] + 30, 0, 40, 40)) for f in faces]
     with django_assert_max_num_queries(5):
         resolve(session, *moved)
+
+
+def test_a_frame_that_only_moved_faces_writes_only_their_boxes(session: ClassSession) -> None:
+    faces = [face(f"Student {k:02d}", page=f"Student {k:02d}", box=(k * 50.0, 0, 40, 40)) for k in range(3)]
+    resolve(session, *faces)
+    moved = [face(f.key, page=f.page_name, box=(f.box[0] + 30, 0, 40, 40)) for f in faces]
+    with CaptureQueriesContext(connection) as queries:
+        resolve(session, *moved)
+    [update] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert '"last_box"' in update
+    assert not any(f'"{name}"' in update for name in ("painted_name", "display_name", "name_source", "student_id"))
+    assert sorted(p.last_box[0] for p in Participant.objects.filter(session=session)) == [30.0, 80.0, 130.0]
 
 
 TILE = (0, 0, 320, 180)
