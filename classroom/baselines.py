@@ -7,6 +7,7 @@ sample: harmless for a median of the first observations.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 
@@ -18,8 +19,14 @@ STATE_KIND = "baseline"  # its live_state kind
 
 
 def _decode(raw: str | None) -> Baseline | None:
-    if raw is None:
-        return None
+    return _decoded(raw) if raw is not None else None
+
+
+# A full baseline no longer changes: every frame reads the same text back, so each process decodes it once (the
+# baselines of the students it serves; the cached ones are immutable). JSON of hundreds of numbers for every face
+# of every frame was a tenth of the domain's time a frame.
+@functools.lru_cache(maxsize=1024)
+def _decoded(raw: str) -> Baseline:
     data = json.loads(raw)
     mixes = tuple(tuple(mix) for mix in data.pop("mixes", []))
     at = data.pop("at", None)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from classroom import live_state
+from classroom import baselines, live_state
 from classroom.baselines import baselines_for_frame
 
 MIX = (0.1, 0.0, 0.0, 0.2, 0.1, 0.0, 0.6)
@@ -40,3 +40,16 @@ def test_state_expires_and_holds_no_pixels(settings: Any) -> None:
 def test_unknown_pose_is_not_stored(yaw: float) -> None:
     assert baselines_for_frame([(3, yaw, 0.0, 0.5, MIX)])[3].yaws == ()
     assert live_state.client().keys("*baseline*") == []
+
+
+def test_a_full_baseline_is_decoded_once_and_read_back_the_same(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.ENGAGEMENT_BASELINE_SAMPLES = 2
+    for t, yaw in enumerate((10.0, 12.0, 14.0)):
+        full = baselines_for_frame([(7, yaw, 2.0, 0.6, MIX)], at=float(t))[7]
+    decoded: list[str] = []
+    loads = baselines.json.loads
+    monkeypatch.setattr(baselines.json, "loads", lambda raw: decoded.append(raw) or loads(raw))
+    for t in (3.0, 4.0, 5.0):
+        assert baselines_for_frame([(7, 30.0, 2.0, 0.6, MIX)], at=t)[7] == full
+    assert len(decoded) <= 1  # the stored text of a full baseline no longer changes: decoded at most once here
+    assert full.yaws == (10.0, 12.0)
