@@ -42,7 +42,7 @@ import requests  # noqa: E402
 from benchmarks.latency import cpu_seconds, rss_mb  # noqa: E402
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
 from classroom import live_state  # noqa: E402
-from ingest.replay import allowed_period, frames, server_max_fps  # noqa: E402
+from ingest.replay import frames, next_wait, server_max_fps  # noqa: E402
 from project.demo_media import large_class  # noqa: E402
 from project.stack import Stack, free_port, fresh_database  # noqa: E402
 
@@ -150,7 +150,7 @@ def drive(
                 code = response.status_code
                 max_fps = server_max_fps(response) or max_fps
                 retry_after = float(response.headers.get("Retry-After", 0)) if code in (429, 503) else 0.0
-                wait = max(allowed_period(1.0, max_fps), retry_after)
+                wait = max(next_wait(1.0, max_fps), retry_after)
             except requests.RequestException:
                 code = 0
             next_at += wait

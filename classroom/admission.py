@@ -8,11 +8,19 @@ once. So the door keeps the work in the system small instead:
   service promises (p95 under a second). The domain notes each frame's time when it stores or closes it
   (:func:`frame_finished`). The door looks at the frames that arrived in the last :data:`WINDOW_SECONDS` and after
   its last cut (what the current figure brought about) and holds their slowest tenth to
-  ``ADMISSION_TARGET_LATENCY_SECONDS``: above it, or with a frame still in flight (a sorted set of arrival times)
-  for longer than twice ``INGEST_MAX_WAIT_SECONDS``, the workers are behind and the admitted frames per second are
-  cut to :data:`DECREASE`. While it stays under :data:`HEADROOM` of the target (too few frames say nothing, and
-  the figure holds), it grows again: slowly near the last cut, fast once :data:`SETTLE_SECONDS` have passed (additive
-  increase, multiplicative decrease, as TCP's congestion control). Frames that would be late are then never
+  ``ADMISSION_TARGET_LATENCY_SECONDS`` (0.6 s: the figure acts on what it learns seconds late, so it aims under the
+  promised second). Above it, with more frames in flight (a sorted set of arrival times) than the workers store in
+  that time, or with a frame in flight for longer than twice ``INGEST_MAX_WAIT_SECONDS``, the workers are behind,
+  and the admitted frames per second are
+  cut to :data:`FLOOR_SHARE` of what the workers stored in the last :data:`STORED_SECONDS` (never raised by a
+  cut). Frames come out late because a backlog waits, so the workers are busy: what they store is what they can
+  do, and a little under it lets the backlog drain. A cut by a fixed factor (85%, as before) knew nothing of that
+  rate: a frame's time is known only seconds after the figure that let it in, so cut after cut took the figure far
+  under what the workers store and the cores sat idle while classes were refused, or, from far above it, took
+  many cuts to come down while the backlog grew (the congestion control of TCP BBR works from the measured
+  delivery rate for the same reason). While it stays under :data:`HEADROOM` of the target (too few frames say
+  nothing, and the figure holds), it grows again by :data:`INCREASE` an update, finding out whether the workers
+  can do more. Frames that would be late are then never
   accepted, rather than accepted and read late. A slower deployment (a database across the network) is held to
   fewer frames by the same rule: the promise is the same.
 - **Fair shares.** Each class asks for its client's rate (``X-Wanted-FPS``, 1 unless said). The capacity is
@@ -36,11 +44,9 @@ from django.conf import settings
 
 from classroom import live_state
 
-DECREASE = 0.85  # a cut: the capacity (or what was coming in, when far below it) times this
 INCREASE = 0.03  # growth per update while the workers keep up, as a share of the capacity (at least STEP_FPS)
 STEP_FPS = 0.5
 HEADROOM = 0.8  # the figure grows while the slowest tenth stays under this share of the target
-RATE_SMOOTHING_SECONDS = 3.0  # the admitted rate a cut starts from is smoothed over about this long
 UPDATE_SECONDS = 0.5  # the capacity is re-decided at most this often
 HOLD_SECONDS = 2.0  # after a cut, the next cut waits this long: the queue needs a moment to drain
 MIN_CAPACITY_FPS = 1.0
@@ -50,23 +56,24 @@ FORGET_SECONDS = 30.0  # a frame in flight this long is lost to a dead worker: i
 WINDOW_SECONDS = 3.0  # frames that arrived this recently (and after the last cut) say whether the workers keep up
 MIN_FRAMES = 3  # fewer finished frames than this in the window say nothing: the figure holds (grows when idle)
 QUANTILE = 0.9  # the quantile of recent frames' times held to the target: the promise is on the tail
-SETTLE_SECONDS = 5.0  # this long after a cut, the figure grows four times as fast
+FLOOR_SHARE = 0.9  # a cut takes the capacity to this share of the workers' stored rate: a little under it, so a backlog drains
+STORED_SECONDS = 5.0  # the stored rate is counted over this long: long enough to average out the frames' bunching
 SAMPLING_TTL_SECONDS = 60
 DEFAULT_WANTED_FPS = 1.0
 
 _ADMIT = """
 local state_key, inflight, wants, active, bucket, sampling, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local stored = KEYS[8]
 local sid, now, wanted, limit, burst = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local target, min_cap, max_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local period, hold, active_ms, forget_ms = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
-local decrease, increase, step, sampling_ttl = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
-local headroom, stuck_ms, smooth_ms = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
-local window_ms, min_frames, quantile, settle = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22]), tonumber(ARGV[23])
+local floor_share, increase, step, sampling_ttl = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
+local headroom, stuck_ms, stored_ms = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
+local window_ms, min_frames, quantile = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22])
 
 -- The capacity: cut when recent frames took too long or one in flight is stuck, grown while they keep up.
-local s = redis.call('HMGET', state_key, 'cap', 'at', 'admitted', 'cut_at', 'rate')
-local cap, at, admitted, cut_at = tonumber(s[1]) or max_cap, tonumber(s[2]) or now, tonumber(s[3]) or 0, tonumber(s[4]) or 0
-local rate = tonumber(s[5])
+local s = redis.call('HMGET', state_key, 'cap', 'at', 'cut_at')
+local cap, at, cut_at = tonumber(s[1]) or max_cap, tonumber(s[2]) or now, tonumber(s[3]) or 0
 redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now - forget_ms)
 local oldest = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
 local stuck = 0
@@ -83,23 +90,24 @@ local delay = math.max(late, stuck)
 -- Too few frames since the last cut say nothing yet: hold, unless nothing is in flight at all (an idle door may grow).
 local unsure = #took < min_frames and oldest[2] ~= nil
 if now - at >= period then
-  -- What was coming in, smoothed over a few seconds: a half-second's count of a few frames is too noisy to cut from.
-  local instant = admitted * 1000 / (now - at)
-  if rate == nil then rate = instant else rate = rate + (instant - rate) * math.min(1, (now - at) / smooth_ms) end
   if delay > target then
-    if now - cut_at >= hold then
-      -- A figure far above what comes in (the workers kept up with all of it) is first brought down to that.
-      if cap > 1.5 * rate then cap = rate end
-      cap = math.max(min_cap, cap * decrease)
+    -- What the workers stored lately. Until frames have come out for that long, the workers have only just begun
+    -- (their first frames are slow, and a class's start is a burst): the rate says nothing yet, and the figure holds.
+    local delivered = redis.call('ZCOUNT', stored, '(' .. (now - stored_ms), now) * 1000 / stored_ms
+    local first = redis.call('ZRANGE', recent, 0, 0, 'WITHSCORES')
+    local warm = first[2] ~= nil and now - tonumber(first[2]) >= stored_ms
+    -- Behind: more frames in flight than the workers clear within the target (Little's law: the mean wait of a
+    -- frame let in now). Late frames without that backlog are slow frames, not too many: the figure holds.
+    local behind = stuck > 0 or (warm and redis.call('ZCARD', inflight) > delivered * target / 1000)
+    if behind and now - cut_at >= hold then
+      -- A little under what the workers store: deeper only idles them; above it the backlog grows.
+      cap = math.min(cap, math.max(min_cap, delivered * floor_share))
       cut_at = now
     end
   elseif delay < target * headroom and not unsure then
-    -- Near the last cut the figure creeps up (it was too much there); long after it, it grows fast: a cut
-    -- that a passing burst caused (classes starting at once) is soon made good.
-    if now - cut_at >= settle then cap = cap * (1 + 3 * increase) end
     cap = math.min(max_cap, cap + math.max(step, cap * increase))
   end
-  at, admitted = now, 0
+  at = now
 end
 
 -- This class's share: max-min fair over the classes that uploaded lately.
@@ -140,13 +148,12 @@ local allowed, wait = 0, 0
 if tokens >= 1 then
   tokens = tokens - 1
   allowed = 1
-  admitted = admitted + 1
 else
   wait = math.ceil((1 - tokens) * 1000 / share)
 end
 redis.call('HSET', bucket, 'tokens', tokens, 'ts', now)
 redis.call('PEXPIRE', bucket, math.ceil(depth / share * 1000) + 1000)
-redis.call('HSET', state_key, 'cap', cap, 'at', at, 'admitted', admitted, 'cut_at', cut_at, 'rate', rate or 0)
+redis.call('HSET', state_key, 'cap', cap, 'at', at, 'cut_at', cut_at)
 redis.call('HSET', sampling, 'max_fps', share, 'wanted_fps', mine, 'reduced', reduced)
 redis.call('EXPIRE', sampling, sampling_ttl)
 return {allowed, wait, math.floor(share * 1000), reduced, math.floor(cap * 1000), math.floor(delay)}
@@ -179,6 +186,7 @@ def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float 
         live_state.key("rate", session_id),
         live_state.key("sampling", session_id),
         live_state.key("admission", "recent"),
+        live_state.key("admission", "stored"),
     ]
     args = [
         session_id,
@@ -193,17 +201,16 @@ def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float 
         int(1000 * HOLD_SECONDS),
         int(1000 * ACTIVE_SECONDS),
         int(1000 * FORGET_SECONDS),
-        DECREASE,
+        FLOOR_SHARE,
         INCREASE,
         STEP_FPS,
         SAMPLING_TTL_SECONDS,
         HEADROOM,
         int(2000 * settings.INGEST_MAX_WAIT_SECONDS),  # in flight twice as long as a frame may wait: stuck
-        int(1000 * RATE_SMOOTHING_SECONDS),
+        int(1000 * STORED_SECONDS),
         int(1000 * WINDOW_SECONDS),
         MIN_FRAMES,
         QUANTILE,
-        int(1000 * SETTLE_SECONDS),
     ]
     allowed, wait_ms, share, reduced, capacity, delay = live_state.client().eval(_ADMIT, len(keys), *keys, *args)
     return Admission(
@@ -226,15 +233,20 @@ def frame_in_flight(*, frame_log_id: int, at: float, pipe: redis.client.Pipeline
         writer.execute()
 
 
-def frame_finished(*, frame_log_id: int, arrived_at: float, took_ms: float) -> None:
-    """A frame that arrived at ``arrived_at`` (epoch s) left the system ``took_ms`` later: stored, dropped, expired or
-    failed. Idempotent."""
-    recent = live_state.key("admission", "recent")
+def frame_finished(*, frame_log_id: int, arrived_at: float, took_ms: float, stored: bool) -> None:
+    """A frame that arrived at ``arrived_at`` (epoch s) left the system ``took_ms`` later: ``stored`` (the workers'
+    rate counts it), or dropped, expired or failed. Idempotent."""
+    recent, done = live_state.key("admission", "recent"), live_state.key("admission", "stored")
     pipe = live_state.client().pipeline()
     pipe.zrem(live_state.key("inflight"), str(frame_log_id))
     pipe.zadd(recent, {f"{frame_log_id}:{int(took_ms)}": int(1000 * arrived_at)})
     pipe.zremrangebyscore(recent, "-inf", int(1000 * (arrived_at - FORGET_SECONDS)))
     pipe.expire(recent, int(2 * FORGET_SECONDS))
+    if stored:
+        finished_ms = int(1000 * arrived_at + took_ms)
+        pipe.zadd(done, {str(frame_log_id): finished_ms})
+        pipe.zremrangebyscore(done, "-inf", finished_ms - int(1000 * FORGET_SECONDS))
+        pipe.expire(done, int(2 * FORGET_SECONDS))
     pipe.execute()
 
 

@@ -51,7 +51,7 @@ def frame_close(*, log: FrameLog, status: str, detail: dict[str, Any]) -> None:
 
         publish_built_on_commit(session_id=log.session_id, build=counts)
     took = (log.processed_at - log.received_at).total_seconds() * 1000
-    frame_finished(frame_log_id=log.pk, arrived_at=log.received_at.timestamp(), took_ms=took)
+    frame_finished(frame_log_id=log.pk, arrived_at=log.received_at.timestamp(), took_ms=took, stored=False)
 
 
 COUNTS_QUIET_SECONDS = 2.0  # a session whose frames still arrive sends its counters with each frame already
@@ -188,6 +188,7 @@ def _frame_record(
     moving = [o for o in observations if o.engagement_band != STILL]
     smoothed = smooth_frame([(o.participant_id, o.captured_at.timestamp(), o.engagement, o.probabilities) for o in moving])
     stages = {**stages_ms, "score": round(1000 * (time.perf_counter() - started), 2)}
+    stored = False
     try:
         with transaction.atomic():
             # Claimed only while still queued: a redelivered or duplicated task that got here second stores nothing.
@@ -231,7 +232,8 @@ def _frame_record(
                 then=lambda: {"type": "frames", **session_frame_counts(session_id=log.session_id)},
             )
             attendance_after_frame(session=log.session, present=set(names), absent={p.pk for p in absent})
+        stored = True
     finally:
-        # Stored, or a duplicate that stored nothing: it is no longer in flight, and its time tells the door.
+        # Stored, or a duplicate or failure that stored nothing: it is no longer in flight, and its time tells the door.
         took = (timezone.now() - log.received_at).total_seconds() * 1000
-        frame_finished(frame_log_id=log.pk, arrived_at=log.received_at.timestamp(), took_ms=took)
+        frame_finished(frame_log_id=log.pk, arrived_at=log.received_at.timestamp(), took_ms=took, stored=stored)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import threading
 import time
 import uuid
@@ -67,6 +68,16 @@ def server_max_fps(response: requests.Response) -> float | None:
 def allowed_period(period: float, max_fps: float | None) -> float:
     """Seconds between uploads: the client's own ``period``, or ``1 / max_fps`` (the server's) if that is longer."""
     return period if max_fps is None else max(period, 1.0 / max_fps)
+
+
+def next_wait(period: float, max_fps: float | None, *, draw: Callable[[], float] = random.random) -> float:
+    """Seconds until the next upload: :func:`allowed_period`, and when the server's ``max_fps`` stretched it, drawn
+    around that, up to half of it either way and never under ``period`` (``draw`` in [0, 1); the same rate on
+    average). The server slows every class at the same moment; clients that all kept their old phase would go on
+    sending in step, in bursts the workers meet late (as the extension, ``frontend/extension/uploads.js``)."""
+    allowed = allowed_period(period, max_fps)
+    spread = min(allowed / 2, allowed - period)
+    return allowed + spread * (2 * draw() - 1)
 
 
 def _refusal(response: requests.Response) -> UploadRefused:
@@ -256,7 +267,7 @@ def replay(
             stats.statuses[response.status_code] = stats.statuses.get(response.status_code, 0) + 1
             if on_response is not None:
                 on_response(index, response)
-            next_at = max(next_at, started + allowed_period(period, server_max_fps(response)))
+            next_at = max(next_at, started + next_wait(period, server_max_fps(response)))
             if response.status_code in (429, 503):
                 next_at = max(next_at, time.monotonic() + float(response.headers.get("Retry-After", "1")))
             elif response.status_code in REFUSED_FOR_GOOD:
@@ -329,6 +340,6 @@ class LiveFeed:
                     self.max_fps = server_max_fps(response)
                 except requests.RequestException as error:
                     self.stats.errors.append(str(error))
-                wait = allowed_period(period, self.max_fps)  # after a network error, the last answer's
+                wait = next_wait(period, self.max_fps)  # after a network error, the last answer's
                 if self._stop.wait(max(0.0, wait - (time.monotonic() - started))):
                     return

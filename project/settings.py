@@ -202,7 +202,7 @@ INGEST_MAX_QUEUED = int(os.environ.get("INGEST_MAX_QUEUED", 100))  # all session
 # The door (classroom/admission.py): while the slowest tenth of recent frames took longer than this from upload to stored,
 # fewer frames are let in, shared fairly between classes; a frame that still waited INGEST_MAX_WAIT_SECONDS for a worker
 # is dropped unread.
-ADMISSION_TARGET_LATENCY_SECONDS = _env_float("ADMISSION_TARGET_LATENCY_SECONDS", 1.0)
+ADMISSION_TARGET_LATENCY_SECONDS = _env_float("ADMISSION_TARGET_LATENCY_SECONDS", 0.6)
 INGEST_MAX_WAIT_SECONDS = _env_float("INGEST_MAX_WAIT_SECONDS", 2.0)
 # Processes per Celery worker (runstack; compose sets the same): ingest is most of the work and waits on
 # Redis and the database between its CPU bursts; with three processes 10 classes no longer build a backlog

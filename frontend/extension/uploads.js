@@ -5,7 +5,10 @@
 //   before the next frame. Every answer of the frames API carries max_fps, the frames per second the server lets
 //   this session send now (it shares its capacity between classes under load): the next frame waits the longer of
 //   the client's own period and 1000 / max_fps, so a later answer with a higher max_fps brings the client back up,
-//   never above its own rate. On 429/503 Retry-After applies on top (the longer wait wins); on 401/403 it stops with
+//   never above its own rate. A wait the server stretched is drawn at random around that period, up to half of it
+//   either way and never under the client's own (the same rate on average): the server slows every class at the same moment, and clients that all kept
+//   their old phase would go on sending in step, in bursts the workers meet late (Floyd and Jacobson, "The
+//   Synchronization of Periodic Routing Messages", 1994: a random part in each timer breaks such lockstep). On 429/503 Retry-After applies on top (the longer wait wins); on 401/403 it stops with
 //   the server's words; after a network error it waits 2 s or the period, whichever is longer.
 // - engagementEncodeFrame: a JPEG of a video frame under the server's byte limit (lower quality, then size).
 // - engagementFrameLimits: after a 413 (the frame over a byte or pixel limit: the server's, or a proxy's in
@@ -21,25 +24,27 @@ globalThis.engagementServerFps = (value) => (typeof value === "number" && Number
 globalThis.engagementFpsText = (fps) => String(Math.round(fps * 10) / 10 || Number(fps.toPrecision(1)));
 
 // answer: {status, retryAfter (header or null), message, maxFps (the body's max_fps, or null)} from the server, or
-// {error} when unreachable. periodMs: the client's own period (1000 / its configured frames per second).
-// Gives {count ("sent", "refused" or null), stop (words, or null), waitMs (until the next frame, counted from this
+// {error} when unreachable. periodMs: the client's own period (1000 / its configured frames per second). draw: a
+// number in [0, 1) (Math.random unless given), for the spread of a stretched wait. Gives {count ("sent", "refused" or null), stop (words, or null), waitMs (until the next frame, counted from this
 // one's start), lastError, maxFps (the server's hint, or null), periodMs (the period it allows: the longer of the
-// own period and 1000 / maxFps)}. Pure: an answer without a hint leaves the client at its own period.
-globalThis.engagementAfterUpload = (answer, periodMs) => {
+// own period and 1000 / maxFps)}. Pure but for draw: an answer without a hint leaves the client at its own period.
+globalThis.engagementAfterUpload = (answer, periodMs, draw = Math.random) => {
   const maxFps = answer.error !== undefined ? null : globalThis.engagementServerFps(answer.maxFps);
   const allowedMs = maxFps === null ? periodMs : Math.max(periodMs, 1000 / maxFps);
   const rate = { maxFps, periodMs: allowedMs };
+  const spreadMs = Math.min(allowedMs / 2, allowedMs - periodMs);
+  const nextMs = allowedMs + spreadMs * (2 * draw() - 1);
   if (answer.error !== undefined) {
     return { count: "refused", stop: null, waitMs: Math.max(periodMs, 2000), lastError: `Server unreachable, retrying: ${answer.error}`, ...rate };
   }
-  if (answer.status >= 200 && answer.status < 300) return { count: "sent", stop: null, waitMs: allowedMs, lastError: "", ...rate };
+  if (answer.status >= 200 && answer.status < 300) return { count: "sent", stop: null, waitMs: nextMs, lastError: "", ...rate };
   const reason = `${answer.message || "refused"} (${answer.status})`;
   if (answer.status === 401 || answer.status === 403) {
     return { count: null, stop: `Stopped by the server: ${reason}`, waitMs: 0, lastError: `Stopped by the server: ${reason}`, ...rate };
   }
   const busy = answer.status === 429 || answer.status === 503;
   const retryMs = 1000 * (Number(answer.retryAfter) || 1);
-  return { count: "refused", stop: null, waitMs: busy ? Math.max(allowedMs, retryMs) : allowedMs, lastError: `Frame refused: ${reason}`, ...rate };
+  return { count: "refused", stop: null, waitMs: busy ? Math.max(nextMs, retryMs) : nextMs, lastError: `Frame refused: ${reason}`, ...rate };
 };
 
 (() => {

@@ -88,17 +88,24 @@ def test_a_class_over_its_share_is_throttled_before_a_class_under_it(capacity: A
     assert admitted["greedy"] <= 60 + 2  # its share over 60 s, and its bucket's depth
 
 
-def run_classes(seconds: range, *, took_ms: float) -> admission.Admission:
-    """Three classes at 1 frame/s over ``seconds`` (after T0), each admitted frame finished having waited ``took_ms``
-    for workers; the last answer."""
+def run_classes(seconds: range, *, took_ms: float, stored: bool = True, slow_ms: float | None = None) -> admission.Admission:
+    """Three classes at 1 frame/s over ``seconds`` (after T0), each admitted frame in flight for ``took_ms`` (every
+    fifth for ``slow_ms``, when given) and then finished (``stored``, or dropped unread); the last answer."""
+    in_flight: list[tuple[float, int, float]] = []
     for second in seconds:
         for sid in (1, 2, 3):
             now = T0 + second + sid / 10
+            for done in [f for f in in_flight if f[0] <= now]:
+                frame_finished(frame_log_id=done[1], arrived_at=done[2], took_ms=1000 * (done[0] - done[2]), stored=stored)
+                in_flight.remove(done)
             door = frame_admit(session_id=sid, wanted_fps=1.0, now=now)
             if door.allowed:
                 frame_id = 1000 * second + sid
                 frame_in_flight(frame_log_id=frame_id, at=now)
-                frame_finished(frame_log_id=frame_id, arrived_at=now, took_ms=took_ms)
+                took = slow_ms if slow_ms is not None and (3 * second + sid) % 5 == 0 else took_ms
+                in_flight.append((now + took / 1000, frame_id, now))
+    for done_at, frame_id, arrived in in_flight:  # the rest come out in their time, before whatever the caller does next
+        frame_finished(frame_log_id=frame_id, arrived_at=arrived, took_ms=1000 * (done_at - arrived), stored=stored)
     return door
 
 
@@ -112,13 +119,67 @@ def test_capacity_is_cut_while_frames_come_out_late_and_grows_back_once_they_do_
     assert back.capacity_fps > 3.0 and not back.reduced and back.max_fps == settings.INGEST_RATE_PER_SECOND
 
 
+def serve_classes(seconds: range, *, service_s: float, stored: bool) -> list[float]:
+    """Three classes at 1 frame/s over ``seconds`` (after T0) in front of one worker taking ``service_s`` a frame,
+    first come first served; each frame finished (``stored``, or dropped unread) when the worker is done with it.
+    The door's capacity after each second."""
+    worker_free_at, in_flight, capacities = T0, [], []
+    for second in seconds:
+        for sid in (1, 2, 3):
+            now = T0 + second + sid / 10
+            for done in [f for f in in_flight if f[0] <= now]:
+                frame_finished(frame_log_id=done[1], arrived_at=done[2], took_ms=1000 * (done[0] - done[2]), stored=stored)
+                in_flight.remove(done)
+            door = frame_admit(session_id=sid, wanted_fps=1.0, now=now)
+            if door.allowed:
+                frame_id = 1000 * second + sid
+                frame_in_flight(frame_log_id=frame_id, at=now)
+                worker_free_at = max(now, worker_free_at) + service_s
+                in_flight.append((worker_free_at, frame_id, now))
+        capacities.append(door.capacity_fps)
+    return capacities
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_a_cut_goes_to_a_little_under_what_the_workers_store_and_dropped_frames_do_not_count(settings: Any, stored: bool) -> None:
+    """Three frames a second reach a worker that stores two: a backlog forms and frames come out late. The door is cut
+    to a little under the two it stores (what it can do, measured while it is busy) and never lower: a door far under
+    that only idles it. Frames dropped unread say nothing of what the worker can do: the door falls to its least."""
+    settings.ADMISSION_TARGET_LATENCY_SECONDS = 0.7
+    capacities = serve_classes(range(40), service_s=0.5, stored=stored)
+    lowest = min(capacities)
+    if stored:
+        assert lowest == pytest.approx(admission.FLOOR_SHARE * 2, rel=0.01)
+    else:
+        assert lowest == admission.MIN_CAPACITY_FPS
+
+
+def test_late_frames_while_the_workers_have_only_just_begun_do_not_cut(settings: Any) -> None:
+    """The first frames of a start are slow and come in a burst; until frames have come out for the stored rate's
+    window, that rate says nothing of what the workers can do, and the figure holds."""
+    settings.ADMISSION_TARGET_LATENCY_SECONDS = 0.7
+    early = run_classes(range(int(admission.STORED_SECONDS) - 1), took_ms=1500)
+    assert early.capacity_fps == admission.MAX_CAPACITY_FPS
+    later = run_classes(range(int(admission.STORED_SECONDS) - 1, 12), took_ms=1500)
+    assert later.reduced
+
+
+def test_a_few_slow_frames_without_a_backlog_behind_them_do_not_cut(settings: Any) -> None:
+    """Every fifth frame takes 1.5 s, the rest 0.3 s: the slowest tenth is over the target, but the frames in flight
+    are fewer than the workers store within it (a mean wait of about half a second). Slow frames, not too many."""
+    settings.ADMISSION_TARGET_LATENCY_SECONDS = 0.7
+    door = run_classes(range(30), took_ms=300, slow_ms=1500)
+    assert door.capacity_fps == admission.MAX_CAPACITY_FPS and not door.reduced
+
+
 def test_frames_that_came_before_a_cut_do_not_cut_again(settings: Any) -> None:
     """The backlog that made the door cut drains after the cut, its frames late; only what came after the cut counts."""
     settings.ADMISSION_TARGET_LATENCY_SECONDS = 0.7
-    cut = run_classes(range(3), took_ms=1500)
+    run_classes(range(6), took_ms=300)  # the workers at work for a while, keeping up
+    cut = run_classes(range(6, 9), took_ms=1500)
     assert cut.reduced
-    for second in range(3, 12):
-        frame_finished(frame_log_id=90_000 + second, arrived_at=T0 + 1, took_ms=3000)  # the old backlog, still draining
+    for second in range(9, 18):
+        frame_finished(frame_log_id=90_000 + second, arrived_at=T0 + 7, took_ms=3000, stored=True)  # the old backlog, still draining
         after = run_classes(range(second, second + 1), took_ms=300)
     assert after.capacity_fps > cut.capacity_fps
 
@@ -128,7 +189,7 @@ def test_a_frame_stuck_in_flight_cuts_the_capacity_before_any_frame_comes_out(se
     frame_in_flight(frame_log_id=99, at=T0 - 3)  # in flight for 3 s already: longer than twice a frame may wait
     doors = [frame_admit(session_id=sid, wanted_fps=1.0, now=T0 + second + sid / 10) for second in range(4) for sid in (1, 2, 3)]
     assert doors[-1].capacity_fps < 3.0 and doors[-1].reduced
-    frame_finished(frame_log_id=99, arrived_at=T0 - 3, took_ms=3000)
+    frame_finished(frame_log_id=99, arrived_at=T0 - 3, took_ms=3000, stored=True)
     assert live_state.client().zcard(live_state.key("inflight")) == 0
 
 

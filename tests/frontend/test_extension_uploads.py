@@ -25,6 +25,7 @@ def page() -> Iterator[Page]:
         try:
             page = browser.new_page()
             page.add_script_tag(content=(EXTENSION_DIR / "uploads.js").read_text())
+            page.add_script_tag(content="globalThis.MIDDLE = () => 0.5;")  # a stretched wait drawn at its middle: the period itself
             yield page
         finally:
             browser.close()
@@ -87,7 +88,10 @@ def page() -> Iterator[Page]:
 def test_what_each_server_answer_means(page: Page, answer: dict[str, Any], expected: dict[str, Any]) -> None:
     # None of these answers carries max_fps: the client keeps its own period.
     no_hint = {"maxFps": None, "periodMs": PERIOD_MS}
-    assert page.evaluate("([answer, period]) => engagementAfterUpload(answer, period)", [answer, PERIOD_MS]) == {**expected, **no_hint}
+    assert page.evaluate("([answer, period]) => engagementAfterUpload(answer, period, MIDDLE)", [answer, PERIOD_MS]) == {
+        **expected,
+        **no_hint,
+    }
 
 
 def accepted(**answer: Any) -> dict[str, Any]:
@@ -126,7 +130,7 @@ def accepted(**answer: Any) -> dict[str, Any]:
 def test_the_servers_max_fps_sets_the_period(
     page: Page, answer: dict[str, Any], wait_ms: int, max_fps: float | None, period_ms: int
 ) -> None:
-    next_ = page.evaluate("([answer, period]) => engagementAfterUpload(answer, period)", [answer, PERIOD_MS])
+    next_ = page.evaluate("([answer, period]) => engagementAfterUpload(answer, period, MIDDLE)", [answer, PERIOD_MS])
     assert (next_["waitMs"], next_["maxFps"], next_["periodMs"]) == (wait_ms, max_fps, period_ms)
 
 
@@ -134,7 +138,7 @@ def test_a_higher_max_fps_brings_the_client_back_to_its_own_rate_and_no_faster(p
     """Pure: each answer is read against the client's own period, so the slowdown ends with the answer that lifts it."""
     waits = page.evaluate(
         """period => [0.5, 0.5, 2, 10, null].map((maxFps) =>
-          engagementAfterUpload({ status: 202, retryAfter: null, message: "", maxFps }, period).waitMs)""",
+          engagementAfterUpload({ status: 202, retryAfter: null, message: "", maxFps }, period, MIDDLE).waitMs)""",
         500,  # a client sending 2 frames per second
     )
     assert waits == [2000, 2000, 500, 500, 500]
@@ -205,3 +209,27 @@ UNCHANGED = {"maxBytes": 4_000_000, "scale": 1, "same": True}
 )
 def test_a_413_makes_the_next_frames_smaller(page: Page, answer: dict[str, Any], frame: dict[str, Any], expected: dict[str, Any]) -> None:
     assert page.evaluate(LIMITS, [answer, frame, {"maxBytes": 4_000_000, "scale": 1}]) == expected
+
+
+@pytest.mark.parametrize(
+    ("max_fps", "lowest_ms", "highest_ms"),
+    [
+        (0.5, 1000, 3000),  # stretched to 2 s: drawn from 1 to 3 s
+        (0.8, 1000, 1500),  # stretched to 1.25 s: drawn from 1 to 1.5 s, never under the client's own period
+        (None, 1000, 1000),  # not stretched: the client's own period, exactly
+        (5, 1000, 1000),
+    ],
+)
+def test_a_wait_the_server_stretched_is_spread_around_its_period(
+    page: Page, max_fps: float | None, lowest_ms: float, highest_ms: float
+) -> None:
+    """Classes the server slowed at one moment would otherwise go on sending in step: each draws its wait around the
+    stretched period, the same on average, never faster than its own rate."""
+    waits = page.evaluate(
+        """([maxFps, period]) => [0, 0.25, 0.5, 0.75, 0.999999].map((u) =>
+          engagementAfterUpload({ status: 202, retryAfter: null, message: "", maxFps }, period, () => u).waitMs)""",
+        [max_fps, PERIOD_MS],
+    )
+    assert waits[0] == pytest.approx(lowest_ms) and waits[-1] == pytest.approx(highest_ms, abs=0.01)
+    assert waits[2] == pytest.approx((lowest_ms + highest_ms) / 2)  # the middle draw: the stretched period itself
+    assert waits == sorted(waits)
