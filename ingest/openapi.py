@@ -35,7 +35,8 @@ REFUSALS: dict[str, tuple[str, list[str]]] = {
 MAX_FPS = {
     "type": "number",
     "description": "the frames per second this session may send now: its fair share of what the server can process "
-    "(at most the per-session limit). A client waits 1/max_fps between frames. On an upload's answers only, once past "
+    "(at most the per-session limit). A client waits 1/max_fps between frames on average, each wait drawn at random "
+    "around it so that clients slowed together do not send in step. On an upload's answers only, once past "
     "the token checks",
 }
 PAIRING_REFUSALS: dict[str, tuple[str, list[str]]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -88,10 +89,12 @@ def test_a_class_over_its_share_is_throttled_before_a_class_under_it(capacity: A
     assert admitted["greedy"] <= 60 + 2  # its share over 60 s, and its bucket's depth
 
 
-def run_classes(seconds: range, *, took_ms: float, stored: bool = True, slow_ms: float | None = None) -> admission.Admission:
-    """Three classes at 1 frame/s over ``seconds`` (after T0), each admitted frame in flight for ``took_ms`` (every
-    fifth for ``slow_ms``, when given) and then finished (``stored``, or dropped unread); the last answer."""
+def drive_classes(seconds: range, *, finish_at: Callable[[float, int], float], stored: bool) -> list[admission.Admission]:
+    """Three classes at 1 frame/s over ``seconds`` (after T0); each admitted frame (arrived ``now``, the ``n``-th) is
+    in flight until ``finish_at(now, n)`` and then finished (``stored``, or dropped unread). The last answer of each
+    second."""
     in_flight: list[tuple[float, int, float]] = []
+    answers: list[admission.Admission] = []
     for second in seconds:
         for sid in (1, 2, 3):
             now = T0 + second + sid / 10
@@ -102,11 +105,32 @@ def run_classes(seconds: range, *, took_ms: float, stored: bool = True, slow_ms:
             if door.allowed:
                 frame_id = 1000 * second + sid
                 frame_in_flight(frame_log_id=frame_id, at=now)
-                took = slow_ms if slow_ms is not None and (3 * second + sid) % 5 == 0 else took_ms
-                in_flight.append((now + took / 1000, frame_id, now))
+                in_flight.append((finish_at(now, 3 * second + sid), frame_id, now))
+        answers.append(door)
     for done_at, frame_id, arrived in in_flight:  # the rest come out in their time, before whatever the caller does next
         frame_finished(frame_log_id=frame_id, arrived_at=arrived, took_ms=1000 * (done_at - arrived), stored=stored)
-    return door
+    return answers
+
+
+def run_classes(seconds: range, *, took_ms: float, stored: bool = True, slow_ms: float | None = None) -> admission.Admission:
+    """Every frame in flight for ``took_ms`` (every fifth for ``slow_ms``, when given); the last answer."""
+
+    def finish_at(now: float, n: int) -> float:
+        return now + (slow_ms if slow_ms is not None and n % 5 == 0 else took_ms) / 1000
+
+    return drive_classes(seconds, finish_at=finish_at, stored=stored)[-1]
+
+
+def serve_classes(seconds: range, *, service_s: float, stored: bool) -> list[float]:
+    """The frames in front of one worker taking ``service_s`` a frame, first come first served; the door's capacity
+    after each second."""
+    worker = {"free_at": T0}
+
+    def finish_at(now: float, n: int) -> float:
+        worker["free_at"] = max(now, worker["free_at"]) + service_s
+        return worker["free_at"]
+
+    return [door.capacity_fps for door in drive_classes(seconds, finish_at=finish_at, stored=stored)]
 
 
 def test_capacity_is_cut_while_frames_come_out_late_and_grows_back_once_they_do_not(settings: Any) -> None:
@@ -117,27 +141,6 @@ def test_capacity_is_cut_while_frames_come_out_late_and_grows_back_once_they_do_
     assert session_sampling(session_id=3) == {"max_fps": cut.max_fps, "wanted_fps": 1.0, "reduced_rate": 1}
     back = run_classes(range(6, 60), took_ms=450)  # they keep up again: frames take what they take on a busy machine
     assert back.capacity_fps > 3.0 and not back.reduced and back.max_fps == settings.INGEST_RATE_PER_SECOND
-
-
-def serve_classes(seconds: range, *, service_s: float, stored: bool) -> list[float]:
-    """Three classes at 1 frame/s over ``seconds`` (after T0) in front of one worker taking ``service_s`` a frame,
-    first come first served; each frame finished (``stored``, or dropped unread) when the worker is done with it.
-    The door's capacity after each second."""
-    worker_free_at, in_flight, capacities = T0, [], []
-    for second in seconds:
-        for sid in (1, 2, 3):
-            now = T0 + second + sid / 10
-            for done in [f for f in in_flight if f[0] <= now]:
-                frame_finished(frame_log_id=done[1], arrived_at=done[2], took_ms=1000 * (done[0] - done[2]), stored=stored)
-                in_flight.remove(done)
-            door = frame_admit(session_id=sid, wanted_fps=1.0, now=now)
-            if door.allowed:
-                frame_id = 1000 * second + sid
-                frame_in_flight(frame_log_id=frame_id, at=now)
-                worker_free_at = max(now, worker_free_at) + service_s
-                in_flight.append((worker_free_at, frame_id, now))
-        capacities.append(door.capacity_fps)
-    return capacities
 
 
 @pytest.mark.parametrize("stored", [True, False])
