@@ -10,19 +10,20 @@ once. So the door keeps the work in the system small instead:
   its last cut (what the current figure brought about) and holds their slowest tenth to
   ``ADMISSION_TARGET_LATENCY_SECONDS`` (0.6 s: the figure acts on what it learns seconds late, so it aims under the
   promised second). Above it, with more frames in flight (a sorted set of arrival times) than the workers store in
-  that time, or with a frame in flight for longer than twice ``INGEST_MAX_WAIT_SECONDS``, the workers are behind,
-  and the admitted frames per second are
-  cut to :data:`FLOOR_SHARE` of what the workers stored in the last :data:`STORED_SECONDS` (never raised by a
-  cut). Frames come out late because a backlog waits, so the workers are busy: what they store is what they can
-  do, and a little under it lets the backlog drain. A cut by a fixed factor (85%, as before) knew nothing of that
-  rate: a frame's time is known only seconds after the figure that let it in, so cut after cut took the figure far
-  under what the workers store and the cores sat idle while classes were refused, or, from far above it, took
-  many cuts to come down while the backlog grew (the congestion control of TCP BBR works from the measured
-  delivery rate for the same reason). While it stays under :data:`HEADROOM` of the target (too few frames say
-  nothing, and the figure holds), it grows again by :data:`INCREASE` an update, finding out whether the workers
-  can do more. Frames that would be late are then never
-  accepted, rather than accepted and read late. A slower deployment (a database across the network) is held to
-  fewer frames by the same rule: the promise is the same.
+  that time (a backlog, by Little's law; a few slow frames are not too many) once frames have come out for
+  :data:`STORED_SECONDS` (the workers' first frames are slow, and a start is a burst), or with a frame in flight for
+  longer than twice ``INGEST_MAX_WAIT_SECONDS``, the workers are behind, and the admitted frames per second are cut
+  to :data:`FLOOR_SHARE` of what the workers stored in the last :data:`STORED_SECONDS` (never raised by a cut;
+  frames dropped unread do not count). Frames come out late because a backlog waits, so the workers are busy:
+  what they store is what they can do, and a little under it lets the backlog drain. A cut by a fixed factor (85%,
+  as before) knew nothing of that rate: a frame's time is known only seconds after the figure that let it in, so
+  cut after cut took the figure far under what the workers store and the cores sat idle while classes were
+  refused, or, from far above it, took many cuts to come down while the backlog grew (TCP BBR paces from the
+  measured delivery rate for the same reason). While the slowest tenth stays under :data:`HEADROOM` of the target
+  (too few frames say nothing, and the figure holds), the figure grows by :data:`INCREASE` an update, finding out
+  whether the workers can do more. Frames that would be late are then never accepted, rather than accepted and
+  read late. A slower deployment (a database across the network) is held to fewer frames by the same rule: the
+  promise is the same.
 - **Fair shares.** Each class asks for its client's rate (``X-Wanted-FPS``, 1 unless said). The capacity is
   shared max-min fairly (water filling): a class asking for less than an equal share gets what it asks, the rest
   is split equally between the others. A class's share is its ``max_fps``; it is enforced by the class's own

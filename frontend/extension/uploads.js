@@ -6,9 +6,10 @@
 //   this session send now (it shares its capacity between classes under load): the next frame waits the longer of
 //   the client's own period and 1000 / max_fps, so a later answer with a higher max_fps brings the client back up,
 //   never above its own rate. A wait the server stretched is drawn at random around that period, up to half of it
-//   either way and never under the client's own (the same rate on average): the server slows every class at the same moment, and clients that all kept
-//   their old phase would go on sending in step, in bursts the workers meet late (Floyd and Jacobson, "The
-//   Synchronization of Periodic Routing Messages", 1994: a random part in each timer breaks such lockstep). On 429/503 Retry-After applies on top (the longer wait wins); on 401/403 it stops with
+//   either way and never under the client's own (the same rate on average): the server slows every class at the
+//   same moment, and clients that all kept their old phase would go on sending in step, in bursts the workers meet
+//   late (Floyd and Jacobson, "The Synchronization of Periodic Routing Messages", 1994: a random part in each timer
+//   breaks such lockstep). On 429/503 Retry-After applies on top (the longer wait wins); on 401/403 it stops with
 //   the server's words; after a network error it waits 2 s or the period, whichever is longer.
 // - engagementEncodeFrame: a JPEG of a video frame under the server's byte limit (lower quality, then size).
 // - engagementFrameLimits: after a 413 (the frame over a byte or pixel limit: the server's, or a proxy's in
