@@ -142,6 +142,9 @@ def test_the_upload_loop_slows_to_the_servers_max_fps_and_the_popup_says_so(exte
     context.route(FRAMES_URL, frames)
     offscreen = context.new_page()
     offscreen.add_init_script(FAKE_TAB)
+    # A stretched wait is drawn at random around its period (spread tested in test_extension_uploads.py); drawn at its
+    # middle here, it is the period itself.
+    offscreen.add_init_script("Math.random = () => 0.5;")
     offscreen.goto(f"chrome-extension://{extension_id}/offscreen.html")
     page = popup(context, extension_id)
     pairing = {"server": "http://frames.test", "session": 7, "course": "Physics", "title": "Lecture 1", "token": "t"}
