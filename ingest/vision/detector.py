@@ -1,8 +1,8 @@
 """MediaPipe's two face detection models, run on one region of a frame at a time.
 
 The short-range model runs directly in LiteRT (:mod:`ingest.vision.blazeface`, 2.2 ms a tile against
-3.3–4 ms through the MediaPipe graph, with the same faces); the full-range one through MediaPipe Tasks
-``FaceDetector`` (IMAGE mode).
+3.3–4 ms through the MediaPipe graph, with the same faces; wide tiles two to a pass, 0.7 ms a tile); the
+full-range one through MediaPipe Tasks ``FaceDetector`` (IMAGE mode).
 
 Model choice: MediaPipe's short-range model (128×128 input) is made for faces within about 2 m of
 the camera, i.e. a face filling a good share of the picture, which is what a webcam tile is; its
@@ -95,6 +95,12 @@ class FaceDetector:
             self._detectors[kind] = vision.FaceDetector.create_from_options(options)
         return self._detectors[kind]
 
+    def _short_model(self) -> ShortRangeModel:
+        with self._lock:
+            if self._short is None:
+                self._short = ShortRangeModel(self.model_paths["short"], min_score=self.min_score)
+            return self._short
+
     def detect(self, image_bgr: np.ndarray, *, model: ModelKind, region: Tile | None = None) -> Detections:
         """One pass of ``model`` over ``region`` of a BGR frame (whole frame when ``None``), in frame
         coordinates, unconfirmed; faces carry ``region`` as their tile."""
@@ -104,13 +110,7 @@ class FaceDetector:
         if width == 0 or height == 0:
             return Detections.empty()
         if model == "short":
-            with self._lock:
-                if self._short is None:
-                    self._short = ShortRangeModel(self.model_paths["short"], min_score=self.min_score)
-            boxes, scores, keypoints = self._short.detect(crop)
-            offset = np.array([x, y], np.float32)
-            boxes[:, :2] += offset
-            return Detections.build(boxes=boxes, scores=scores, keypoints=keypoints + offset, tile=region)
+            return _placed(self._short_model().detect(crop), region)
         mp, _, _ = _mediapipe()
         scale = max(1.0, MIN_INPUT_SIDE / max(width, height))
         if scale > 1.0:
@@ -140,8 +140,19 @@ class FaceDetector:
 
     def detect_tile(self, image_bgr: np.ndarray, tile: Tile) -> Detections:
         """Faces in a participant tile: short-range model, else confirmed full-range faces."""
-        found = self.detect(image_bgr, model="short", region=tile)
-        return found if len(found) else self.confirm(image_bgr, self.detect(image_bgr, model="full", region=tile))
+        return self.detect_tiles(image_bgr, [tile])[0]
+
+    def detect_tiles(self, image_bgr: np.ndarray, tiles: Sequence[Tile]) -> list[Detections]:
+        """:meth:`detect_tile` for each of ``tiles``, their short-range passes shared two wide tiles to a pass
+        (:meth:`ingest.vision.blazeface.ShortRangeModel.detect_many`)."""
+        crops = {i: image_bgr[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w] for i, tile in enumerate(tiles)}
+        crops = {i: crop for i, crop in crops.items() if crop.size}
+        short = dict(zip(crops, self._short_model().detect_many(list(crops.values())), strict=True))
+        found = [_placed(short[i], tile) if i in short else Detections.empty() for i, tile in enumerate(tiles)]
+        return [
+            faces if len(faces) else self.confirm(image_bgr, self.detect(image_bgr, model="full", region=tile))
+            for faces, tile in zip(found, tiles, strict=True)
+        ]
 
     def detect_wide(self, image_bgr: np.ndarray, *, windows: Sequence[Tile] = ()) -> Detections:
         """Confirmed full-range faces in the whole frame and in ``windows``, duplicates merged, no tile names."""
@@ -155,6 +166,14 @@ class FaceDetector:
             for detector in self._detectors.values():
                 detector.close()
             self._detectors.clear()
+
+
+def _placed(faces: tuple[np.ndarray, np.ndarray, np.ndarray], region: Tile | None) -> Detections:
+    """Short-range faces found in ``region`` (the whole frame when ``None``), in frame coordinates, ``region`` their tile."""
+    boxes, scores, keypoints = faces
+    offset = np.array([region.x, region.y] if region else [0, 0], np.float32)
+    boxes[:, :2] += offset
+    return Detections.build(boxes=boxes, scores=scores, keypoints=keypoints + offset, tile=region)
 
 
 @functools.cache

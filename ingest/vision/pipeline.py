@@ -85,21 +85,24 @@ class FramePipeline:
     def _detect_tiles(
         self, image_bgr: np.ndarray, tiles: Sequence[Tile], *, stream: Hashable | None, clock: StageClock | None
     ) -> list[Detections]:
-        parts = []
+        parts: list[Detections] = []
+        fresh: list[int] = []  # the tiles the detector looks at: all in one call, so that they can share its passes
         # The camera-off test and the memory's thumbnails look at gray levels: one conversion for the whole frame.
         gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY) if tiles else image_bgr
         for tile in tiles:
-            if camera_off(gray, tile):
-                parts.append(Detections.empty())
-                continue
-            found = self.memory.recall(stream=stream, tile=tile, image=gray) if stream is not None else None
+            found = Detections.empty() if camera_off(gray, tile) else None
+            if found is None and stream is not None:
+                found = self.memory.recall(stream=stream, tile=tile, image=gray)
+                if found is not None and clock is not None:
+                    clock.count("tiles_reused")
             if found is None:
-                found = self.detector.detect_tile(image_bgr, tile)
-                if stream is not None:
-                    self.memory.remember(stream=stream, tile=tile, image=gray, found=found)
-            elif clock is not None:
-                clock.count("tiles_reused")
+                fresh.append(len(parts))
+                found = Detections.empty()
             parts.append(found)
+        for index, found in zip(fresh, self.detector.detect_tiles(image_bgr, [tiles[i] for i in fresh]), strict=True):
+            parts[index] = found
+            if stream is not None:
+                self.memory.remember(stream=stream, tile=tiles[index], image=gray, found=found)
         return parts
 
     def process(

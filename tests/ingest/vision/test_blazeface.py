@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.vision.blazeface import ANCHORS, INPUT_SIDE, ShortRangeModel, letterbox, weighted_nms
+from ingest.vision.blazeface import ANCHORS, INPUT_SIDE, ShortRangeModel, letterbox, pairs_well, weighted_nms
 from ingest.vision.detector import FaceDetector, _mediapipe, get_detector
 from ingest.vision.gallery import _fit, iter_video_frames
 
@@ -97,3 +97,49 @@ def test_weighted_nms_merges_a_cluster_into_its_weighted_mean() -> None:
 def test_weighted_nms_of_nothing() -> None:
     kept = weighted_nms(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 6, 2), np.float32))
     assert [part.shape for part in kept] == [(0, 4), (0,), (0, 6, 2)]
+
+
+def _matched(alone: tuple[np.ndarray, np.ndarray, np.ndarray], shared: tuple[np.ndarray, np.ndarray, np.ndarray]) -> int:
+    """How many faces found alone are found with an input shared (IoU > 0.7, score within 0.1); asserts no face more or fewer."""
+    assert len(shared[0]) == len(alone[0])
+    matched = 0
+    for box, score in zip(*alone[:2], strict=True):
+        best = max(range(len(shared[0])), key=lambda j: _iou(box, shared[0][j]))
+        assert _iou(box, shared[0][best]) > 0.7
+        assert abs(score - shared[1][best]) < 0.1
+        matched += 1
+    return matched
+
+
+def test_wide_tiles_sharing_an_input_find_the_faces_each_finds_alone(tiles: list[np.ndarray]) -> None:
+    model = get_detector()._short_model()
+    wide = [tile for tile in tiles if pairs_well(tile)][:-1]
+    assert len(wide) % 2 == 1  # the odd one out is read alone
+    matched = 0
+    for alone, shared in zip([model.detect(tile) for tile in wide], model.detect_many(wide), strict=True):
+        matched += _matched(alone, shared)
+    assert matched >= len(wide) // 2  # most tiles hold a face: the comparison is not vacuous
+
+
+@pytest.mark.parametrize("face_first", [True, False], ids=["face above", "face below"])
+def test_a_face_belongs_to_its_own_half_of_a_shared_input(tiles: list[np.ndarray], face_first: bool) -> None:
+    model = get_detector()._short_model()
+    face = next(tile for tile in tiles if tile.shape[:2] == (180, 320) and len(model.detect(tile)[0]) == 1)
+    empty = np.full_like(face, 90)
+    regions = [face, empty] if face_first else [empty, face]
+    found = model.detect_many(regions)
+    assert [len(boxes) for boxes, _, _ in found] == ([1, 0] if face_first else [0, 1])
+    _matched(model.detect(face), found[0 if face_first else 1])
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "shares"),
+    [(320, 180, True), (1280, 720, True), (175, 100, True), (240, 180, False), (180, 320, False), (100, 100, False)],
+    ids=["16:9", "16:9 large", "1.75", "4:3", "portrait", "square"],
+)
+def test_only_wide_regions_share_an_input(width: int, height: int, shares: bool) -> None:
+    assert pairs_well(np.zeros((height, width, 3), np.uint8)) is shares
+
+
+def test_no_regions_no_passes() -> None:
+    assert get_detector()._short_model().detect_many([]) == []
