@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -253,6 +254,21 @@ def test_accepted_frame_is_buffered_with_ttl_and_logged(client: Client, live: tu
     assert live_state.client().get(key) == image
     assert 0 < live_state.client().ttl(key) <= 60
     assert buffer.backlog_size(session_id=live[0]) == 1
+
+
+def test_the_ingest_task_carries_the_tiles_and_only_their_count_in_its_summary(
+    client: Client, live: tuple[int, str], monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr("ingest.services.celery_app.send_task", lambda name, **options: sent.append((name, options)))
+    tiles = [{"name": "Ana", "x": 0, "y": 0, "w": 128, "h": 72}, {"name": "Ben", "x": 128, "y": 0, "w": 128, "h": 72}]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, *live, frame_id="f-2", tiles=json.dumps(tiles)).status_code == 202
+    log = FrameLog.objects.get(frame_id="f-2")
+    [(name, options)] = sent
+    assert name == "ingest.tasks.ingest_frame" and options["args"][0] == log.pk and len(options["args"][1]) == 2
+    # Celery's own summary would be a repr of every tile, written into each message at the web process's cost.
+    assert options["argsrepr"] == f"({log.pk}, <2 tiles>)"
 
 
 def test_repeated_frame_id_is_accepted_once(client: Client, live: tuple[int, str]) -> None:
