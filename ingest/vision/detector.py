@@ -1,4 +1,4 @@
-"""MediaPipe's two face detection models, run on one region of a frame at a time.
+"""MediaPipe's two face detection models, run on regions of a frame (a tile, a window, the whole frame).
 
 The short-range model runs directly in LiteRT (:mod:`ingest.vision.blazeface`, 2.2 ms a tile against
 3.3–4 ms through the MediaPipe graph, with the same faces; wide tiles two to a pass, 0.7 ms a tile); the
