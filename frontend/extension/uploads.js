@@ -26,9 +26,10 @@ globalThis.engagementFpsText = (fps) => String(Math.round(fps * 10) / 10 || Numb
 
 // answer: {status, retryAfter (header or null), message, maxFps (the body's max_fps, or null)} from the server, or
 // {error} when unreachable. periodMs: the client's own period (1000 / its configured frames per second). draw: a
-// number in [0, 1) (Math.random unless given), for the spread of a stretched wait. Gives {count ("sent", "refused" or null), stop (words, or null), waitMs (until the next frame, counted from this
-// one's start), lastError, maxFps (the server's hint, or null), periodMs (the period it allows: the longer of the
-// own period and 1000 / maxFps)}. Pure but for draw: an answer without a hint leaves the client at its own period.
+// number in [0, 1) (Math.random unless given), for the spread of a stretched wait. Gives {count ("sent", "refused"
+// or null), stop (words, or null), waitMs (until the next frame, counted from this one's start), lastError, maxFps
+// (the server's hint, or null), periodMs (the period it allows: the longer of the own period and 1000 / maxFps)}.
+// Pure but for draw: an answer without a hint leaves the client at its own period.
 globalThis.engagementAfterUpload = (answer, periodMs, draw = Math.random) => {
   const maxFps = answer.error !== undefined ? null : globalThis.engagementServerFps(answer.maxFps);
   const allowedMs = maxFps === null ? periodMs : Math.max(periodMs, 1000 / maxFps);

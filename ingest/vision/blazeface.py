@@ -17,7 +17,8 @@ puts two wide regions in one input instead, one above the other, each letterboxe
 smaller than alone): half the passes for a gallery, the model being most of a tile's cost. A face belongs to the
 half its centre lies in, and each half's faces are merged on their own. Where the two pictures meet the model can
 see ghost faces, so a shared input keeps only faces scoring :data:`SHARED_MIN_SCORE`; a region left with none is read
-again alone (a face filling its tile also scores up to 0.16 lower beside another tile's picture than over black bars).
+again alone (a face filling its tile also scores up to 0.16 lower beside another tile's picture than over black bars),
+so a region with no face costs one and a half passes instead of one.
 
 ``tests/ingest/vision/test_blazeface.py`` checks it against MediaPipe's own results on real faces.
 """
