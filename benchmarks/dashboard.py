@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import django
+
+from benchmarks.machine import machine_description
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django.setup()
@@ -88,7 +89,7 @@ def run(*, students: int, seconds: float) -> dict[str, Any]:
         "message_to_drawn_ms": percentiles(render["latencies"]),
         "busy_share": {name: round((after[name] - before[name]) / wall, 4) for name in METRICS},
         "page_js_share": round((render["busyMs"] + render["applyMs"]) / 1000 / wall, 4),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, Chromium headless",
+        "machine": f"{machine_description()}, Chromium headless",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -22,6 +21,8 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from benchmarks.machine import machine_description
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 if "DATABASE_URL" not in os.environ:
@@ -109,7 +110,7 @@ def run(*, students: int, minute_counts: list[int]) -> dict[str, Any]:
         "students": students,
         "sessions": results,
         "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine_description(),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 

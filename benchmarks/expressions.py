@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from benchmarks.machine import machine_description  # noqa: E402
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
 from classroom.engagement import Baseline, baseline_add, expression_weight  # noqa: E402
 from classroom.expressions import ShownExpression, expression_shown, rest_mix  # noqa: E402
@@ -326,7 +326,7 @@ def main() -> None:
         "calm_overall": overall,
         "calm_gallery": gallery,
         "model": str(get_predictor().path),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine_description(),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import threading
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import django
+
+from benchmarks.machine import machine_description
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django.setup()
@@ -146,7 +147,7 @@ def run(*, fps: float, seconds: float) -> dict[str, Any]:
         else None,
         "throughput_frames_per_second": round(len(latencies) / seconds, 2),
         "rss_mb": memory,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine_description(),
         "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import threading
 import time
@@ -40,6 +39,7 @@ import redis  # noqa: E402
 import requests  # noqa: E402
 
 from benchmarks.latency import cpu_seconds, rss_mb  # noqa: E402
+from benchmarks.machine import machine_description  # noqa: E402
 from benchmarks.tables import markdown_table, pct, table  # noqa: E402
 from classroom import live_state  # noqa: E402
 from ingest.replay import frames, next_wait, server_max_fps  # noqa: E402
@@ -359,7 +359,7 @@ def result_write(result: dict[str, Any], *, out: Path) -> None:
     """Write a stack benchmark's result with where and when it was measured (this machine, the database in use)."""
     result = {
         **result,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine_description(),
         "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -32,7 +32,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from benchmarks.machine import machine_description
 from benchmarks.tables import markdown_table, pct, table
 from inference.predictor import get_predictor
 from ingest.vision.align import crop_face
@@ -269,7 +269,7 @@ def main() -> None:
     out = {
         "benchmark": "end to end on full-size posed photos: detect, cut, classify",
         "model": str(get_predictor().path),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine_description(),
         "sets": sets,
         "seconds": round(time.monotonic() - started, 1),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -29,6 +29,13 @@ once. So the door keeps the work in the system small instead:
   is split equally between the others. A class's share is its ``max_fps``; it is enforced by the class's own
   token bucket, so a class over its share is refused (429) before a class under it, and no class can starve
   another. ``INGEST_RATE_PER_SECOND`` stays the ceiling of any one class.
+- **The window.** The rates act on what they learn seconds late; a start's burst, or workers slower than the
+  figure, would meanwhile queue frames that come out many seconds late and then keep the backlog (a cut to a little
+  under the stored rate drains it slowly). So, whatever the rates, a frame is let in only while fewer frames are in
+  flight than the workers store in :data:`WINDOW_TARGETS` targets (at least :data:`MIN_WINDOW`: a start has stored
+  nothing yet): by Little's law, one let in waits about that long. Past it, the upload is told the workers are
+  behind and when to retry, and keeps its class's token. A concurrency limit beside the rate, as TCP's congestion
+  window beside its pacing.
 - **The teacher is told.** Each class's last share and whether it is below what its client wants
   (:func:`session_sampling`) go out with the live page's frame counters.
 
@@ -59,6 +66,10 @@ MIN_FRAMES = 3  # fewer finished frames than this in the window say nothing: the
 QUANTILE = 0.9  # the quantile of recent frames' times held to the target: the promise is on the tail
 FLOOR_SHARE = 0.9  # a cut takes the capacity to this share of the workers' stored rate: a little under it, so a backlog drains
 STORED_SECONDS = 5.0  # the stored rate is counted over this long: long enough to average out the frames' bunching
+WINDOW_TARGETS = 2.0  # frames in flight at most what the workers store in this many targets (1.2 s at 0.6): a frame
+# let in past that comes out after the promised second anyway, so refusing it costs the promise nothing
+MIN_WINDOW = 6  # frames in flight however few the workers stored lately (a start has stored none): the three ingest
+# processes, the inference one and a frame waiting for each, none of them queueing behind another
 SAMPLING_TTL_SECONDS = 60
 DEFAULT_WANTED_FPS = 1.0
 
@@ -71,6 +82,7 @@ local period, hold, active_ms, forget_ms = tonumber(ARGV[9]), tonumber(ARGV[10])
 local floor_share, increase, step, sampling_ttl = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 local headroom, stuck_ms, stored_ms = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
 local window_ms, min_frames, quantile = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22])
+local window_s, min_window = tonumber(ARGV[23]), tonumber(ARGV[24])
 
 -- The capacity: cut when recent frames took too long or one in flight is stuck, grown while they keep up.
 local s = redis.call('HMGET', state_key, 'cap', 'at', 'cut_at')
@@ -90,16 +102,19 @@ if #took >= min_frames then late = took[math.ceil(#took * quantile)] end
 local delay = math.max(late, stuck)
 -- Too few frames since the last cut say nothing yet: hold, unless nothing is in flight at all (an idle door may grow).
 local unsure = #took < min_frames and oldest[2] ~= nil
+-- What the workers stored lately (frames a second; at a start, while they have stored for less than its span, an
+-- underestimate: the least window covers it).
+local delivered = redis.call('ZCOUNT', stored, '(' .. (now - stored_ms), now) * 1000 / stored_ms
+local in_flight = redis.call('ZCARD', inflight)
 if now - at >= period then
   if delay > target then
-    -- What the workers stored lately. Until frames have come out for that long, the workers have only just begun
-    -- (their first frames are slow, and a class's start is a burst): the rate says nothing yet, and the figure holds.
-    local delivered = redis.call('ZCOUNT', stored, '(' .. (now - stored_ms), now) * 1000 / stored_ms
+    -- Until frames have come out for the stored rate's span, the workers have only just begun (their first frames are
+    -- slow, and a class's start is a burst): the rate says nothing yet, and the figure holds.
     local first = redis.call('ZRANGE', recent, 0, 0, 'WITHSCORES')
     local warm = first[2] ~= nil and now - tonumber(first[2]) >= stored_ms
     -- Behind: more frames in flight than the workers clear within the target (Little's law: the mean wait of a
     -- frame let in now). Late frames without that backlog are slow frames, not too many: the figure holds.
-    local behind = stuck > 0 or (warm and redis.call('ZCARD', inflight) > delivered * target / 1000)
+    local behind = stuck > 0 or (warm and in_flight > delivered * target / 1000)
     if behind and now - cut_at >= hold then
       -- A little under what the workers store: deeper only idles them; above it the backlog grows.
       cap = math.min(cap, math.max(min_cap, delivered * floor_share))
@@ -139,35 +154,47 @@ else share = level end
 local reduced = 0
 if share < mine * 0.999 then reduced = 1 end
 
--- This class's token bucket at its share; at least two tokens deep, so a client keeping to the share gets through.
-local b = redis.call('HMGET', bucket, 'tokens', 'ts')
-local depth = math.max(2, math.min(burst, share * 2))
-local tokens = tonumber(b[1]) or depth
-local ts = tonumber(b[2]) or now
-tokens = math.min(depth, tokens + (now - ts) * share / 1000)
-local allowed, wait = 0, 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+-- The window: a frame let in behind more frames than the workers store in window_s would come out after the promise,
+-- whatever the rates say (a start's burst, workers slower than the figure). It waits at the door instead, for the
+-- time the excess takes to clear, and keeps its token.
+local window = math.max(min_window, delivered * window_s)
+local allowed, wait, full = 0, 0, 0
+if in_flight >= window then
+  full = 1
+  wait = math.ceil((in_flight - window + 1) * 1000 / math.max(delivered, 1))
 else
-  wait = math.ceil((1 - tokens) * 1000 / share)
+  -- This class's token bucket at its share; at least two tokens deep, so a client keeping to the share gets through.
+  local b = redis.call('HMGET', bucket, 'tokens', 'ts')
+  local depth = math.max(2, math.min(burst, share * 2))
+  local tokens = tonumber(b[1]) or depth
+  local ts = tonumber(b[2]) or now
+  tokens = math.min(depth, tokens + (now - ts) * share / 1000)
+  if tokens >= 1 then
+    tokens = tokens - 1
+    allowed = 1
+  else
+    wait = math.ceil((1 - tokens) * 1000 / share)
+  end
+  redis.call('HSET', bucket, 'tokens', tokens, 'ts', now)
+  redis.call('PEXPIRE', bucket, math.ceil(depth / share * 1000) + 1000)
 end
-redis.call('HSET', bucket, 'tokens', tokens, 'ts', now)
-redis.call('PEXPIRE', bucket, math.ceil(depth / share * 1000) + 1000)
 redis.call('HSET', state_key, 'cap', cap, 'at', at, 'cut_at', cut_at)
 redis.call('HSET', sampling, 'max_fps', share, 'wanted_fps', mine, 'reduced', reduced)
 redis.call('EXPIRE', sampling, sampling_ttl)
-return {allowed, wait, math.floor(share * 1000), reduced, math.floor(cap * 1000), math.floor(delay)}
+return {allowed, wait, math.floor(share * 1000), reduced, math.floor(cap * 1000), math.floor(delay), full}
 """
 
 
 @dataclass(frozen=True)
 class Admission:
-    """The door's answer to one upload: whether it may go in, after how many seconds to retry if not, the class's
-    share now (``max_fps``) and whether that is below what its client wants; the capacity and the time it was
-    decided on (recent frames' slowest tenth, or a stuck frame's age), for the benchmarks and logs."""
+    """The door's answer to one upload: whether it may go in, and if not whether because the workers are behind
+    (``workers_behind``: the window is full, whatever this class's share) or the class is over its share; after how
+    many seconds to retry; the class's share now (``max_fps``) and whether that is below what its client wants; the
+    capacity and the time it was decided on (recent frames' slowest tenth, or a stuck frame's age), for the
+    benchmarks and logs."""
 
     allowed: bool
+    workers_behind: bool
     retry_after: int
     max_fps: float
     reduced: bool
@@ -212,10 +239,13 @@ def frame_admit(*, session_id: int, wanted_fps: float | None = None, now: float 
         int(1000 * WINDOW_SECONDS),
         MIN_FRAMES,
         QUANTILE,
+        WINDOW_TARGETS * settings.ADMISSION_TARGET_LATENCY_SECONDS,
+        MIN_WINDOW,
     ]
-    allowed, wait_ms, share, reduced, capacity, delay = live_state.client().eval(_ADMIT, len(keys), *keys, *args)
+    allowed, wait_ms, share, reduced, capacity, delay, full = live_state.client().eval(_ADMIT, len(keys), *keys, *args)
     return Admission(
         allowed=bool(allowed),
+        workers_behind=bool(full),
         retry_after=max(1, -(-int(wait_ms) // 1000)),
         max_fps=round(int(share) / 1000, 2),
         reduced=bool(reduced),

@@ -295,6 +295,7 @@ class LiveFeed:
         self.hidden: set[str] = set()
         self.stats = ReplayStats()
         self._running = threading.Event()
+        self._posting = threading.Lock()  # held while an upload is under way
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="live-feed", daemon=True)
 
@@ -305,8 +306,11 @@ class LiveFeed:
         return self
 
     def pause(self) -> None:
-        """Stop uploading (the meeting tab stopped sharing) until :meth:`resume`."""
+        """Stop uploading (the meeting tab stopped sharing) until :meth:`resume`; returns once an upload under way has
+        been answered, so nothing arrives after it."""
         self._running.clear()
+        with self._posting:
+            pass
 
     def resume(self) -> None:
         """Upload again."""
@@ -318,6 +322,15 @@ class LiveFeed:
         self._running.set()
         self._thread.join(timeout=15)
 
+    def _post(self, http: requests.Session, frame: np.ndarray, tiles: list[dict[str, object]]) -> None:
+        try:
+            response = post_frame(http, url=self.url, token=self.token, frame=frame, tiles=tiles, wanted_fps=self.fps)
+            self.stats.sent += 1
+            self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
+            self.max_fps = server_max_fps(response)
+        except requests.RequestException as error:
+            self.stats.errors.append(str(error))
+
     def _run(self) -> None:
         # Each post takes the next frame of every video (no skipping): decoding 25 frames per second of
         # 50 clips would cost more than the server's work; the clips just play slower.
@@ -326,20 +339,19 @@ class LiveFeed:
         with requests.Session() as http:
             for frame, tiles in iterator:
                 started = time.monotonic()
-                self._running.wait()
-                if self._stop.is_set():
-                    return
                 for tile in tiles:
                     if tile["name"] in self.hidden:
                         x, y, w, h = (int(tile[key]) for key in ("x", "y", "w", "h"))  # type: ignore[call-overload]
                         frame[y : y + h, x : x + w] = 40  # an empty, dark tile: camera on, nobody there
-                try:
-                    response = post_frame(http, url=self.url, token=self.token, frame=frame, tiles=tiles, wanted_fps=self.fps)
-                    self.stats.sent += 1
-                    self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
-                    self.max_fps = server_max_fps(response)
-                except requests.RequestException as error:
-                    self.stats.errors.append(str(error))
+                posted = False
+                while not posted:
+                    self._running.wait()
+                    if self._stop.is_set():
+                        return
+                    with self._posting:
+                        if self._running.is_set():  # not paused since: pause() now waits for this upload
+                            self._post(http, frame, tiles)
+                            posted = True
                 wait = next_wait(period, self.max_fps)  # after a network error, the last answer's
                 if self._stop.wait(max(0.0, wait - (time.monotonic() - started))):
                     return

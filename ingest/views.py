@@ -95,6 +95,10 @@ def frames(request: HttpRequest, session_id: int) -> JsonResponse:
             )
         door = admission.frame_admit(session_id=session_id, wanted_fps=_wanted_fps(request))
         max_fps = door.max_fps
+        if door.workers_behind:
+            raise IngestError(
+                503, "server_busy", "the server is behind on frames from all sessions; retry later", retry_after=door.retry_after
+            )
         if not door.allowed:
             raise IngestError(
                 429, "rate_limited", f"too many frames for this session; send at most {max_fps:g} per second", retry_after=door.retry_after

@@ -89,14 +89,14 @@ def test_a_class_over_its_share_is_throttled_before_a_class_under_it(capacity: A
     assert admitted["greedy"] <= 60 + 2  # its share over 60 s, and its bucket's depth
 
 
-def drive_classes(seconds: range, *, finish_at: Callable[[float, int], float], stored: bool) -> list[admission.Admission]:
-    """Three classes at 1 frame/s over ``seconds`` (after T0); each admitted frame (arrived ``now``, the ``n``-th) is
-    in flight until ``finish_at(now, n)`` and then finished (``stored``, or dropped unread). The last answer of each
+def drive_classes(seconds: range, *, finish_at: Callable[[float, int], float], stored: bool, classes: int = 3) -> list[admission.Admission]:
+    """``classes`` classes at 1 frame/s over ``seconds`` (after T0); each admitted frame (arrived ``now``, the ``n``-th)
+    is in flight until ``finish_at(now, n)`` and then finished (``stored``, or dropped unread). The last answer of each
     second."""
     in_flight: list[tuple[float, int, float]] = []
     answers: list[admission.Admission] = []
     for second in seconds:
-        for sid in (1, 2, 3):
+        for sid in range(1, classes + 1):
             now = T0 + second + sid / 10
             for done in [f for f in in_flight if f[0] <= now]:
                 frame_finished(frame_log_id=done[1], arrived_at=done[2], took_ms=1000 * (done[0] - done[2]), stored=stored)
@@ -105,7 +105,7 @@ def drive_classes(seconds: range, *, finish_at: Callable[[float, int], float], s
             if door.allowed:
                 frame_id = 1000 * second + sid
                 frame_in_flight(frame_log_id=frame_id, at=now)
-                in_flight.append((finish_at(now, 3 * second + sid), frame_id, now))
+                in_flight.append((finish_at(now, classes * second + sid), frame_id, now))
         answers.append(door)
     for done_at, frame_id, arrived in in_flight:  # the rest come out in their time, before whatever the caller does next
         frame_finished(frame_log_id=frame_id, arrived_at=arrived, took_ms=1000 * (done_at - arrived), stored=stored)
@@ -179,12 +179,73 @@ def test_frames_that_came_before_a_cut_do_not_cut_again(settings: Any) -> None:
     """The backlog that made the door cut drains after the cut, its frames late; only what came after the cut counts."""
     settings.ADMISSION_TARGET_LATENCY_SECONDS = 0.7
     run_classes(range(6), took_ms=300)  # the workers at work for a while, keeping up
-    cut = run_classes(range(6, 9), took_ms=1500)
+    cut = run_classes(range(6, 10), took_ms=1500)
     assert cut.reduced
-    for second in range(9, 18):
+    for second in range(10, 19):
         frame_finished(frame_log_id=90_000 + second, arrived_at=T0 + 7, took_ms=3000, stored=True)  # the old backlog, still draining
         after = run_classes(range(second, second + 1), took_ms=300)
     assert after.capacity_fps > cut.capacity_fps
+
+
+def test_a_start_lets_in_no_more_than_the_least_window_until_frames_come_out() -> None:
+    """Nothing stored yet (a start): every class is within its share, but only the least window of frames goes in;
+    the rest are told the workers are behind and keep their tokens, and go in once frames come out."""
+    classes = admission.MIN_WINDOW + 4
+    doors = []
+    for sid in range(1, classes + 1):
+        doors.append(frame_admit(session_id=sid, wanted_fps=1.0, now=T0 + sid / 100))
+        if doors[-1].allowed:
+            frame_in_flight(frame_log_id=sid, at=T0 + sid / 100)
+    assert [door.allowed for door in doors] == [True] * admission.MIN_WINDOW + [False] * 4
+    assert all(door.workers_behind and door.retry_after >= 1 for door in doors[admission.MIN_WINDOW :])
+    assert not any(door.reduced for door in doors)  # not over any share: the rates are not what refused them
+    for sid in range(1, admission.MIN_WINDOW + 1):
+        frame_finished(frame_log_id=sid, arrived_at=T0 + sid / 100, took_ms=300, stored=True)
+    late = frame_admit(session_id=classes, wanted_fps=1.0, now=T0 + 0.5)
+    assert late.allowed and not late.workers_behind
+
+
+@pytest.mark.parametrize(
+    ("stored_per_second", "let_in_at", "refused_at"),
+    [(4, 5, 6), (20, 23, 25)],  # 4.8 frames, so the least window of 6; 24 frames
+    ids=["few stored: the least window", "what the workers store in two targets"],
+)
+def test_the_window_is_what_the_workers_store_in_two_targets(
+    settings: Any, stored_per_second: int, let_in_at: int, refused_at: int
+) -> None:
+    settings.ADMISSION_TARGET_LATENCY_SECONDS = 0.6
+    now = T0 + admission.STORED_SECONDS
+    for n in range(int(stored_per_second * admission.STORED_SECONDS)):  # stored evenly over the last stored span
+        frame_finished(frame_log_id=n, arrived_at=T0 + (n + 0.5) / stored_per_second - 0.1, took_ms=100, stored=True)
+
+    def door_with(in_flight: int) -> admission.Admission:
+        live_state.client().delete(live_state.key("inflight"))
+        for n in range(in_flight):
+            frame_in_flight(frame_log_id=10_000 + n, at=now - 0.1)
+        return frame_admit(session_id=1, now=now)
+
+    assert door_with(let_in_at).allowed
+    refused = door_with(refused_at)
+    assert not refused.allowed and refused.workers_behind and refused.retry_after >= 1
+
+
+def test_from_a_start_a_worker_slower_than_the_classes_never_holds_a_frame_much_past_the_window(settings: Any) -> None:
+    """Eight classes at 1 frame/s in front of one worker storing five a second, from a start (the rates know nothing
+    yet and let everything in): the window keeps every admitted frame's wait near two targets, while the worker stays
+    busy. Without it, the first seconds' backlog kept every frame seconds late."""
+    settings.ADMISSION_TARGET_LATENCY_SECONDS = 0.6
+    worker = {"free_at": T0}
+    took: list[float] = []
+
+    def finish_at(now: float, n: int) -> float:
+        worker["free_at"] = max(now, worker["free_at"]) + 0.2
+        took.append(worker["free_at"] - now)
+        return worker["free_at"]
+
+    drive_classes(range(30), finish_at=finish_at, stored=True, classes=8)
+    assert admission.MIN_WINDOW == 6 and 5 * admission.WINDOW_TARGETS * 0.6 <= 6  # so the window is 6 frames
+    assert max(took) <= 6 * 0.2 + 0.05  # a window's worth in front of it, its own read included
+    assert len(took) >= 0.9 * 5 * 30  # the worker stored at least nine tenths of what it can
 
 
 def test_a_frame_stuck_in_flight_cuts_the_capacity_before_any_frame_comes_out(settings: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -200,6 +201,18 @@ def test_full_backlog_is_503_with_retry_after(client: Client, live: tuple[int, s
     response = post(client, *live)
     assert_error(response, 503, "backlog_full", "too many frames are waiting for this session; retry later")
     assert response["Retry-After"] == "1"
+
+
+def test_workers_behind_is_503_with_retry_after_and_writes_nothing(client: Client, live: tuple[int, str]) -> None:
+    # Frames of other sessions fill the door's window (the workers have stored none yet: a start).
+    for frame_log_id in range(admission.MIN_WINDOW):
+        admission.frame_in_flight(frame_log_id=10_000 + frame_log_id, at=time.time())
+    response = post(client, *live)
+    assert_error(response, 503, "server_busy", "the server is behind on frames from all sessions; retry later")
+    assert int(response["Retry-After"]) >= 1 and response.json()["max_fps"] > 0  # its share is still told
+    assert FrameLog.objects.count() == 0
+    admission.frame_finished(frame_log_id=10_000, arrived_at=time.time(), took_ms=400, stored=True)
+    assert post(client, *live).status_code == 202  # one came out: there is room again
 
 
 def test_full_ingest_queue_of_all_sessions_is_503(client: Client, live: tuple[int, str], settings: Any) -> None:

@@ -26,9 +26,11 @@ class Answers:
 
     status = 202
     body: bytes = b"{}"
+    delay = 0.0  # seconds each answer takes
 
     def __init__(self) -> None:
         self.seen: list[tuple[float, str | None]] = []
+        self.answered = 0
 
     def gaps(self) -> list[float]:
         """Seconds between the uploads, in turn."""
@@ -40,6 +42,8 @@ def _server(answers: Answers) -> ThreadingHTTPServer:
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
             answers.seen.append((time.monotonic(), self.headers.get("X-Wanted-FPS")))
+            time.sleep(answers.delay)
+            answers.answered += 1
             self.send_response(answers.status)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -235,3 +239,20 @@ def test_a_live_feed_slows_to_the_servers_max_fps_and_comes_back_when_it_allows_
     assert all(0.08 <= gap < 0.4 for gap in fast), fast  # its own 0.1 s again, no faster
     assert all(gap < 0.4 for gap in ignored), ignored
     assert {wanted for _, wanted in answers.seen} == {"10"}
+
+
+def test_a_paused_live_feed_has_no_upload_under_way(api: tuple[str, Answers], still: Path) -> None:
+    # A test that pauses the feed and then waits for every received frame to be processed must not see one more
+    # arrive after it: pause() returns once the upload under way was answered.
+    url, answers = api
+    answers.delay = 0.3
+    feed = LiveFeed(base_url=url, session_id=1, token="t", students=[("Ada", still)], fps=10).start()
+    try:
+        until(lambda: len(answers.seen) >= 2)
+        feed.pause()
+        assert answers.answered == len(answers.seen)
+        paused_at = len(answers.seen)
+        feed.resume()
+        until(lambda: len(answers.seen) > paused_at)
+    finally:
+        feed.stop()
