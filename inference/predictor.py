@@ -58,39 +58,93 @@ class KerasPredictor:
         return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
 
 
-class LiteRTPredictor:
-    """A LiteRT (``.tflite``) model; resizes its input for each batch size it sees."""
+RUNTIMES = ("openvino", "litert")  # FER_RUNTIME: what runs a .tflite file; the first is the default
 
-    def __init__(self, path: Path) -> None:
-        # The LiteRT runtime alone, not TensorFlow: a worker serving a .tflite file never imports TensorFlow.
+
+def _threads() -> int:
+    return int(os.environ.get("FER_THREADS", "2"))
+
+
+class _TFLiteFile:
+    """A ``.tflite`` file's input and output contract (dtype, quantisation), read by the LiteRT runtime (not
+    TensorFlow: a worker serving a .tflite file never imports TensorFlow), whichever runtime then runs it."""
+
+    def __init__(self, path: Path, *, threads: int) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self.path = path
-        self.interpreter = Interpreter(model_path=str(path), num_threads=int(os.environ.get("FER_THREADS", "2")))
+        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
+
+    def quantised(self, batch: np.ndarray) -> np.ndarray:
+        """Float faces as the file's input takes them."""
+        if self.input["dtype"] != np.int8:
+            return batch
+        scale, zero = self.input["quantization"]
+        return np.clip(np.round(batch / scale + zero), -128, 127).astype(np.int8)
+
+    def probabilities(self, out: np.ndarray) -> np.ndarray:
+        """The file's output as true probabilities."""
+        if out.dtype == np.int8:  # a quantised output (OpenVINO dequantises it itself)
+            scale, zero = self.output["quantization"]
+            out = (out.astype(np.float32) - zero) * scale
+        # A quantised softmax sums to 1 only within a few thousandths: renormalise to true probabilities.
+        out = np.maximum(np.asarray(out, dtype=np.float32), 0.0)
+        return np.asarray(out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12), dtype=np.float32)
+
+
+class LiteRTPredictor:
+    """A ``.tflite`` model run by LiteRT (XNNPACK); resizes its input for each batch size it sees."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = _TFLiteFile(path, threads=_threads())
         self.batch = -1
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
         batch = _check_faces(faces)
         if len(batch) == 0:
             return np.zeros((0, 7), dtype=np.float32)
+        interpreter = self.file.interpreter
         if len(batch) != self.batch:
-            self.interpreter.resize_tensor_input(self.input["index"], list(batch.shape))
-            self.interpreter.allocate_tensors()
+            interpreter.resize_tensor_input(self.file.input["index"], list(batch.shape))
+            interpreter.allocate_tensors()
             self.batch = len(batch)
-        if self.input["dtype"] == np.int8:
-            scale, zero = self.input["quantization"]
-            batch = np.clip(np.round(batch / scale + zero), -128, 127).astype(np.int8)
-        self.interpreter.set_tensor(self.input["index"], batch)
-        self.interpreter.invoke()
-        out = self.interpreter.get_tensor(self.output["index"])
-        if self.output["dtype"] == np.int8:
-            scale, zero = self.output["quantization"]
-            out = (out.astype(np.float32) - zero) * scale
-        # A quantised softmax sums to 1 only within a few thousandths: renormalise to true probabilities.
-        out = np.maximum(np.asarray(out, dtype=np.float32), 0.0)
-        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
+        interpreter.set_tensor(self.file.input["index"], self.file.quantised(batch))
+        interpreter.invoke()
+        return self.file.probabilities(interpreter.get_tensor(self.file.output["index"]))
+
+
+class OpenVINOPredictor:
+    """A ``.tflite`` model run by OpenVINO's CPU runtime, compiled once for any batch size.
+
+    Why not LiteRT: on a CPU without VNNI (AVX2 only) LiteRT's int8 kernels are no faster than its float ones, 2.8 ms
+    a face for the production model; OpenVINO's take 1.2 ms there. The outputs agree with LiteRT's (PublicTest: the
+    same top expression on every face, probabilities within 0.013).
+    """
+
+    def __init__(self, path: Path) -> None:
+        import openvino
+
+        self.path = path
+        self.file = _TFLiteFile(path, threads=1)
+        core = openvino.Core()
+        model = core.read_model(str(path))
+        model.reshape([-1, FACE_SIZE, FACE_SIZE, 1])
+        config = {
+            "INFERENCE_NUM_THREADS": _threads(),
+            "NUM_STREAMS": 1,
+            "PERFORMANCE_HINT": "LATENCY",
+            "ENABLE_CPU_PINNING": False,  # a worker shares its cores with the others: pinned threads would fight them
+        }
+        self.request = core.compile_model(model, "CPU", config).create_infer_request()
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        batch = _check_faces(faces)
+        if len(batch) == 0:
+            return np.zeros((0, 7), dtype=np.float32)
+        out = self.request.infer({0: self.file.quantised(batch)})[0]
+        return self.file.probabilities(np.array(out))
 
 
 class TemperedPredictor:
@@ -129,12 +183,16 @@ def production_temperature() -> float:
     return float(temperature)
 
 
-def load_predictor(path: Path) -> Predictor:
-    """A predictor for a ``.keras`` or ``.tflite`` file."""
+def load_predictor(path: Path, *, runtime: str | None = None) -> Predictor:
+    """A predictor for a ``.keras`` or ``.tflite`` file; a ``.tflite`` file runs on ``runtime`` (one of
+    :data:`RUNTIMES`; default ``FER_RUNTIME``, else the first)."""
     if not path.exists():
         raise ModelError(f"model file {path} does not exist")
     if path.suffix == ".tflite":
-        return LiteRTPredictor(path)
+        chosen = runtime or os.environ.get("FER_RUNTIME") or RUNTIMES[0]
+        if chosen not in RUNTIMES:
+            raise ModelError(f"FER_RUNTIME must be one of {', '.join(RUNTIMES)}, got {chosen!r}")
+        return OpenVINOPredictor(path) if chosen == "openvino" else LiteRTPredictor(path)
     if path.suffix == ".keras":
         return KerasPredictor(path)
     raise ModelError(f"{path}: unsupported model format (use .keras or .tflite)")

@@ -28,6 +28,51 @@ def test_every_exported_format_gives_probabilities(name: str) -> None:
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
+@pytest.fixture(scope="module")
+def registry_crops() -> np.ndarray:
+    """The 48×48 face of every registry-shipped picture, found and cropped as the workers do."""
+    import cv2
+
+    from ingest.vision.align import crop_face
+    from ingest.vision.detector import get_detector
+    from ingest.vision.tiles import Tile
+    from project.demo_media import registry_faces
+
+    crops = []
+    for image in registry_faces():
+        height, width = image.shape[:2]
+        found = get_detector().detect_tile(image, Tile("photo", 0, 0, width, height))
+        if len(found):
+            best = int(np.argmax(found.boxes[:, 2] * found.boxes[:, 3]))
+            crops.append(crop_face(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), found.boxes[best], found.keypoints[best]))
+    assert len(crops) >= 20
+    return np.stack(crops)
+
+
+@pytest.mark.parametrize("name", ["fer_vggnet_s_ferplus.int8.tflite", "fer_vggnet_s_ferplus.f16.tflite"])
+def test_both_runtimes_read_a_tflite_file_alike(name: str, registry_crops: np.ndarray) -> None:
+    # OpenVINO serves the CNN for its speed; LiteRT is the file's own runtime, so it is the reference.
+    served = load_predictor(MODELS_DIR / name, runtime="openvino")
+    reference = load_predictor(MODELS_DIR / name, runtime="litert")
+    assert type(served).__name__ == "OpenVINOPredictor" and type(reference).__name__ == "LiteRTPredictor"
+    ours, theirs = served.predict(registry_crops), reference.predict(registry_crops)
+    assert ours.shape == theirs.shape == (len(registry_crops), 7) and ours.dtype == np.float32
+    np.testing.assert_array_equal(ours.argmax(axis=1), theirs.argmax(axis=1))
+    np.testing.assert_allclose(ours, theirs, atol=0.02)
+    np.testing.assert_allclose(served.predict(registry_crops[:3]), ours[:3], atol=1e-6)  # any batch size, one compile
+
+
+def test_the_default_runtime_is_openvino_and_an_unknown_one_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = MODELS_DIR / "fer_vggnet_s.int8.tflite"
+    monkeypatch.delenv("FER_RUNTIME", raising=False)
+    assert type(load_predictor(path)).__name__ == "OpenVINOPredictor"
+    monkeypatch.setenv("FER_RUNTIME", "litert")
+    assert type(load_predictor(path)).__name__ == "LiteRTPredictor"
+    monkeypatch.setenv("FER_RUNTIME", "onnx")
+    with pytest.raises(ModelError, match="FER_RUNTIME must be one of openvino, litert, got 'onnx'"):
+        load_predictor(path)
+
+
 def test_empty_batch_and_channel_axis() -> None:
     predictor = get_predictor()
     assert predictor.predict(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
