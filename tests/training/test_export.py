@@ -78,7 +78,7 @@ def test_export_writes_measured_files_cards_and_production(
         for batch in (faces[:1], faces):  # any batch size
             assert np.abs(predictor.predict(batch) - reference[: len(batch)]).max() < tolerance
     int8 = load_predictor(out / "fer_tiny.int8.tflite")
-    assert int8.input["dtype"] == np.int8 and int8.input["quantization"] == (1.0, -128)  # type: ignore[attr-defined]
+    assert int8.file.input["dtype"] == np.int8 and int8.file.input["quantization"] == (1.0, -128)  # type: ignore[attr-defined]
 
 
 @pytest.mark.usefixtures("small_speed_runs")
