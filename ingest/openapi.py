@@ -26,7 +26,8 @@ REFUSALS: dict[str, tuple[str, list[str]]] = {
     "415": ("Not multipart, or the image is not JPEG, PNG or WebP", ["unsupported_media_type"]),
     "429": ("Over the session's share of what the server can process now (see max_fps and Retry-After)", ["rate_limited"]),
     "503": (
-        "Too many frames waiting, for this session or all of them, or the frame buffer is full or restarting (see Retry-After)",
+        "Too many frames waiting, for this session or all of them, the workers behind on frames from all sessions, "
+        "or the frame buffer is full or restarting (see Retry-After)",
         ["backlog_full", "server_busy"],
     ),
 }
