@@ -119,8 +119,8 @@ class OpenVINOPredictor:
     """A ``.tflite`` model run by OpenVINO's CPU runtime, compiled once for any batch size.
 
     Why not LiteRT: on a CPU without VNNI (AVX2 only) LiteRT's int8 kernels are no faster than its float ones, 2.8 ms
-    a face for the production model; OpenVINO's take 1.2 ms there. The outputs agree with LiteRT's (PublicTest: the
-    same top expression on every face, probabilities within 0.013).
+    a face for the production model; OpenVINO's take 1.2–1.4 ms there (batches of 25, one thread). The outputs agree
+    with LiteRT's (PublicTest: the same top expression on every face, probabilities within 0.013).
     """
 
     def __init__(self, path: Path) -> None:
