@@ -67,10 +67,10 @@ def demo(stack: Stack, request: pytest.FixtureRequest) -> Demo:
     return Demo(**{key: data[key] for key in ("session", "token", "teacher", "password", "dashboard_url")})
 
 
-def log_tails(stack: Stack) -> str:
+def log_tails(log_dir: Path) -> str:
     """The last lines of every part's log and the supervisor's, so a failure in CI says what the stack was doing."""
     parts = []
-    for log in sorted(stack.log_dir.glob("*.log")):
+    for log in sorted(log_dir.glob("*.log")):
         lines = [line for line in log.read_bytes().splitlines() if not any(noise in line for noise in NOISE)]
         tail = b"\n".join(lines[-LOG_TAIL_LINES:]).decode(errors="replace")
         parts.append(f"--- {log.name} ---\n{tail}")
@@ -79,9 +79,11 @@ def log_tails(stack: Stack) -> str:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach the stack's log tails to the report of a failed integration test."""
+    """Attach the log tails of the stack a failed integration test used (the shared one, or ``runstack``'s own)."""
     report = yield
-    stack = getattr(item, "funcargs", {}).get("stack")
-    if report.failed and isinstance(stack, Stack):
-        report.sections.append(("stack logs", log_tails(stack)))
+    if report.failed:
+        for name, running in getattr(item, "funcargs", {}).items():
+            log_dir = getattr(running, "log_dir", None)
+            if name in ("stack", "runstack") and isinstance(log_dir, Path):
+                report.sections.append((f"{name} logs", log_tails(log_dir)))
     return report

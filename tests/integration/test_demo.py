@@ -34,6 +34,7 @@ class Runstack:
 
     def __init__(self, data_dir: Path) -> None:
         self.port = free_port()
+        self.log_dir = data_dir / "logs"  # where the stack it runs writes each part's log
         env = {
             **os.environ,
             "DATA_DIR": str(data_dir),
@@ -58,9 +59,13 @@ class Runstack:
 
     def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
-            self.lines.put(line)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with (self.log_dir / "runstack.log").open("a") as log:  # beside its parts' logs, for a failure's report
+            for line in self.process.stdout:
+                self.output.append(line)
+                self.lines.put(line)
+                log.write(line)
+                log.flush()
 
     def wait_for(self, pattern: re.Pattern[str], *, timeout: float) -> re.Match[str]:
         """The first line from now on that matches, or a failure naming what the command said."""
