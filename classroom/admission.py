@@ -68,7 +68,7 @@ FLOOR_SHARE = 0.9  # a cut takes the capacity to this share of the workers' stor
 STORED_SECONDS = 5.0  # the stored rate is counted over this long: long enough to average out the frames' bunching
 WINDOW_TARGETS = 2.0  # frames in flight at most what the workers store in this many targets (1.2 s at 0.6): a frame
 # let in past that comes out after the promised second anyway, so refusing it costs the promise nothing
-MIN_WINDOW = 6  # frames in flight however few the workers stored lately (a start has stored none): the three ingest
+MIN_WINDOW = 6  # frames in flight however few the workers stored lately (a start has stored none): the two ingest
 # processes, the inference one and a frame waiting for each, none of them queueing behind another
 SAMPLING_TTL_SECONDS = 60
 DEFAULT_WANTED_FPS = 1.0

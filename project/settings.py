@@ -204,11 +204,12 @@ INGEST_MAX_QUEUED = int(os.environ.get("INGEST_MAX_QUEUED", 100))  # all session
 # is dropped unread.
 ADMISSION_TARGET_LATENCY_SECONDS = _env_float("ADMISSION_TARGET_LATENCY_SECONDS", 0.6)
 INGEST_MAX_WAIT_SECONDS = _env_float("INGEST_MAX_WAIT_SECONDS", 2.0)
-# Processes per Celery worker (runstack; compose sets the same): ingest is most of the work and waits on
-# Redis and the database between its CPU bursts; with three processes 10 classes no longer build a backlog
-# on 2 cores (p95 5.1 s with two, about 1 s with three, four oversubscribe: benchmarks/load.py).
+# Processes per Celery worker (runstack; compose sets the same). With the door keeping the queues short, two
+# ingest processes beside the inference one on 2 cores: a third only time-slices the cores, every frame's stages
+# take longer, and the door, holding frames to its target, lets fewer in (AVX2 CPU, benchmarks/load.py: 10 classes
+# 100% at p95 279 ms with two, 92-97% at 710-789 ms with three; 15 classes 58-67% against 50-51%).
 WORKER_CONCURRENCY = {
-    "ingest": int(os.environ.get("INGEST_CONCURRENCY", 3)),
+    "ingest": int(os.environ.get("INGEST_CONCURRENCY", 2)),
     "inference": int(os.environ.get("INFERENCE_CONCURRENCY", 1)),
 }
 # Messages a worker process reserves ahead: inference tasks are short, and fetching the next one only
