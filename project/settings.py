@@ -206,8 +206,8 @@ ADMISSION_TARGET_LATENCY_SECONDS = _env_float("ADMISSION_TARGET_LATENCY_SECONDS"
 INGEST_MAX_WAIT_SECONDS = _env_float("INGEST_MAX_WAIT_SECONDS", 2.0)
 # Processes per Celery worker (runstack; compose sets the same). With the door keeping the queues short, two
 # ingest processes beside the inference one on 2 cores: a third only time-slices the cores, every frame's stages
-# take longer, and the door, holding frames to its target, lets fewer in (AVX2 CPU, benchmarks/load.py: 10 classes
-# 100% at p95 279 ms with two, 92-97% at 710-789 ms with three; 15 classes 58-67% against 50-51%).
+# take longer, and the door, holding frames to its target, lets fewer in (AVX2 CPU, benchmarks/load.py, runs in the
+# same hour: 15 classes 58-67% processed with two against 50-51% with three, 10 classes 88% against 83%).
 WORKER_CONCURRENCY = {
     "ingest": int(os.environ.get("INGEST_CONCURRENCY", 2)),
     "inference": int(os.environ.get("INFERENCE_CONCURRENCY", 1)),
