@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ingest.vision.shrink import shrink
 from ingest.vision.tiles import MAX_NAME_LENGTH, Tile
 
 TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata", "/usr/share/tessdata")
@@ -300,7 +301,8 @@ def _read_strip(image: np.ndarray, tile: Tile) -> tuple[LabelReading, Rect] | No
 
 
 def label_read(*, image: np.ndarray, tile: Tile) -> LabelReading:
-    """Find the painted name label in the tile (BGR frame, tile in frame pixels; also look in a strip just below the tile) and read it."""
+    """Find the painted name label in the tile (BGR or gray frame, tile in frame pixels; also look in a strip just
+    below the tile) and read it."""
     return _locate_and_read(image, tile)[0]
 
 
@@ -337,7 +339,7 @@ def _thumbnail(image: np.ndarray, tile: Tile, area: Rect | None) -> np.ndarray:
         region = _gray(image[y : y + h, x : x + w])
         # Thin strokes of either polarity (white top-hat, black-hat): the text, not the video's slow shading under it.
         strokes = np.maximum(cv2.morphologyEx(region, cv2.MORPH_TOPHAT, kernel), cv2.morphologyEx(region, cv2.MORPH_BLACKHAT, kernel))
-        parts.append(cv2.resize(strokes, THUMB_SIZE, interpolation=cv2.INTER_AREA))
+        parts.append(shrink(strokes, THUMB_SIZE))
     return np.vstack(parts)
 
 

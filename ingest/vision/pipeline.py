@@ -52,8 +52,9 @@ class FramePipeline:
         tiles_mode: TilesMode = "auto",
         stream: Hashable | None = None,
         clock: StageClock | None = None,
+        gray: np.ndarray | None = None,
     ) -> Detections:
-        """Faces before alignment.
+        """Faces before alignment (``gray``: the frame in gray levels, where the caller has it already).
 
         Client ``tiles`` (non-empty): one pass per tile, tile names kept as identities. Otherwise with
         ``tiles_mode="auto"``: one pass per tile of the grid found in the frame (plus a whole-frame
@@ -63,12 +64,12 @@ class FramePipeline:
         whose picture has not moved since its last pass reuses that pass's faces; ``clock`` counts them.
         """
         if tiles:
-            found = Detections.concatenate(self._detect_tiles(image_bgr, tiles, stream=stream, clock=clock))
+            found = Detections.concatenate(self._detect_tiles(image_bgr, tiles, stream=stream, clock=clock, gray=gray))
             return found.replace(client_tiles=True, layout=list(tiles))
         if tiles_mode == "none":
             return self.detector.detect_wide(image_bgr)
         grid, own = find_layout(image_bgr)
-        parts = self._detect_tiles(image_bgr, grid, stream=stream, clock=clock)
+        parts = self._detect_tiles(image_bgr, grid, stream=stream, clock=clock, gray=gray)
         if not grid:
             height, width = image_bgr.shape[:2]
             parts.append(self.detector.detect_wide(image_bgr, windows=overlapping_windows(width, height)))
@@ -83,12 +84,18 @@ class FramePipeline:
         return found.filter(~inside)
 
     def _detect_tiles(
-        self, image_bgr: np.ndarray, tiles: Sequence[Tile], *, stream: Hashable | None, clock: StageClock | None
+        self,
+        image_bgr: np.ndarray,
+        tiles: Sequence[Tile],
+        *,
+        stream: Hashable | None,
+        clock: StageClock | None,
+        gray: np.ndarray | None,
     ) -> list[Detections]:
         parts: list[Detections] = []
         fresh: list[int] = []  # the tiles the detector looks at: all in one call, so that they can share its passes
-        # The camera-off test and the memory's thumbnails look at gray levels: one conversion for the whole frame.
-        gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY) if tiles else image_bgr
+        if gray is None:
+            gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
         for tile in tiles:
             found = Detections.empty() if camera_off(gray, tile) else None
             if found is None and stream is not None:
@@ -125,18 +132,20 @@ class FramePipeline:
         """
         clock = clock or StageClock()
         with clock.stage("detect"):
-            found = self.detect(image_bgr, tiles=tiles, tiles_mode=tiles_mode, stream=stream, clock=clock)
+            # Only the face detector looks at colour; the camera-off test, the memory's thumbnails, the crops and the
+            # labels look at gray levels: one conversion for the whole frame.
+            gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+            found = self.detect(image_bgr, tiles=tiles, tiles_mode=tiles_mode, stream=stream, clock=clock, gray=gray)
         with clock.stage("align"):
-            aligned = align(
-                found, image_bgr, min_face_px=self.min_face_px, min_sharpness=self.min_sharpness, min_brightness=self.min_brightness
-            )
+            aligned = align(found, gray, min_face_px=self.min_face_px, min_sharpness=self.min_sharpness, min_brightness=self.min_brightness)
             posed = estimate_pose(aligned)
         with clock.stage("labels"):
-            return self.read_labels(posed, image_bgr, stream=label_stream if label_stream is not None else stream, now=now)
+            return self.read_labels(posed, gray, stream=label_stream if label_stream is not None else stream, now=now)
 
-    def read_labels(self, found: Detections, image_bgr: np.ndarray, *, stream: Hashable | None, now: float) -> Detections:
-        """``found`` with the name painted on each face's tile: of a ``stream``, settled over a few frames and read
-        again only when the label changes (:class:`ingest.vision.labels.TileLabels`); of a single picture, read once."""
+    def read_labels(self, found: Detections, image: np.ndarray, *, stream: Hashable | None, now: float) -> Detections:
+        """``found`` with the name painted on each face's tile of ``image`` (the frame, BGR or gray): of a ``stream``,
+        settled over a few frames and read again only when the label changes (:class:`ingest.vision.labels.TileLabels`);
+        of a single picture, read once."""
         painted: list[str | None] = []
         read: dict[tuple[int, ...], str | None] = {}
         for name, box in zip(found.tile, found.tile_boxes, strict=True):
@@ -147,9 +156,9 @@ class FramePipeline:
             if rect not in read:
                 tile = Tile(name, *rect)
                 if stream is None:
-                    read[rect] = label_read(image=image_bgr, tile=tile).text
+                    read[rect] = label_read(image=image, tile=tile).text
                 else:
-                    read[rect] = self.labels.name_for(stream=hash(stream), image=image_bgr, tile=tile, now=now)
+                    read[rect] = self.labels.name_for(stream=hash(stream), image=image, tile=tile, now=now)
             painted.append(read[rect])
         return found.replace(painted=painted)
 

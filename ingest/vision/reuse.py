@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from ingest.vision.detections import Detections
+from ingest.vision.shrink import shrink
 from ingest.vision.tiles import Tile
 
 SIGNATURE_SIDE = 16
@@ -80,7 +81,7 @@ def signature(image: np.ndarray, region: tuple[int, int, int, int], *, side: int
     if patch.size == 0:
         return np.zeros((side, side), np.float32)
     gray = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch
-    small = cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = shrink(gray, (side, side)).astype(np.float32)
     return small - small.mean()
 
 
