@@ -319,6 +319,10 @@ THUMB_SIZE = (32, 4)  # (w, h) of a label area's thumbnail: enough to see a labe
 CHANGED = 14.0  # mean absolute difference of stroke thumbnails that means the label changed (measured: another name
 # gives 15-50, the video moving under the label for a second 3-8, rarely 20)
 CONFIRM_S = 5.0  # an unconfirmed reading is read again after this long, even when the pixels did not change
+# A tile the meeting page named is named by the page; its label only cross-checks that name (a contradiction is
+# logged, the card's form shows it), so it is looked at for a change this often instead of every frame: checking
+# took about 5 ms of a 25-tile frame's ingest CPU.
+PAGE_NAMED_CHECK_S = 5.0
 FORGET_S = 60.0
 VOTES = 3
 KEY_GRID = 8  # px: tile rectangles this close are the same tile (layouts shift by a pixel or two)
@@ -349,6 +353,7 @@ class _Entry:
     area: Rect | None  # the text line the last read found, in the frame (found tiles jitter by a pixel; labels do not)
     read_at: float
     used_at: float
+    checked_at: float  # when its area was last looked at for a change
     readings: deque[str | None] = field(default_factory=lambda: deque(maxlen=VOTES))
 
     def settled(self) -> str | None:
@@ -365,24 +370,29 @@ class TileLabels:
     Only texts and tiny thumbnails (THUMB_SIZE) of label areas are kept, never a frame or a crop. A reading
     that differs from the settled name is confirmed by one more read after CONFIRM_S even when the pixels
     did not change (a label that never changes would otherwise never get its second read); a tile with no
-    settled name is read again after CONFIRM_S times the readings it has (5, 10, then every 15 s)."""
+    settled name is read again after CONFIRM_S times the readings it has (5, 10, then every 15 s). A tile the page
+    named is looked at for a change every PAGE_NAMED_CHECK_S only."""
 
     def __init__(self) -> None:
         self._entries: dict[tuple[int, int, int, int, int], _Entry] = {}
         self._swept_at = 0.0
         self.reads = 0  # OCR reads made, for benchmarks and tests
 
-    def name_for(self, *, stream: int, image: np.ndarray, tile: Tile, now: float) -> str | None:
-        """The settled name for this tile (majority of the last few reads, at least 2 agreeing), or None while unsettled or unreadable."""
+    def name_for(self, *, stream: int, image: np.ndarray, tile: Tile, now: float, check_every: float = 0.0) -> str | None:
+        """The settled name for this tile (majority of the last few reads, at least 2 agreeing), or None while unsettled or
+        unreadable. Its label area is looked at for a change at most every ``check_every`` seconds (every call at 0)."""
         if tile.w <= 0 or tile.h <= 0:
             return None
         self._forget(now)
         key = (stream, round(tile.x / KEY_GRID), round(tile.y / KEY_GRID), round(tile.w / KEY_GRID), round(tile.h / KEY_GRID))
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._entries[key] = _Entry(thumbnail=np.zeros(0, np.uint8), area=None, read_at=-np.inf, used_at=now)
+            entry = self._entries[key] = _Entry(thumbnail=np.zeros(0, np.uint8), area=None, read_at=-np.inf, used_at=now, checked_at=now)
             changed = True
+        elif now - entry.checked_at < check_every:
+            changed = False
         else:
+            entry.checked_at = now
             thumbnail = _thumbnail(image, tile, entry.area)
             changed = (
                 thumbnail.shape != entry.thumbnail.shape or float(np.abs(thumbnail.astype(np.int16) - entry.thumbnail).mean()) >= CHANGED
@@ -398,7 +408,7 @@ class TileLabels:
             reading, line = _locate_and_read(image, tile)
             entry.readings.append(reading.text)
             entry.area = line
-            entry.thumbnail, entry.read_at = _thumbnail(image, tile, entry.area), now
+            entry.thumbnail, entry.read_at, entry.checked_at = _thumbnail(image, tile, entry.area), now, now
             self.reads += 1
         return entry.settled()
 

@@ -12,7 +12,7 @@ import numpy as np
 from ingest.vision.align import MIN_BRIGHTNESS, MIN_FACE_PX, MIN_SHARPNESS, align
 from ingest.vision.detections import Detections
 from ingest.vision.detector import FaceDetector, get_detector
-from ingest.vision.labels import TileLabels, label_read
+from ingest.vision.labels import PAGE_NAMED_CHECK_S, TileLabels, label_read
 from ingest.vision.pose import estimate_pose
 from ingest.vision.reuse import DetectionMemory
 from ingest.vision.self_view import find_layout
@@ -158,7 +158,8 @@ class FramePipeline:
                 if stream is None:
                     read[rect] = label_read(image=image, tile=tile).text
                 else:
-                    read[rect] = self.labels.name_for(stream=hash(stream), image=image, tile=tile, now=now)
+                    check_every = PAGE_NAMED_CHECK_S if name else 0.0  # an unnamed tile ("") is named by its label
+                    read[rect] = self.labels.name_for(stream=hash(stream), image=image, tile=tile, now=now, check_every=check_every)
             painted.append(read[rect])
         return found.replace(painted=painted)
 

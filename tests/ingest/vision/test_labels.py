@@ -8,7 +8,7 @@ import pytest
 from ingest.vision import labels
 from ingest.vision.gallery import compose_gallery
 from ingest.vision.label_styles import ELLIPSIS, SAMPLE_NAMES, STYLES, Style, paint_labels, video_tone
-from ingest.vision.labels import CONFIRM_S, FORGET_S, THUMB_SIZE, LabelReading, TileLabels, label_read
+from ingest.vision.labels import CONFIRM_S, FORGET_S, PAGE_NAMED_CHECK_S, THUMB_SIZE, LabelReading, TileLabels, label_read
 from ingest.vision.scenes import jpeg
 from ingest.vision.tiles import MAX_NAME_LENGTH, Tile
 from project.demo_media import registry_faces
@@ -204,6 +204,51 @@ def test_tile_labels_rereads_when_the_label_changes(faces: list[np.ndarray], cou
     assert len(counted) == 3
     assert memory.name_for(stream=1, image=second, tile=tile, now=2 * CONFIRM_S + 2) == "Ana Núñez"
     assert len(counted) == 4
+
+
+@pytest.fixture
+def looked_at(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """How many times TileLabels looked at a label area for a change (its stroke thumbnails)."""
+    calls: list[float] = []
+    real = labels._thumbnail
+
+    def counting(image: np.ndarray, tile: Tile, area: labels.Rect | None) -> np.ndarray:
+        calls.append(1.0)
+        return real(image, tile, area)
+
+    monkeypatch.setattr(labels, "_thumbnail", counting)
+    return calls
+
+
+def test_a_label_beside_the_pages_name_is_looked_at_every_few_seconds(
+    faces: list[np.ndarray], counted: list[Tile], looked_at: list[float]
+) -> None:
+    first, tiles, _ = gallery(faces, style="teams", names=("Chen Wei",) * 9)
+    second, _, _ = gallery(faces, style="teams", names=("Ana Núñez",) * 9)
+    memory, tile = TileLabels(), tiles[4]
+    for now in (0.0, CONFIRM_S):
+        memory.name_for(stream=1, image=first, tile=tile, now=now, check_every=PAGE_NAMED_CHECK_S)
+    assert memory.name_for(stream=1, image=first, tile=tile, now=CONFIRM_S + 1, check_every=PAGE_NAMED_CHECK_S) == "Chen Wei"
+    looks = len(looked_at)
+    # A second later the label changes: not looked at until PAGE_NAMED_CHECK_S after the last look, then read.
+    for now in np.arange(CONFIRM_S + 2, 2 * CONFIRM_S, 1.0):
+        memory.name_for(stream=1, image=second, tile=tile, now=float(now), check_every=PAGE_NAMED_CHECK_S)
+    assert len(looked_at) == looks and len(counted) == 2, "no look and no read within the interval"
+    memory.name_for(stream=1, image=second, tile=tile, now=CONFIRM_S + PAGE_NAMED_CHECK_S, check_every=PAGE_NAMED_CHECK_S)
+    assert len(counted) == 3, "the change is read at the next look"
+
+
+@pytest.mark.parametrize("check_every", [0.0, PAGE_NAMED_CHECK_S])
+def test_a_label_is_looked_at_every_frame_unless_the_page_named_its_tile(
+    faces: list[np.ndarray], looked_at: list[float], check_every: float
+) -> None:
+    image, tiles, _ = gallery(faces, style="zoom", names=("Chen Wei",) * 9)
+    memory = TileLabels()
+    for now in range(10):
+        memory.name_for(stream=1, image=image, tile=tiles[0], now=float(now), check_every=check_every)
+    # The first read and the confirming one at 5 s keep a thumbnail each; of the nine calls after the first, every one
+    # looks for a change, or only the one at 5 s.
+    assert len(looked_at) == 2 + (9 if check_every == 0.0 else 1)
 
 
 def test_tile_labels_unreadable_tile_is_tried_again_less_and_less_often(faces: list[np.ndarray], counted: list[Tile]) -> None:

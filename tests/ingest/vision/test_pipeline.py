@@ -9,8 +9,10 @@ import pytest
 
 from ingest.vision.detections import Detections
 from ingest.vision.gallery import compose_gallery
+from ingest.vision.labels import PAGE_NAMED_CHECK_S
 from ingest.vision.pipeline import FramePipeline
 from ingest.vision.scenes import jpeg, score_tiles
+from ingest.vision.tiles import Tile
 
 
 def assert_complete(found: Detections) -> None:
@@ -52,6 +54,22 @@ def test_client_tiles_name_faces_and_empty_tiles_stay_empty(pipeline: FramePipel
     assert found.client_tiles and found.layout == tiles and found.tile == ["Ana"]
     assert found.tile_boxes[0].tolist() == [tiles[0].x, tiles[0].y, tiles[0].w, tiles[0].h]
     assert_complete(found)
+
+
+def test_a_label_is_checked_every_frame_only_on_tiles_the_page_did_not_name(astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline = FramePipeline()  # its own label memory
+    frame, tiles = compose_gallery([astronaut, astronaut], names=["Ana", "Ben"], tile_size=(320, 180))
+    unnamed = [Tile("", tile.x, tile.y, tile.w, tile.h) for tile in tiles[1:]]  # a canvas gallery's tile: named by its label
+    asked: dict[str, float] = {}
+    real = pipeline.labels.name_for
+
+    def recording(*, stream: int, image: np.ndarray, tile: Tile, now: float, check_every: float = 0.0) -> str | None:
+        asked[tile.name] = check_every
+        return real(stream=stream, image=image, tile=tile, now=now, check_every=check_every)
+
+    monkeypatch.setattr(pipeline.labels, "name_for", recording)
+    found = pipeline.process(frame, tiles=[tiles[0], *unnamed], stream=1)
+    assert len(found) == 2 and asked == {"Ana": PAGE_NAMED_CHECK_S, "": 0.0}
 
 
 # (layout, sources, compose options, minimum recall); measured: 1.0 on every clip layout, 0.92–0.96 on FER faces.
