@@ -158,7 +158,9 @@ class FramePipeline:
                 if stream is None:
                     read[rect] = label_read(image=image, tile=tile).text
                 else:
-                    check_every = PAGE_NAMED_CHECK_S if name else 0.0  # an unnamed tile ("") is named by its label
+                    # Only the client's named tiles are the page's names: its unnamed ones ("") and the grid's found
+                    # tiles ("r0c1") are named by their labels.
+                    check_every = PAGE_NAMED_CHECK_S if found.client_tiles and name else 0.0
                     read[rect] = self.labels.name_for(stream=hash(stream), image=image, tile=tile, now=now, check_every=check_every)
             painted.append(read[rect])
         return found.replace(painted=painted)

@@ -70,6 +70,9 @@ def test_a_label_is_checked_every_frame_only_on_tiles_the_page_did_not_name(astr
     monkeypatch.setattr(pipeline.labels, "name_for", recording)
     found = pipeline.process(frame, tiles=[tiles[0], *unnamed], stream=1)
     assert len(found) == 2 and asked == {"Ana": PAGE_NAMED_CHECK_S, "": 0.0}
+    asked.clear()
+    found = pipeline.process(frame, stream=2)  # no client tiles: the grid found in the picture names its tiles "r0c1"
+    assert len(found) == 2 and asked and set(asked.values()) == {0.0}
 
 
 # (layout, sources, compose options, minimum recall); measured: 1.0 on every clip layout, 0.92–0.96 on FER faces.
